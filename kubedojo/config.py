@@ -1,0 +1,232 @@
+"""The workshop configuration (``workshop.yaml``), validated on load.
+
+An unknown key or a value of the wrong type is a :class:`~kubedojo.errors.ConfigError` whose one-line
+message names the file and the dotted key. Later sections (classes, charts, labs) join this model.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+__all__ = [
+    "DEFAULT_SIM_POOLS",
+    "LocalSettings",
+    "NetworkSettings",
+    "SimPool",
+    "WorkshopConfig",
+    "load_config",
+    "parse_config",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+_TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+class SimPool(_Strict):
+    """A pool of simulated nodes (kwok): what each node advertises, its labels and taints."""
+
+    capacity: dict[str, str] = Field(default_factory=lambda: {"cpu": "8", "memory": "32Gi"})
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[str] = Field(default_factory=list)
+    """Taints as ``key=value:Effect`` (or ``key:Effect``)."""
+
+    @field_validator("taints")
+    @classmethod
+    def _taints_well_formed(cls, taints: list[str]) -> list[str]:
+        for taint in taints:
+            _, sep, effect = taint.rpartition(":")
+            if not sep or effect not in _TAINT_EFFECTS:
+                raise ValueError(f"taint {taint!r} must look like key=value:{'|'.join(_TAINT_EFFECTS)}")
+        return taints
+
+
+DEFAULT_SIM_POOLS: dict[str, SimPool] = {
+    "gpu": SimPool(
+        capacity={"cpu": "8", "memory": "61Gi", "nvidia.com/gpu": "1", "pods": "110"},
+        labels={"role": "train-gpu", "nvidia.com/gpu.present": "true"},
+        taints=["nvidia.com/gpu=present:NoSchedule"],
+    ),
+    "train-cpu": SimPool(
+        capacity={"cpu": "4", "memory": "8Gi", "pods": "110"},
+        labels={"role": "train-cpu"},
+        taints=["kubedojo.dev/simulated=true:NoSchedule"],
+    ),
+    "train-mem": SimPool(
+        capacity={"cpu": "4", "memory": "32Gi", "pods": "110"},
+        labels={"role": "train-mem"},
+        taints=["kubedojo.dev/simulated=true:NoSchedule"],
+    ),
+}
+
+
+class NetworkSettings(_Strict):
+    """Addresses of the local cluster. Everything stays on this machine."""
+
+    bridge: str = "kdojo0"
+    pod_cidr: str = "10.244.0.0/16"
+    """Pods of the real node take the first /24 of it, simulated pods the upper half."""
+    service_cidr: str = "10.96.0.0/16"
+
+    @field_validator("bridge")
+    @classmethod
+    def _bridge_name(cls, name: str) -> str:
+        if not (0 < len(name) <= 15) or not name.replace("-", "").isalnum():
+            raise ValueError("must be an interface name of 1 to 15 letters, digits or '-'")
+        return name
+
+    @field_validator("pod_cidr", "service_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not an IPv4 network ({exc})") from None
+        if net.prefixlen > 20:
+            raise ValueError(f"{value!r} is too small: use a /20 or larger")
+        return value
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> NetworkSettings:
+        if self.pods.overlaps(self.services):
+            raise ValueError(f"pod_cidr {self.pod_cidr} overlaps service_cidr {self.service_cidr}")
+        return self
+
+    @property
+    def pods(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.pod_cidr)
+
+    @property
+    def services(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.service_cidr)
+
+    @property
+    def node_subnet(self) -> ipaddress.IPv4Network:
+        """The real node's pod subnet: the first /24 of ``pod_cidr``."""
+        return next(self.pods.subnets(new_prefix=24))
+
+    @property
+    def sim_subnet(self) -> ipaddress.IPv4Network:
+        """Where simulated pods get their (never reachable) addresses: the upper half of ``pod_cidr``."""
+        return list(self.pods.subnets(prefixlen_diff=1))[1]
+
+    @property
+    def node_ip(self) -> str:
+        """The bridge's address: the node's IP, the pods' gateway and the API server's address."""
+        return str(self.node_subnet.network_address + 1)
+
+    @property
+    def api_service_ip(self) -> str:
+        return str(self.services.network_address + 1)
+
+    @property
+    def dns_service_ip(self) -> str:
+        return str(self.services.network_address + 10)
+
+
+class LocalSettings(_Strict):
+    """The embedded single-node cluster (``invoke cluster.up`` without an inventory)."""
+
+    state_dir: str = "/var/lib/kubedojo/local"
+    node_name: str = "kubedojo"
+    node_labels: dict[str, str] = Field(default_factory=lambda: {"role": "default"})
+    binaries: Literal["build", "download"] = "build"
+    """Build the Kubernetes binaries from Go modules, or download the official release binaries."""
+    download_url: str = "https://dl.k8s.io/release"
+    registry_port: int = Field(default=5000, ge=1024, le=65535)
+    api_port: int = Field(default=6443, ge=1024, le=65535)
+    etcd_port: int = Field(default=2379, ge=1024, le=65534)
+    start_timeout: float = Field(default=120.0, gt=0)
+    """Seconds each start-up step may take before ``cluster.up`` gives up."""
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    sim_pools: dict[str, SimPool] = Field(default_factory=lambda: dict(DEFAULT_SIM_POOLS))
+
+    @field_validator("node_name")
+    @classmethod
+    def _dns_label(cls, name: str) -> str:
+        if not name or name != name.lower() or not name.replace("-", "").isalnum():
+            raise ValueError("must be a lower-case DNS label (letters, digits, '-')")
+        return name
+
+
+class WorkshopSection(_Strict):
+    name: str = "kubedojo workshop"
+
+
+class WorkshopConfig(_Strict):
+    """The whole workshop.yaml."""
+
+    workshop: WorkshopSection = Field(default_factory=WorkshopSection)
+    local: LocalSettings = Field(default_factory=LocalSettings)
+    cache_dir: str = ""
+    """Where built binaries and images are kept; empty means $KUBEDOJO_CACHE or ~/.cache/kubedojo."""
+
+    @property
+    def cache_root(self) -> Path:
+        raw = self.cache_dir or os.environ.get("KUBEDOJO_CACHE") or "~/.cache/kubedojo"
+        return Path(raw).expanduser()
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        return f"{source}: unknown key '{key}'"
+    if kind == "missing":
+        return f"{source}: missing key '{key}'"
+    message = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    shown = f" (got {got!r})" if not isinstance(got, dict | list) and kind.endswith("_type") else ""
+    return f"{source}: '{key}': {message}{shown}"
+
+
+def parse_config(data: Mapping[str, Any] | None, source: str = "workshop.yaml") -> WorkshopConfig:
+    """Validate an already-loaded mapping (for example Invoke's ``c.config.kubedojo``)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections")
+    try:
+        return WorkshopConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read workshop.yaml as plain data (validation is :func:`parse_config`'s job)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{path}:{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return data
+
+
+def load_config(path: Path) -> WorkshopConfig:
+    """Read and validate a workshop.yaml; a missing file means all defaults."""
+    return parse_config(read_config_file(path), source=str(path))

@@ -1,0 +1,101 @@
+"""kubedojo's exceptions.
+
+Every error kubedojo raises on purpose is a :class:`KubedojoError`; its ``str()`` is one line that names
+what went wrong (a file, a field, a component, a host) and what to do about it. The task layer prints
+that line and exits non-zero, never a traceback.
+
+    KubedojoError
+    ├── ConfigError        bad input: workshop.yaml, a manifest, an inventory, a command-line value
+    ├── ToolMissingError   a program kubedojo needs is not installed
+    ├── CommandError       an external command exited non-zero
+    ├── BuildError         building binaries or images failed
+    ├── DownloadError      a download failed or its checksum did not match
+    ├── WaitTimeout        a bounded wait ran out (the message carries the timeout)
+    └── ClusterError       the cluster is not in the state the command needs
+        ├── NotRunningError    no cluster is running here
+        ├── ClusterBusyError   another kubedojo cluster owns this machine
+        └── ComponentError     one component failed to start or to become healthy
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BuildError",
+    "ClusterBusyError",
+    "ClusterError",
+    "CommandError",
+    "ComponentError",
+    "ConfigError",
+    "DownloadError",
+    "KubedojoError",
+    "NotRunningError",
+    "ToolMissingError",
+    "WaitTimeout",
+]
+
+
+class KubedojoError(Exception):
+    """Base of every error kubedojo raises on purpose; its message is one line."""
+
+
+class ConfigError(KubedojoError):
+    """Bad input: the message names the file and the key or field."""
+
+
+class ToolMissingError(KubedojoError):
+    """A program is missing; the message says how to install it."""
+
+    def __init__(self, tool: str, hint: str) -> None:
+        super().__init__(f"'{tool}' is not installed: {hint}")
+        self.tool = tool
+
+
+class CommandError(KubedojoError):
+    """An external command failed."""
+
+    def __init__(self, argv: list[str], returncode: int, output: str) -> None:
+        last = next((ln.strip() for ln in reversed(output.splitlines()) if ln.strip()), "")
+        detail = f": {last}" if last else ""
+        super().__init__(f"'{' '.join(argv[:3])}' exited with {returncode}{detail}")
+        self.argv = argv
+        self.returncode = returncode
+        self.output = output
+
+
+class BuildError(KubedojoError):
+    """Building a binary or an image failed."""
+
+
+class DownloadError(KubedojoError):
+    """A download failed or did not match its checksum."""
+
+
+class WaitTimeout(KubedojoError):
+    """A bounded wait ran out."""
+
+    def __init__(self, what: str, timeout: float) -> None:
+        super().__init__(f"timed out after {timeout:g} s waiting for {what}")
+        self.what = what
+        self.timeout = timeout
+
+
+class ClusterError(KubedojoError):
+    """The cluster is not in the state the command needs."""
+
+
+class NotRunningError(ClusterError):
+    """No cluster is running here."""
+
+
+class ClusterBusyError(ClusterError):
+    """Another kubedojo cluster (another state directory) owns this machine's runtime paths."""
+
+
+class ComponentError(ClusterError):
+    """A component failed to start or to become healthy; the message names its log file."""
+
+    def __init__(self, component: str, reason: str, log: str | None = None) -> None:
+        where = f" (log: {log})" if log else ""
+        super().__init__(f"{component}: {reason}{where}")
+        self.component = component
+        self.log = log

@@ -1,0 +1,1 @@
+"""The embedded local cluster: real Kubernetes components on this machine."""

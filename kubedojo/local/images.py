@@ -1,0 +1,236 @@
+"""Container images made here, without pulling from any registry, and pushed to the local registry.
+
+* ``pause``: the pod sandbox, a static C program in an otherwise empty image;
+* ``coredns``: the cluster DNS server built from Go modules, alone in an empty image;
+* ``base``: the lab base image, a minimal Debian with Python 3, numpy and scikit-learn, made with
+  debootstrap from Debian's archive.
+
+Images are built with buildah into a storage of kubedojo's own under the cache (vfs driver: no
+mounts), so a built image is kept between clusters; a tag names a recipe version, and bumping it
+rebuilds. Pushing skips what the registry already has.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..client.commands import Runner
+from ..errors import BuildError, CommandError, WaitTimeout
+from ..paths import CacheDirs
+from ..versions import COREDNS_VERSION, PAUSE_IMAGE_TAG
+
+__all__ = [
+    "BASE",
+    "COREDNS_IMAGE",
+    "IMAGES",
+    "PAUSE",
+    "ImageBuilder",
+    "ImageRecipe",
+    "debian_mirror",
+]
+
+_TIMEOUT = 1800.0
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    """An image kubedojo makes: ``kubedojo/<name>:<tag>``."""
+
+    name: str
+    tag: str
+    description: str
+
+    @property
+    def repository(self) -> str:
+        return f"kubedojo/{self.name}"
+
+    @property
+    def local_ref(self) -> str:
+        return f"localhost/{self.repository}:{self.tag}"
+
+    def ref(self, registry: str) -> str:
+        """The reference pods use: ``<registry>/kubedojo/<name>:<tag>``."""
+        return f"{registry}/{self.repository}:{self.tag}"
+
+
+PAUSE = ImageRecipe("pause", PAUSE_IMAGE_TAG, "pod sandbox (static C, runs as 65535)")
+COREDNS_IMAGE = ImageRecipe("coredns", f"{COREDNS_VERSION}-kubedojo1", "cluster DNS")
+BASE = ImageRecipe("base", "bookworm-py3-1", "lab base: Debian 12, Python 3, numpy, scikit-learn")
+IMAGES = (PAUSE, COREDNS_IMAGE, BASE)
+
+BASE_PACKAGES = ("python3", "python-is-python3", "python3-numpy", "python3-sklearn", "ca-certificates")
+
+
+def debian_mirror(sources: Path = Path("/etc/apt")) -> str:
+    """The Debian mirror this machine's apt uses (so debootstrap goes where apt already may)."""
+    candidates = [sources / "sources.list", *sorted((sources / "sources.list.d").glob("*"))]
+    for path in candidates:
+        with contextlib.suppress(OSError):
+            for line in path.read_text().splitlines():
+                match = re.match(r"^\s*(?:deb\s+(?:\[[^]]*\]\s+)?|URIs:\s*)(https?://\S+/debian)/?\s", line + " ")
+                if match:
+                    return match.group(1)
+    return "http://deb.debian.org/debian"
+
+
+class ImageBuilder:
+    """Builds the recipes with buildah and pushes them to a registry."""
+
+    def __init__(self, cache: CacheDirs, runner: Runner | None = None,
+                 mirror: str | None = None) -> None:
+        self.cache = cache
+        self.runner = runner or Runner()
+        self.mirror = mirror or debian_mirror()
+
+    # -- buildah -----------------------------------------------------------------------------
+
+    def _buildah(self, *args: str, timeout: float = _TIMEOUT, log: Path | None = None) -> str:
+        storage = self.cache.buildah
+        argv = ["buildah", "--root", str(storage / "root"), "--runroot", str(storage / "run"),
+                "--storage-driver", "vfs", *args]
+        return self.runner.run(argv, timeout=timeout, log=log).stdout
+
+    def exists(self, recipe: ImageRecipe) -> bool:
+        try:
+            self._buildah("inspect", "--type", "image", recipe.local_ref, timeout=60)
+        except CommandError:
+            return False
+        return True
+
+    def ensure(self, recipe: ImageRecipe, coredns_binary: Path | None = None) -> bool:
+        """Build the image unless it is already in kubedojo's image storage; True if built."""
+        if self.exists(recipe):
+            return False
+        log = self.cache.logs / f"image-{recipe.name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("")
+        try:
+            with self._workdir(recipe) as work:
+                if recipe is PAUSE:
+                    self._build_pause(work, log)
+                elif recipe is COREDNS_IMAGE:
+                    if coredns_binary is None:
+                        raise BuildError("the coredns image needs the coredns binary")
+                    self._build_single_binary(recipe, coredns_binary, "coredns", log)
+                elif recipe is BASE:
+                    self._build_base(work, log)
+                else:
+                    raise BuildError(f"no recipe for image {recipe.name}")
+        except (CommandError, WaitTimeout) as exc:
+            raise BuildError(f"image {recipe.name}: {exc} (log: {log})") from None
+        return True
+
+    @contextlib.contextmanager
+    def _workdir(self, recipe: ImageRecipe) -> Iterator[Path]:
+        self.cache.images.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f"{recipe.name}-", dir=self.cache.images))
+        try:
+            yield work
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _commit(self, recipe: ImageRecipe, populate: Callable[[str], None], config: list[str],
+                log: Path) -> None:
+        container = self._buildah("from", "scratch", log=None).strip()
+        try:
+            populate(container)
+            self._buildah("config", "--label", f"org.opencontainers.image.title=kubedojo/{recipe.name}",
+                          "--label", f"org.opencontainers.image.description={recipe.description}",
+                          *config, container, log=log)
+            self._buildah("commit", "--format", "oci", "--rm", container, recipe.local_ref, log=log)
+        except BaseException:
+            with contextlib.suppress(CommandError, WaitTimeout):
+                self._buildah("rm", container, timeout=60)
+            raise
+
+    def _build_pause(self, work: Path, log: Path) -> None:
+        source = work / "pause.c"
+        source.write_bytes(resources.files("kubedojo.local").joinpath("assets/pause.c").read_bytes())
+        binary = work / "pause"
+        self.runner.run(["gcc", "-Os", "-static", "-o", str(binary), str(source)], log=log)
+        self.runner.run(["strip", str(binary)], log=log)
+        self._commit(
+            PAUSE,
+            lambda c: self._buildah("copy", "--chmod", "0755", c, str(binary), "/pause", log=log),
+            ["--entrypoint", '["/pause"]', "--user", "65535:65535"],
+            log,
+        )
+
+    def _build_single_binary(self, recipe: ImageRecipe, binary: Path, name: str, log: Path) -> None:
+        self._commit(
+            recipe,
+            lambda c: self._buildah("copy", "--chmod", "0755", c, str(binary), f"/{name}", log=log),
+            ["--entrypoint", f'["/{name}"]', "--user", "65534:65534"],
+            log,
+        )
+
+    def _build_base(self, work: Path, log: Path) -> None:
+        rootfs = work / "rootfs"
+        self.runner.run(
+            ["debootstrap", "--variant=minbase", "bookworm", str(rootfs), self.mirror],
+            timeout=_TIMEOUT, log=log,
+        )
+        shutil.copyfile("/etc/resolv.conf", rootfs / "etc/resolv.conf")
+        env = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
+        self.runner.run(["chroot", str(rootfs), "apt-get", "update"], env=env, log=log, timeout=_TIMEOUT)
+        self.runner.run(
+            ["chroot", str(rootfs), "apt-get", "install", "-y", "--no-install-recommends", *BASE_PACKAGES],
+            env=env, log=log, timeout=_TIMEOUT,
+        )
+        self.runner.run(["chroot", str(rootfs), "apt-get", "clean"], env=env, log=log)
+        for leftover in ("var/lib/apt/lists", "var/cache/apt", "var/log"):
+            shutil.rmtree(rootfs / leftover, ignore_errors=True)
+            (rootfs / leftover).mkdir(parents=True, exist_ok=True)
+        # The machine's resolver is not reachable from a pod; the kubelet writes the pod's own.
+        (rootfs / "etc/resolv.conf").write_text("")
+        (rootfs / "workspace").mkdir(exist_ok=True)
+        self._commit(
+            BASE,
+            lambda c: self._buildah("copy", c, f"{rootfs}/", "/", log=log),
+            ["--cmd", '["python3"]', "--workingdir", "/workspace",
+             "--env", "PYTHONUNBUFFERED=1", "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            log,
+        )
+
+    # -- registry ----------------------------------------------------------------------------
+
+    def in_registry(self, recipe: ImageRecipe, registry: str) -> bool:
+        request = urllib.request.Request(
+            f"http://{registry}/v2/{recipe.repository}/manifests/{recipe.tag}",
+            method="HEAD",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json, "
+                               "application/vnd.docker.distribution.manifest.v2+json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10):
+                return True
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def push(self, recipe: ImageRecipe, registry: str) -> bool:
+        """Push to ``registry`` (plain HTTP, loopback) unless it has the tag; True if pushed."""
+        if self.in_registry(recipe, registry):
+            return False
+        try:
+            self._buildah("push", "--tls-verify=false", recipe.local_ref,
+                          f"docker://{recipe.ref(registry)}", log=self.cache.logs / "push.log")
+        except (CommandError, WaitTimeout) as exc:
+            raise BuildError(f"pushing {recipe.ref(registry)} failed: {exc}") from None
+        return True
+
+    def digest(self, recipe: ImageRecipe) -> str:
+        """The image's ID in kubedojo's storage (what a rebuild changes)."""
+        data = json.loads(self._buildah("inspect", "--type", "image", recipe.local_ref, timeout=60))
+        return str(data.get("FromImageID") or hashlib.sha256(json.dumps(data).encode()).hexdigest())
+

@@ -1,0 +1,481 @@
+"""The local provider: ``up``, ``down`` and ``status`` of the embedded single-node cluster."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..client.commands import Runner, require_tool
+from ..client.host import Host
+from ..client.kube import KubeClient
+from ..client.processes import ProcessTable, processes_in_cgroup, terminate
+from ..config import WorkshopConfig
+from ..errors import ClusterBusyError, ClusterError, ComponentError, CommandError, NotRunningError, WaitTimeout
+from ..paths import RUNTIME_DIR, CacheDirs, StateDirs
+from ..progress import NullReporter, Reporter
+from .addons import coredns_objects
+from .binaries import COREDNS, KUBERNETES, KWOK, Binaries, ReleaseDownloader
+from .components import (
+    CGROUP_ROOT,
+    CONTAINERD_SOCKET,
+    Component,
+    Layout,
+    cni_conflist,
+    components,
+)
+from .hostsetup import HostSetup
+from .images import BASE, COREDNS_IMAGE, IMAGES, PAUSE, ImageBuilder
+from .pki import Pki, cluster_cert_specs
+from .simnodes import SIM_POOL_LABEL, node_object, sim_node_name
+
+__all__ = ["ClusterStatus", "ComponentStatus", "LocalCluster", "NodeStatus", "UpReport"]
+
+_OWNER = RUNTIME_DIR / "owner"
+
+
+@dataclass
+class UpReport:
+    """What ``up`` did; ``changed`` is False when the cluster was already as asked."""
+
+    actions: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, subject: str, action: str) -> None:
+        self.actions.append((subject, action))
+
+    @property
+    def changed(self) -> bool:
+        return any(action != "unchanged" for _, action in self.actions)
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    pid: int | None
+    healthy: bool
+    log: str
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    ready: bool
+    simulated: bool
+    pool: str
+    kubelet_version: str
+    allocatable: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    state_dir: str
+    components: list[ComponentStatus]
+    nodes: list[NodeStatus]
+    api_url: str
+    kubeconfig: str
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.healthy for c in self.components) and any(
+            n.ready and not n.simulated for n in self.nodes
+        )
+
+
+class LocalCluster:
+    """The embedded cluster described by a :class:`~kubedojo.config.WorkshopConfig`."""
+
+    def __init__(
+        self,
+        config: WorkshopConfig,
+        *,
+        runner: Runner | None = None,
+        processes: ProcessTable | None = None,
+        host: Host | None = None,
+        reporter: Reporter | None = None,
+    ) -> None:
+        self.config = config
+        self.settings = config.local
+        self.runner = runner or Runner()
+        self.processes = processes or ProcessTable()
+        self.host = host or Host(self.runner)
+        self.reporter: Reporter = reporter or NullReporter()
+        self.state = StateDirs(Path(self.settings.state_dir))
+        self.cache = CacheDirs.under(config.cache_root)
+        self.binaries = Binaries(self.cache, self.runner)
+        self.images = ImageBuilder(self.cache, self.runner)
+        self.layout = Layout(
+            settings=self.settings,
+            state=self.state,
+            k8s_bin=self.binaries.directory(KUBERNETES),
+            kwok_bin=self.binaries.path(KWOK, "kwok"),
+        )
+        self.components = components(self.layout, self.cache.registry)
+        self.host_setup = HostSetup(self.settings.network, self.state, self.host, self.runner)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def component(self, name: str) -> Component:
+        for comp in self.components:
+            if comp.name == name:
+                return comp
+        raise ClusterError(f"no component named {name!r}")
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.state.admin_kubeconfig
+
+    def admin_client(self) -> KubeClient:
+        return KubeClient.from_kubeconfig(self.kubeconfig_path)
+
+    def image_ref(self, name: str) -> str:
+        recipe = {r.name: r for r in IMAGES}[name]
+        return recipe.ref(self.layout.registry)
+
+    # -- up ----------------------------------------------------------------------------------
+
+    def up(self, sim_nodes: Mapping[str, int] | None = None) -> UpReport:
+        """Build what is missing, start what is not running, repair what died. Idempotent."""
+        started = time.monotonic()
+        report = UpReport()
+        self._preflight()
+        self._prepare_artifacts(report)
+        with self.reporter.step("PKI and configuration"):
+            written = Pki(self.state.pki).ensure(
+                cluster_cert_specs(self.settings.node_name, self.settings.network.node_ip,
+                                   self.settings.network.api_service_ip)
+            )
+            report.add("certificates", f"issued {', '.join(written)}" if written else "unchanged")
+            self._write_admin_kubeconfig()
+        with self.reporter.step("Host network, cgroups and mount namespace"):
+            _OWNER.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _OWNER.write_text(str(self.state.root) + "\n")
+            changed = self.host_setup.apply()
+            self._write_file(self.state.cni / "net.d" / "10-kubedojo.conflist", cni_conflist(self.layout))
+            report.add("host", f"set up {', '.join(changed)}" if changed else "unchanged")
+        for stage in sorted({c.stage for c in self.components}):
+            self._start_stage(stage, report)
+            if stage == 0:
+                with self.reporter.step("Images in the local registry"):
+                    for recipe in IMAGES:
+                        pushed = self.images.push(recipe, self.layout.registry)
+                        report.add(f"image {recipe.name}", "pushed" if pushed else "unchanged")
+        client = self.admin_client()
+        try:
+            with self.reporter.step("Cluster DNS and simulated nodes"):
+                applied = client.apply(coredns_objects(
+                    self.image_ref("coredns"), self.settings.network.dns_service_ip))
+                report.add("coredns", f"applied {', '.join(applied)}" if applied else "unchanged")
+                if sim_nodes:
+                    self._reconcile_sim_nodes(client, sim_nodes, report)
+            with self.reporter.step("Node Ready"):
+                self._wait_node_ready(client)
+                self._wait_dns_ready(client)
+        finally:
+            client.close()
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _preflight(self) -> None:
+        if os.geteuid() != 0:
+            raise ClusterError("the local cluster needs root (it runs containerd and the kubelet "
+                               "and sets up networking): run it as root or with sudo")
+        for tool in ("etcd", "containerd", "runc", "docker-registry", "buildah", "iptables",
+                     "ip6tables", "ip", "nft", "unshare", "nsenter", "umount"):
+            require_tool(tool)
+        for plugin in ("bridge", "host-local", "loopback"):
+            if not (Path("/usr/lib/cni") / plugin).exists():
+                raise ClusterError(f"/usr/lib/cni/{plugin} is missing: apt-get install "
+                                   "containernetworking-plugins (or run ./scripts/setup)")
+        if not Path("/sys/fs/cgroup/memory").is_dir():
+            raise ClusterError("no cgroup v1 memory controller at /sys/fs/cgroup/memory: the local "
+                               "cluster expects this machine's cgroup v1 (hybrid) layout")
+        with contextlib.suppress(OSError):
+            owner = _OWNER.read_text().strip()
+            if owner and owner != str(self.state.root):
+                raise ClusterBusyError(
+                    f"another kubedojo cluster (state directory {owner}) is running on this machine; "
+                    "stop it first with 'invoke cluster.down' using that state directory"
+                )
+
+    def _prepare_artifacts(self, report: UpReport) -> None:
+        if self.settings.binaries == "download":
+            with self.reporter.step(f"Kubernetes {KUBERNETES.version} release binaries"):
+                downloader = ReleaseDownloader(self.settings.download_url)
+                got = self.binaries.ensure_downloaded(
+                    KUBERNETES, downloader, lambda p: self.reporter.note(f"downloading {p}"))
+                report.add("kubernetes binaries", "downloaded" if got else "unchanged")
+        for programs in ((KUBERNETES,) if self.settings.binaries == "build" else ()) + (KWOK, COREDNS):
+            if self.binaries.ready(programs):
+                report.add(f"{programs.name} binaries", "unchanged")
+                continue
+            require_tool("go")
+            with self.reporter.step(f"Building {programs.name} {programs.version} from Go modules"):
+                self.binaries.ensure_built(programs, self.cache.logs / f"build-{programs.name}.log")
+                report.add(f"{programs.name} binaries", "built")
+        for recipe in (PAUSE, COREDNS_IMAGE, BASE):
+            if self.images.exists(recipe):
+                report.add(f"image {recipe.name} build", "unchanged")
+                continue
+            with self.reporter.step(f"Building image {recipe.name}"):
+                self.images.ensure(recipe, self.binaries.path(COREDNS, "coredns"))
+                report.add(f"image {recipe.name} build", "built")
+
+    def _write_file(self, path: Path, content: str, mode: int = 0o644) -> bool:
+        try:
+            if path.read_text() == content:
+                return False
+        except OSError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(content)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        return True
+
+    def _write_admin_kubeconfig(self) -> None:
+        def b64(name: str) -> str:
+            return base64.b64encode((self.state.pki / name).read_bytes()).decode()
+
+        text = yaml.safe_dump({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "kubedojo", "cluster": {
+                "server": self.layout.api_url, "certificate-authority-data": b64("ca.crt")}}],
+            "users": [{"name": "kubedojo-admin", "user": {
+                "client-certificate-data": b64("admin.crt"), "client-key-data": b64("admin.key")}}],
+            "contexts": [{"name": "kubedojo", "context": {"cluster": "kubedojo", "user": "kubedojo-admin"}}],
+            "current-context": "kubedojo",
+        }, sort_keys=False)
+        self._write_file(self.kubeconfig_path, text, mode=0o600)
+
+    def _start_stage(self, stage: int, report: UpReport) -> None:
+        comps = [c for c in self.components if c.stage == stage]
+        names = ", ".join(c.name for c in comps)
+        with self.reporter.step(f"Starting {names}"):
+            waiting: list[Component] = []
+            for comp in comps:
+                for path, content in comp.files.items():
+                    self._write_file(path, content, mode=0o600 if path.suffix == ".kubeconfig" else 0o644)
+                stamp = self.state.pids / f"{comp.name}.fingerprint"
+                fingerprint = comp.fingerprint()
+                running = self.processes.alive(comp.daemon)
+                had_run = comp.daemon.pidfile.exists()
+                same = stamp.exists() and stamp.read_text() == fingerprint
+                if running and same:
+                    if comp.probe():
+                        report.add(comp.name, "unchanged")
+                        continue
+                    report.add(comp.name, "unchanged")
+                    waiting.append(comp)
+                    continue
+                if running:
+                    self.processes.stop(comp.daemon)
+                    action = "restarted (configuration changed)"
+                else:
+                    action = "restarted" if had_run else "started"
+                if comp.name == "kubelet":
+                    self.state.kubelet.mkdir(parents=True, exist_ok=True)
+                self.processes.start(comp.daemon)
+                self._write_file(stamp, fingerprint)
+                report.add(comp.name, action)
+                waiting.append(comp)
+            self._wait_healthy(waiting)
+
+    def _wait_healthy(self, comps: list[Component]) -> None:
+        timeout = self.settings.start_timeout
+        deadline = time.monotonic() + timeout
+        pending = list(comps)
+        while pending:
+            for comp in list(pending):
+                if comp.probe(timeout=1.0):
+                    pending.remove(comp)
+                elif not self.processes.alive(comp.daemon):
+                    raise ComponentError(comp.name, f"exited during start-up: {_last_line(comp.daemon.log)}",
+                                         str(comp.daemon.log))
+            if pending and time.monotonic() > deadline:
+                comp = pending[0]
+                raise ComponentError(comp.name, f"not healthy after {timeout:g} s: {_last_line(comp.daemon.log)}",
+                                     str(comp.daemon.log))
+            if pending:
+                time.sleep(0.1)  # a health endpoint offers nothing to watch
+
+    def _wait_node_ready(self, client: KubeClient) -> None:
+        name = self.settings.node_name
+        client.wait_for(
+            f"node {name} to be Ready", client.core.list_node, _node_ready,
+            self.settings.start_timeout, field_selector=f"metadata.name={name}",
+        )
+
+    def _wait_dns_ready(self, client: KubeClient) -> None:
+        def available(dep: Any) -> bool:
+            return bool(dep.status and (dep.status.available_replicas or 0) >= 1
+                        and dep.status.observed_generation == dep.metadata.generation
+                        and (dep.status.updated_replicas or 0) >= 1)
+
+        client.wait_for("the cluster DNS (coredns) to be available",
+                        client.apps.list_namespaced_deployment, available,
+                        self.settings.start_timeout, namespace="kube-system",
+                        field_selector="metadata.name=coredns")
+
+    def _reconcile_sim_nodes(self, client: KubeClient, counts: Mapping[str, int],
+                             report: UpReport) -> None:
+        existing = {n.metadata.name for n in client.core.list_node(label_selector=SIM_POOL_LABEL).items}
+        for pool, count in counts.items():
+            spec = self.settings.sim_pools[pool]
+            wanted = {sim_node_name(pool, i) for i in range(count)}
+            mine = {n for n in existing if n.startswith(f"sim-{pool}-")}
+            new = [node_object(pool, i, spec) for i in range(count) if sim_node_name(pool, i) not in mine]
+            if new:
+                client.apply(new)
+                report.add(f"sim pool {pool}", f"added {len(new)} node(s)")
+            for extra in sorted(mine - wanted):
+                client.delete_node(extra)
+                report.add(f"sim pool {pool}", f"removed {extra}")
+            if not new and not (mine - wanted):
+                report.add(f"sim pool {pool}", "unchanged")
+            for name in sorted(wanted):
+                client.wait_for(f"simulated node {name} to be Ready", client.core.list_node,
+                                _node_ready, self.settings.start_timeout,
+                                field_selector=f"metadata.name={name}")
+
+    # -- down --------------------------------------------------------------------------------
+
+    def down(self, purge: bool = False) -> list[str]:
+        """Stop everything and put the host back as it was. Idempotent; returns what was undone."""
+        undone: list[str] = []
+        if os.geteuid() != 0:
+            raise ClusterError("cluster.down needs root: run it as root or with sudo")
+        with contextlib.suppress(OSError):
+            owner = _OWNER.read_text().strip()
+            if owner and owner != str(self.state.root):
+                raise ClusterBusyError(f"the running cluster belongs to state directory {owner}, "
+                                       f"not {self.state.root}")
+        with self.reporter.step("Stopping the control plane's clients and the kubelet"):
+            self._stop_parallel([c for c in self.components if c.stage == 2], undone)
+        with self.reporter.step("Stopping pods and containerd"):
+            killed = self._kill_pods()
+            if killed:
+                undone.append(f"{killed} pod processes")
+            self._stop_parallel([self.component("containerd")], undone)
+            self._cleanup_iptables(undone)
+        with self.reporter.step("Stopping the API server, etcd and the registry"):
+            self._stop_parallel([self.component("kube-apiserver")], undone)
+            self._stop_parallel([c for c in self.components if c.stage == 0], undone)
+        with self.reporter.step("Restoring host settings"):
+            undone += self.host_setup.revert(self.state.pod_logs)
+            for leftover in self.host.mounts_under(self.state.root, RUNTIME_DIR):
+                with contextlib.suppress(CommandError):
+                    self.host.unmount(leftover.mount_point)
+            with contextlib.suppress(FileNotFoundError):
+                import shutil
+
+                shutil.rmtree(RUNTIME_DIR)
+        if purge:
+            import shutil
+
+            with self.reporter.step(f"Removing {self.state.root}"):
+                shutil.rmtree(self.state.root, ignore_errors=True)
+                undone.append(f"state directory {self.state.root}")
+        return undone
+
+    def _stop_parallel(self, comps: Iterable[Component], undone: list[str]) -> None:
+        comps = list(comps)
+        with ThreadPoolExecutor(max_workers=max(1, len(comps))) as pool:
+            results = list(pool.map(lambda c: (c.name, self.processes.stop(c.daemon)), comps))
+        for comp in comps:
+            with contextlib.suppress(FileNotFoundError):
+                (self.state.pids / f"{comp.name}.fingerprint").unlink()
+        undone.extend(name for name, was_running in results if was_running)
+
+    def _kill_pods(self) -> int:
+        """SIGKILL every container process and every shim of this cluster's containerd."""
+        victims: set[int] = set()
+        for directory in self.host.cgroup_dirs(CGROUP_ROOT):
+            victims.update(processes_in_cgroup(directory))
+        marker = str(CONTAINERD_SOCKET).encode()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    cmdline = (entry / "cmdline").read_bytes()
+                    if b"containerd-shim" in cmdline and marker in cmdline:
+                        victims.add(int(entry.name))
+        victims.discard(os.getpid())
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda pid: terminate(pid, 0.0), victims))
+        return len(victims)
+
+    def _cleanup_iptables(self, undone: list[str]) -> None:
+        proxy = self.layout.k8s_bin / "kube-proxy"
+        if proxy.exists():
+            with contextlib.suppress(CommandError, WaitTimeout):
+                self.runner.run([str(proxy), "--cleanup", "--v=0"], timeout=30)
+        removed = self.host.delete_iptables_chains("KUBE-")
+        if removed:
+            undone.append(f"{removed} iptables chains")
+
+    # -- status ------------------------------------------------------------------------------
+
+    def status(self) -> ClusterStatus:
+        comps = [
+            ComponentStatus(c.name, self.processes.pid(c.daemon),
+                            self.processes.alive(c.daemon) and c.probe(timeout=1.0),
+                            str(c.daemon.log))
+            for c in self.components
+        ]
+        nodes: list[NodeStatus] = []
+        api = next(c for c in comps if c.name == "kube-apiserver")
+        if api.healthy:
+            client = self.admin_client()
+            try:
+                for node in client.core.list_node().items:
+                    labels = node.metadata.labels or {}
+                    nodes.append(NodeStatus(
+                        name=node.metadata.name,
+                        ready=_node_ready(node),
+                        simulated=labels.get("type") == "kwok",
+                        pool=labels.get(SIM_POOL_LABEL, ""),
+                        kubelet_version=node.status.node_info.kubelet_version if node.status.node_info else "",
+                        allocatable=dict(node.status.allocatable or {}),
+                    ))
+            finally:
+                client.close()
+        return ClusterStatus(str(self.state.root), comps, nodes, self.layout.api_url,
+                             str(self.kubeconfig_path))
+
+    def require_running(self) -> None:
+        api = self.component("kube-apiserver")
+        if not (self.processes.alive(api.daemon) and api.probe()):
+            raise NotRunningError(f"no local cluster is running (state directory {self.state.root}): "
+                                  "run 'invoke cluster.up'")
+
+
+def _node_ready(node: Any) -> bool:
+    for condition in (node.status.conditions or []) if node.status else []:
+        if condition.type == "Ready":
+            return bool(condition.status == "True")
+    return False
+
+
+def _last_line(log: Path) -> str:
+    try:
+        with log.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 4096))
+            lines = [ln for ln in handle.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1][:300] if lines else "no output"
+
+

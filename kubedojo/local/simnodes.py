@@ -1,0 +1,158 @@
+"""Simulated nodes: Node objects that kwok keeps alive, for labs about scheduling and capacity.
+
+``--sim-nodes gpu=2,train-cpu=1`` sets how many nodes each pool has; pools not named keep what they
+have. A pool's nodes are named ``sim-<pool>-<n>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..config import SimPool
+from ..errors import ConfigError
+
+__all__ = ["SIM_POOL_LABEL", "node_object", "parse_sim_nodes", "sim_node_name"]
+
+SIM_POOL_LABEL = "kubedojo.dev/sim-pool"
+MAX_SIM_NODES = 500
+
+
+def parse_sim_nodes(text: str, pools: Mapping[str, SimPool]) -> dict[str, int]:
+    """Parse ``pool=count[,pool=count...]``; each pool must be declared in the configuration."""
+    counts: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        pool, sep, raw = item.partition("=")
+        pool = pool.strip()
+        if not sep:
+            raise ConfigError(f"--sim-nodes: '{item}' must look like POOL=COUNT, for example gpu=2")
+        if pool not in pools:
+            known = ", ".join(sorted(pools)) or "none"
+            raise ConfigError(
+                f"--sim-nodes: unknown pool '{pool}' (pools in workshop.yaml local.sim_pools: {known})"
+            )
+        try:
+            count = int(raw)
+        except ValueError:
+            raise ConfigError(f"--sim-nodes: '{raw}' for pool '{pool}' is not a whole number") from None
+        if not 0 <= count <= MAX_SIM_NODES:
+            raise ConfigError(f"--sim-nodes: {pool}={count} must be between 0 and {MAX_SIM_NODES}")
+        counts[pool] = count
+    return counts
+
+
+def sim_node_name(pool: str, index: int) -> str:
+    return f"sim-{pool}-{index}"
+
+
+def _taint(text: str) -> dict[str, str]:
+    rest, _, effect = text.rpartition(":")
+    key, _, value = rest.partition("=")
+    taint = {"key": key, "effect": effect}
+    if value:
+        taint["value"] = value
+    return taint
+
+
+def node_object(pool: str, index: int, spec: SimPool) -> dict[str, Any]:
+    name = sim_node_name(pool, index)
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {
+                **spec.labels,
+                "type": "kwok",
+                SIM_POOL_LABEL: pool,
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+            },
+            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+        },
+        "spec": {"taints": [_taint(t) for t in spec.taints]},
+        "status": {
+            "capacity": dict(spec.capacity),
+            "allocatable": dict(spec.capacity),
+        },
+    }
+
+
+def _stage(name: str, kind: str, selector: list[dict[str, Any]], next_: dict[str, Any],
+           delay_ms: int | None = None, jitter_ms: int | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "resourceRef": {"apiGroup": "v1", "kind": kind},
+        "selector": {"matchExpressions": selector},
+        "next": next_,
+    }
+    if delay_ms is not None:
+        spec["delay"] = {"durationMilliseconds": delay_ms}
+        if jitter_ms is not None:
+            spec["delay"]["jitterDurationMilliseconds"] = jitter_ms
+    return {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Stage", "metadata": {"name": name},
+            "spec": spec}
+
+
+_NODE_CONDITIONS = """{{ $now := Now }}
+conditions:
+{{ range $type, $status := dict "Ready" "True" "MemoryPressure" "False" "DiskPressure" "False" "PIDPressure" "False" "NetworkUnavailable" "False" }}
+- type: {{ $type | Quote }}
+  status: {{ $status | Quote }}
+  reason: {{ printf "Simulated%s" $type | Quote }}
+  message: "simulated by kwok for kubedojo"
+  lastHeartbeatTime: {{ $now | Quote }}
+  lastTransitionTime: {{ $now | Quote }}
+{{ end }}
+"""
+
+
+def kwok_stages() -> list[dict[str, Any]]:
+    """How kwok moves simulated nodes and the pods bound to them through their lives.
+
+    A new node becomes Ready and keeps sending heartbeats; a pod bound to a simulated node runs (it
+    never finishes: nothing really executes there); a deleted pod goes away at once.
+    """
+    not_deleted = {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"}
+    return [
+        _stage("kubedojo-node-start", "Node",
+               [not_deleted, {"key": ".status.phase", "operator": "DoesNotExist"}],
+               {"statusTemplate": "phase: Running\n" + _NODE_CONDITIONS + (
+                   "addresses:\n- type: InternalIP\n  address: {{ NodeIP | Quote }}\n"
+                   "nodeInfo:\n  architecture: amd64\n  operatingSystem: linux\n"
+                   "  kubeletVersion: kwok\n  kubeProxyVersion: kwok\n"
+               )}),
+        _stage("kubedojo-node-heartbeat", "Node",
+               [not_deleted, {"key": ".status.phase", "operator": "In", "values": ["Running"]}],
+               {"statusTemplate": _NODE_CONDITIONS}, delay_ms=20000, jitter_ms=5000),
+        _stage("kubedojo-pod-run", "Pod",
+               [not_deleted, {"key": ".spec.nodeName", "operator": "Exists"},
+                {"key": ".status.podIP", "operator": "DoesNotExist"}],
+               {"statusTemplate": """{{ $now := Now }}
+phase: Running
+hostIP: {{ NodeIP | Quote }}
+podIP: {{ PodIP | Quote }}
+startTime: {{ $now | Quote }}
+conditions:
+{{ range $type := list "PodScheduled" "Initialized" "ContainersReady" "Ready" }}
+- type: {{ $type | Quote }}
+  status: "True"
+  lastTransitionTime: {{ $now | Quote }}
+{{ end }}
+containerStatuses:
+{{ range .spec.containers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  imageID: ""
+  ready: true
+  started: true
+  restartCount: 0
+  state:
+    running:
+      startedAt: {{ $now | Quote }}
+{{ end }}
+"""}),
+        _stage("kubedojo-pod-delete", "Pod",
+               [{"key": ".metadata.deletionTimestamp", "operator": "Exists"}],
+               {"finalizers": {"empty": True}, "delete": True}),
+    ]
