@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CACHE_LAYOUT", "CacheDirs", "RUNTIME_DIR", "StateDirs"]
+__all__ = ["CACHE_LAYOUT", "RUNTIME_DIR", "CacheDirs", "StateDirs"]
 
 CACHE_LAYOUT = "v1"
 RUNTIME_DIR = Path("/run/kubedojo")

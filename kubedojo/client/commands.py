@@ -74,15 +74,28 @@ class Runner:
                     sink.write(f"$ {' '.join(args)}\n")
                     sink.flush()
                     proc = subprocess.run(
-                        args, stdout=sink, stderr=subprocess.STDOUT, text=True, env=full_env,
-                        cwd=cwd, timeout=timeout, input=input, check=False,
+                        args,
+                        stdout=sink,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                        env=full_env,
+                        cwd=cwd,
+                        timeout=timeout,
+                        input=input,
+                        check=False,
                     )
                 output = _tail(log)
                 result = subprocess.CompletedProcess(args, proc.returncode, output, "")
             else:
                 result = subprocess.run(
-                    args, capture_output=True, text=True, env=full_env, cwd=cwd,
-                    timeout=timeout, input=input, check=False,
+                    args,
+                    capture_output=True,
+                    text=True,
+                    env=full_env,
+                    cwd=cwd,
+                    timeout=timeout,
+                    input=input,
+                    check=False,
                 )
         except subprocess.TimeoutExpired:
             raise WaitTimeout(f"'{' '.join(argv[:3])}' to finish", timeout) from None

@@ -110,8 +110,11 @@ class Host:
     # -- nftables and iptables -------------------------------------------------------------
 
     def nft_tables(self) -> list[str]:
-        return [ln.removeprefix("table ").strip()
-                for ln in self.runner.output(["nft", "list", "tables"]).splitlines() if ln.strip()]
+        return [
+            ln.removeprefix("table ").strip()
+            for ln in self.runner.output(["nft", "list", "tables"]).splitlines()
+            if ln.strip()
+        ]
 
     def replace_nft_table(self, family: str, name: str, body: str) -> None:
         """Create or replace a whole nftables table atomically."""
@@ -179,8 +182,11 @@ class Host:
         return entries
 
     def mounts_under(self, *prefixes: Path) -> list[MountEntry]:
-        return [m for m in self.mounts()
-                if any(m.mount_point == str(p) or m.mount_point.startswith(f"{p}/") for p in prefixes)]
+        return [
+            m
+            for m in self.mounts()
+            if any(m.mount_point == str(p) or m.mount_point.startswith(f"{p}/") for p in prefixes)
+        ]
 
     def unmount(self, path: str) -> None:
         self.runner.run(["umount", "--lazy", path])

@@ -17,7 +17,7 @@ FIELD_MANAGER = "kubedojo"
 def api_exception() -> type[Exception]:
     from kubernetes.client.exceptions import ApiException
 
-    return ApiException  # type: ignore[no-any-return]
+    return ApiException  # type: ignore[no-any-return,unused-ignore]
 
 
 class KubeClient:
@@ -94,8 +94,11 @@ class KubeClient:
             meta = obj["metadata"]
             before = self._resource_version(resource, meta)
             result = resource.server_side_apply(
-                body=dict(obj), name=meta["name"], namespace=meta.get("namespace"),
-                field_manager=FIELD_MANAGER, force_conflicts=True,
+                body=dict(obj),
+                name=meta["name"],
+                namespace=meta.get("namespace"),
+                field_manager=FIELD_MANAGER,
+                force_conflicts=True,
             )
             if result.metadata.resourceVersion != before:
                 changed.append(f"{obj['kind']}/{meta['name']}")
@@ -122,13 +125,23 @@ class KubeClient:
 
         watcher = watch.Watch()
         try:
-            yield from watcher.stream(list_call, timeout_seconds=max(1, int(timeout)),
-                                      _request_timeout=timeout + 5, **kwargs)
+            yield from watcher.stream(
+                list_call,
+                timeout_seconds=max(1, int(timeout)),
+                _request_timeout=timeout + 5,
+                **kwargs,
+            )
         finally:
             watcher.stop()
 
-    def wait_for(self, what: str, list_call: Callable[..., Any], done: Callable[[Any], bool],
-                 timeout: float, **kwargs: Any) -> Any:
+    def wait_for(
+        self,
+        what: str,
+        list_call: Callable[..., Any],
+        done: Callable[[Any], bool],
+        timeout: float,
+        **kwargs: Any,
+    ) -> Any:
         """Watch until an object satisfies ``done``; :class:`WaitTimeout` after ``timeout``."""
         import time
 
@@ -138,8 +151,9 @@ class KubeClient:
             for item in listing.items:
                 if done(item):
                     return item
-            for event in self.watch(list_call, left, resource_version=listing.metadata.resource_version,
-                                    **kwargs):
+            for event in self.watch(
+                list_call, left, resource_version=listing.metadata.resource_version, **kwargs
+            ):
                 if event["type"] in ("ADDED", "MODIFIED") and done(event["object"]):
                     return event["object"]
                 if time.monotonic() >= deadline:

@@ -69,8 +69,13 @@ class GoProgramSet:
 
     def stamp(self, how: str) -> str:
         return json.dumps(
-            {"module": self.module, "version": self.version, "how": how,
-             "flags": GO_BUILD_FLAGS_VERSION, "packages": list(self.packages)},
+            {
+                "module": self.module,
+                "version": self.version,
+                "how": how,
+                "flags": GO_BUILD_FLAGS_VERSION,
+                "packages": list(self.packages),
+            },
             sort_keys=True,
         )
 
@@ -79,8 +84,12 @@ def _k8s_ldflags(version: str) -> tuple[str, ...]:
     major, minor = version.lstrip("v").split(".")[:2]
     flags = []
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
-        flags += [f"-X {pkg}.gitVersion={version}", f"-X {pkg}.gitMajor={major}",
-                  f"-X {pkg}.gitMinor={minor}", f"-X {pkg}.gitTreeState=clean"]
+        flags += [
+            f"-X {pkg}.gitVersion={version}",
+            f"-X {pkg}.gitMajor={major}",
+            f"-X {pkg}.gitMinor={minor}",
+            f"-X {pkg}.gitTreeState=clean",
+        ]
     return tuple(flags)
 
 
@@ -118,8 +127,13 @@ class ReleaseDownloader:
         arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
         return f"{self.base_url}/{version}/bin/linux/{arch}/{program}"
 
-    def fetch(self, version: str, programs: Sequence[str], into: Path,
-              on_program: Callable[[str], None] | None = None) -> None:
+    def fetch(
+        self,
+        version: str,
+        programs: Sequence[str],
+        into: Path,
+        on_program: Callable[[str], None] | None = None,
+    ) -> None:
         for program in programs:
             if on_program is not None:
                 on_program(program)
@@ -130,8 +144,10 @@ class ReleaseDownloader:
             target = into / program
             digest = hashlib.sha256()
             try:
-                with urllib.request.urlopen(url, timeout=self.timeout) as response, \
-                        target.open("wb") as sink:
+                with (
+                    urllib.request.urlopen(url, timeout=self.timeout) as response,
+                    target.open("wb") as sink,
+                ):
                     while chunk := response.read(1 << 20):
                         digest.update(chunk)
                         sink.write(chunk)
@@ -187,8 +203,12 @@ class Binaries:
         self._install(programs, lambda tmp: self._go_build(programs, tmp, log), "build")
         return True
 
-    def ensure_downloaded(self, programs: GoProgramSet, downloader: ReleaseDownloader,
-                          on_program: Callable[[str], None] | None = None) -> bool:
+    def ensure_downloaded(
+        self,
+        programs: GoProgramSet,
+        downloader: ReleaseDownloader,
+        on_program: Callable[[str], None] | None = None,
+    ) -> bool:
         """Download unless cached; True if something was downloaded."""
         if self.ready(programs):
             return False
@@ -234,22 +254,40 @@ class Binaries:
             self.runner.run(["go", "mod", "tidy"], env=env, cwd=src, timeout=_BUILD_TIMEOUT, log=log)
             ldflags = " ".join(("-s", "-w", *programs.ldflags))
             self.runner.run(
-                ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", f"{out}/", *programs.packages],
-                env=env, cwd=src, timeout=_BUILD_TIMEOUT, log=log,
+                [
+                    "go",
+                    "build",
+                    "-trimpath",
+                    "-ldflags",
+                    ldflags,
+                    "-o",
+                    f"{out}/",
+                    *programs.packages,
+                ],
+                env=env,
+                cwd=src,
+                timeout=_BUILD_TIMEOUT,
+                log=log,
             )
         except (CommandError, WaitTimeout) as exc:
             raise BuildError(f"building {programs.directory_name} failed: {exc} (log: {log})") from None
 
     def _go_mod(self, programs: GoProgramSet, env: dict[str, str], log: Path) -> str:
         lines = [
-            f"module kubedojo.local/build/{programs.name}", "", "go 1.25.0", "",
-            f"require {programs.module} {programs.version}", "",
+            f"module kubedojo.local/build/{programs.name}",
+            "",
+            "go 1.25.0",
+            "",
+            f"require {programs.module} {programs.version}",
+            "",
         ]
         if programs.staging_replaces:
             info = json.loads(
                 self.runner.run(
                     ["go", "mod", "download", "-json", f"{programs.module}@{programs.version}"],
-                    env=env, timeout=_BUILD_TIMEOUT, cwd=self.cache.go_src,
+                    env=env,
+                    timeout=_BUILD_TIMEOUT,
+                    cwd=self.cache.go_src,
                 ).stdout
             )
             staging_version = "v0." + programs.version.lstrip("v").split(".", 1)[1]

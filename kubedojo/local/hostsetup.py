@@ -21,7 +21,7 @@ from ..errors import CommandError
 from ..paths import RUNTIME_DIR, StateDirs
 from .components import CGROUP_ROOT, MOUNT_NAMESPACE
 
-__all__ = ["HostSetup", "NFT_TABLE", "PRIVATE_DIRS", "SYSCTLS"]
+__all__ = ["NFT_TABLE", "PRIVATE_DIRS", "SYSCTLS", "HostSetup"]
 
 SYSCTLS = {
     "net.ipv4.ip_forward": "1",
@@ -48,9 +48,23 @@ namespace each is a tmpfs of its own, so shim sockets, network namespaces and th
 with the namespace."""
 
 NFT_TABLE = ("ip", "kubedojo")
+_IPTABLES_TABLES = ("filter", "nat", "mangle", "raw", "security")
 _CPUSET = Path("/sys/fs/cgroup/cpuset")
-_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
-                "systemd", "hugetlb", "net_cls", "net_prio", "perf_event")
+_CONTROLLERS = (
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "memory",
+    "devices",
+    "freezer",
+    "blkio",
+    "pids",
+    "systemd",
+    "hugetlb",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+)
 
 
 @dataclass
@@ -125,16 +139,30 @@ class HostSetup:
         MOUNT_NAMESPACE.touch()
         self.runner.run(["unshare", f"--mount={MOUNT_NAMESPACE}", "--propagation", "shared", "true"])
         for directory in PRIVATE_DIRS:
-            self.runner.run(["nsenter", f"--mount={MOUNT_NAMESPACE}", "--", "mount", "-t", "tmpfs",
-                             "-o", "mode=0755", "kubedojo", str(directory)])
+            self.runner.run(
+                [
+                    "nsenter",
+                    f"--mount={MOUNT_NAMESPACE}",
+                    "--",
+                    "mount",
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    "mode=0755",
+                    "kubedojo",
+                    str(directory),
+                ]
+            )
         return True
 
     def _remember_created_dirs(self) -> None:
         data = json.loads(self._record.read_text())
         if "created_dirs" in data:
             return
-        data["created_dirs"] = [str(d) for d in (*PRIVATE_DIRS, Path("/var/log/containers"))
-                                if not d.exists()]
+        data["created_dirs"] = [
+            str(d) for d in (*PRIVATE_DIRS, Path("/var/log/containers")) if not d.exists()
+        ]
+        data["nft_tables"] = self.host.nft_tables()
         self._record.write_text(json.dumps(data, indent=2) + "\n")
 
     # -- revert ------------------------------------------------------------------------------
@@ -162,14 +190,37 @@ class HostSetup:
             undone.append(f"{failed} cgroups could not be removed")
         self._remove_container_log_links(pod_logs)
         created: list[str] = []
+        tables_before: list[str] | None = None
         with contextlib.suppress(OSError, ValueError):
-            created = json.loads(self._record.read_text()).get("created_dirs", [])
+            record = json.loads(self._record.read_text())
+            created = record.get("created_dirs", [])
+            tables_before = record.get("nft_tables")
+        if tables_before is not None:
+            undone += self._remove_empty_iptables_tables(set(tables_before))
         for key, value in self.host.restore_sysctls(self._record).items():
             undone.append(f"sysctl {key}={value}")
         for directory in created:
             with contextlib.suppress(OSError):
                 os.rmdir(directory)
         return undone
+
+    def _remove_empty_iptables_tables(self, before: set[str]) -> list[str]:
+        """iptables-nft leaves the tables kube-proxy and the kubelet made (empty once their chains
+        are gone); remove those that did not exist before the cluster and hold no rule."""
+        removed = []
+        for table in self.host.nft_tables():
+            family, _, name = table.partition(" ")
+            if table in before or family not in ("ip", "ip6") or name not in _IPTABLES_TABLES:
+                continue
+            listing = self.runner.output(["nft", "list", "table", family, name])
+            if any(
+                line.strip() and not line.strip().startswith(("table", "chain", "type", "}"))
+                for line in listing.splitlines()
+            ):
+                continue
+            self.runner.run(["nft", "delete", "table", family, name])
+            removed.append(f"empty iptables table {table}")
+        return removed
 
     def _remove_container_log_links(self, pod_logs: Path) -> None:
         links = Path("/var/log/containers")

@@ -13,8 +13,6 @@ rebuilds. Pushing skips what the registry already has.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import re
 import shutil
 import tempfile
@@ -69,7 +67,13 @@ COREDNS_IMAGE = ImageRecipe("coredns", f"{COREDNS_VERSION}-kubedojo1", "cluster 
 BASE = ImageRecipe("base", "bookworm-py3-1", "lab base: Debian 12, Python 3, numpy, scikit-learn")
 IMAGES = (PAUSE, COREDNS_IMAGE, BASE)
 
-BASE_PACKAGES = ("python3", "python-is-python3", "python3-numpy", "python3-sklearn", "ca-certificates")
+BASE_PACKAGES = (
+    "python3",
+    "python-is-python3",
+    "python3-numpy",
+    "python3-sklearn",
+    "ca-certificates",
+)
 
 
 def debian_mirror(sources: Path = Path("/etc/apt")) -> str:
@@ -78,7 +82,9 @@ def debian_mirror(sources: Path = Path("/etc/apt")) -> str:
     for path in candidates:
         with contextlib.suppress(OSError):
             for line in path.read_text().splitlines():
-                match = re.match(r"^\s*(?:deb\s+(?:\[[^]]*\]\s+)?|URIs:\s*)(https?://\S+/debian)/?\s", line + " ")
+                match = re.match(
+                    r"^\s*(?:deb\s+(?:\[[^]]*\]\s+)?|URIs:\s*)(https?://\S+/debian)/?\s", line + " "
+                )
                 if match:
                     return match.group(1)
     return "http://deb.debian.org/debian"
@@ -87,8 +93,7 @@ def debian_mirror(sources: Path = Path("/etc/apt")) -> str:
 class ImageBuilder:
     """Builds the recipes with buildah and pushes them to a registry."""
 
-    def __init__(self, cache: CacheDirs, runner: Runner | None = None,
-                 mirror: str | None = None) -> None:
+    def __init__(self, cache: CacheDirs, runner: Runner | None = None, mirror: str | None = None) -> None:
         self.cache = cache
         self.runner = runner or Runner()
         self.mirror = mirror or debian_mirror()
@@ -97,8 +102,16 @@ class ImageBuilder:
 
     def _buildah(self, *args: str, timeout: float = _TIMEOUT, log: Path | None = None) -> str:
         storage = self.cache.buildah
-        argv = ["buildah", "--root", str(storage / "root"), "--runroot", str(storage / "run"),
-                "--storage-driver", "vfs", *args]
+        argv = [
+            "buildah",
+            "--root",
+            str(storage / "root"),
+            "--runroot",
+            str(storage / "run"),
+            "--storage-driver",
+            "vfs",
+            *args,
+        ]
         return self.runner.run(argv, timeout=timeout, log=log).stdout
 
     def exists(self, recipe: ImageRecipe) -> bool:
@@ -107,6 +120,11 @@ class ImageBuilder:
         except CommandError:
             return False
         return True
+
+    def remove(self, recipe: ImageRecipe) -> None:
+        """Forget a built image (so the next :meth:`ensure` builds it again)."""
+        if self.exists(recipe):
+            self._buildah("rmi", recipe.local_ref, timeout=120)
 
     def ensure(self, recipe: ImageRecipe, coredns_binary: Path | None = None) -> bool:
         """Build the image unless it is already in kubedojo's image storage; True if built."""
@@ -140,14 +158,22 @@ class ImageBuilder:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    def _commit(self, recipe: ImageRecipe, populate: Callable[[str], None], config: list[str],
-                log: Path) -> None:
+    def _commit(
+        self, recipe: ImageRecipe, populate: Callable[[str], object], config: list[str], log: Path
+    ) -> None:
         container = self._buildah("from", "scratch", log=None).strip()
         try:
             populate(container)
-            self._buildah("config", "--label", f"org.opencontainers.image.title=kubedojo/{recipe.name}",
-                          "--label", f"org.opencontainers.image.description={recipe.description}",
-                          *config, container, log=log)
+            self._buildah(
+                "config",
+                "--label",
+                f"org.opencontainers.image.title=kubedojo/{recipe.name}",
+                "--label",
+                f"org.opencontainers.image.description={recipe.description}",
+                *config,
+                container,
+                log=log,
+            )
             self._buildah("commit", "--format", "oci", "--rm", container, recipe.local_ref, log=log)
         except BaseException:
             with contextlib.suppress(CommandError, WaitTimeout):
@@ -179,14 +205,25 @@ class ImageBuilder:
         rootfs = work / "rootfs"
         self.runner.run(
             ["debootstrap", "--variant=minbase", "bookworm", str(rootfs), self.mirror],
-            timeout=_TIMEOUT, log=log,
+            timeout=_TIMEOUT,
+            log=log,
         )
         shutil.copyfile("/etc/resolv.conf", rootfs / "etc/resolv.conf")
         env = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
         self.runner.run(["chroot", str(rootfs), "apt-get", "update"], env=env, log=log, timeout=_TIMEOUT)
         self.runner.run(
-            ["chroot", str(rootfs), "apt-get", "install", "-y", "--no-install-recommends", *BASE_PACKAGES],
-            env=env, log=log, timeout=_TIMEOUT,
+            [
+                "chroot",
+                str(rootfs),
+                "apt-get",
+                "install",
+                "-y",
+                "--no-install-recommends",
+                *BASE_PACKAGES,
+            ],
+            env=env,
+            log=log,
+            timeout=_TIMEOUT,
         )
         self.runner.run(["chroot", str(rootfs), "apt-get", "clean"], env=env, log=log)
         for leftover in ("var/lib/apt/lists", "var/cache/apt", "var/log"):
@@ -198,8 +235,16 @@ class ImageBuilder:
         self._commit(
             BASE,
             lambda c: self._buildah("copy", c, f"{rootfs}/", "/", log=log),
-            ["--cmd", '["python3"]', "--workingdir", "/workspace",
-             "--env", "PYTHONUNBUFFERED=1", "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            [
+                "--cmd",
+                '["python3"]',
+                "--workingdir",
+                "/workspace",
+                "--env",
+                "PYTHONUNBUFFERED=1",
+                "--env",
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            ],
             log,
         )
 
@@ -209,8 +254,10 @@ class ImageBuilder:
         request = urllib.request.Request(
             f"http://{registry}/v2/{recipe.repository}/manifests/{recipe.tag}",
             method="HEAD",
-            headers={"Accept": "application/vnd.oci.image.manifest.v1+json, "
-                               "application/vnd.docker.distribution.manifest.v2+json"},
+            headers={
+                "Accept": "application/vnd.oci.image.manifest.v1+json, "
+                "application/vnd.docker.distribution.manifest.v2+json"
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=10):
@@ -218,19 +265,18 @@ class ImageBuilder:
         except (urllib.error.URLError, OSError):
             return False
 
-    def push(self, recipe: ImageRecipe, registry: str) -> bool:
+    def push(self, recipe: ImageRecipe, registry: str, force: bool = False) -> bool:
         """Push to ``registry`` (plain HTTP, loopback) unless it has the tag; True if pushed."""
-        if self.in_registry(recipe, registry):
+        if not force and self.in_registry(recipe, registry):
             return False
         try:
-            self._buildah("push", "--tls-verify=false", recipe.local_ref,
-                          f"docker://{recipe.ref(registry)}", log=self.cache.logs / "push.log")
+            self._buildah(
+                "push",
+                "--tls-verify=false",
+                recipe.local_ref,
+                f"docker://{recipe.ref(registry)}",
+                log=self.cache.logs / "push.log",
+            )
         except (CommandError, WaitTimeout) as exc:
             raise BuildError(f"pushing {recipe.ref(registry)} failed: {exc}") from None
         return True
-
-    def digest(self, recipe: ImageRecipe) -> str:
-        """The image's ID in kubedojo's storage (what a rebuild changes)."""
-        data = json.loads(self._buildah("inspect", "--type", "image", recipe.local_ref, timeout=60))
-        return str(data.get("FromImageID") or hashlib.sha256(json.dumps(data).encode()).hexdigest())
-

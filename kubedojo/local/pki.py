@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -44,9 +45,7 @@ class CertSpec:
     client: bool = False
 
 
-def cluster_cert_specs(
-    node_name: str, node_ip: str, api_service_ip: str
-) -> list[CertSpec]:
+def cluster_cert_specs(node_name: str, node_ip: str, api_service_ip: str) -> list[CertSpec]:
     """Every certificate the local cluster uses."""
     api_names = (
         "kubernetes",
@@ -57,21 +56,45 @@ def cluster_cert_specs(
         node_name,
     )
     return [
-        CertSpec("apiserver", "ca", "kube-apiserver", dns_names=api_names,
-                 ip_addresses=("127.0.0.1", node_ip, api_service_ip), server=True),
-        CertSpec("apiserver-kubelet-client", "ca", "kube-apiserver-kubelet-client",
-                 ("system:masters",), client=True),
+        CertSpec(
+            "apiserver",
+            "ca",
+            "kube-apiserver",
+            dns_names=api_names,
+            ip_addresses=("127.0.0.1", node_ip, api_service_ip),
+            server=True,
+        ),
+        CertSpec(
+            "apiserver-kubelet-client",
+            "ca",
+            "kube-apiserver-kubelet-client",
+            ("system:masters",),
+            client=True,
+        ),
         CertSpec("apiserver-etcd-client", "etcd-ca", "kube-apiserver-etcd-client", client=True),
-        CertSpec("etcd-server", "etcd-ca", "etcd", dns_names=("localhost",),
-                 ip_addresses=("127.0.0.1",), server=True, client=True),
+        CertSpec(
+            "etcd-server",
+            "etcd-ca",
+            "etcd",
+            dns_names=("localhost",),
+            ip_addresses=("127.0.0.1",),
+            server=True,
+            client=True,
+        ),
         CertSpec("front-proxy-client", "front-proxy-ca", "front-proxy-client", client=True),
         CertSpec("admin", "ca", "kubedojo-admin", ("system:masters",), client=True),
         CertSpec("controller-manager", "ca", "system:kube-controller-manager", client=True),
         CertSpec("scheduler", "ca", "system:kube-scheduler", client=True),
         CertSpec("kube-proxy", "ca", "system:kube-proxy", client=True),
         CertSpec("kubelet-client", "ca", f"system:node:{node_name}", ("system:nodes",), client=True),
-        CertSpec("kubelet-server", "ca", node_name, dns_names=(node_name, "localhost"),
-                 ip_addresses=(node_ip, "127.0.0.1"), server=True),
+        CertSpec(
+            "kubelet-server",
+            "ca",
+            node_name,
+            dns_names=(node_name, "localhost"),
+            ip_addresses=(node_ip, "127.0.0.1"),
+            server=True,
+        ),
         CertSpec("kwok", "ca", "kubedojo:kwok", ("system:masters",), client=True),
     ]
 
@@ -87,7 +110,7 @@ class Pki:
         self._now = now
 
     def now(self) -> dt.datetime:
-        return self._now or dt.datetime.now(dt.timezone.utc)
+        return self._now or dt.datetime.now(dt.UTC)
 
     def cert_path(self, name: str) -> Path:
         return self.dir / f"{name}.crt"
@@ -145,7 +168,7 @@ class Pki:
             return False
         try:
             cert.verify_directly_issued_by(ca)
-        except (ValueError, TypeError, x509.InvalidSignature):
+        except (ValueError, TypeError, InvalidSignature):
             return False
         if cert.subject != _name(spec.common_name, spec.organizations):
             return False
@@ -180,9 +203,15 @@ class Pki:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, key_cert_sign=True, crl_sign=True,
-                    content_commitment=False, key_encipherment=False, data_encipherment=False,
-                    key_agreement=False, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -213,9 +242,15 @@ class Pki:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, key_encipherment=False, key_cert_sign=False,
-                    crl_sign=False, content_commitment=False, data_encipherment=False,
-                    key_agreement=False, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    key_encipherment=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    content_commitment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )

@@ -6,9 +6,10 @@ import base64
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,14 @@ from ..client.host import Host
 from ..client.kube import KubeClient
 from ..client.processes import ProcessTable, processes_in_cgroup, terminate
 from ..config import WorkshopConfig
-from ..errors import ClusterBusyError, ClusterError, ComponentError, CommandError, NotRunningError, WaitTimeout
+from ..errors import (
+    ClusterBusyError,
+    ClusterError,
+    CommandError,
+    ComponentError,
+    NotRunningError,
+    WaitTimeout,
+)
 from ..paths import RUNTIME_DIR, CacheDirs, StateDirs
 from ..progress import NullReporter, Reporter
 from .addons import coredns_objects
@@ -33,7 +41,7 @@ from .components import (
     components,
 )
 from .hostsetup import HostSetup
-from .images import BASE, COREDNS_IMAGE, IMAGES, PAUSE, ImageBuilder
+from .images import COREDNS_IMAGE, IMAGES, ImageBuilder, ImageRecipe
 from .pki import Pki, cluster_cert_specs
 from .simnodes import SIM_POOL_LABEL, node_object, sim_node_name
 
@@ -119,6 +127,7 @@ class LocalCluster:
             kwok_bin=self.binaries.path(KWOK, "kwok"),
         )
         self.components = components(self.layout, self.cache.registry)
+        self._kubelet_started: datetime | None = None
         self.host_setup = HostSetup(self.settings.network, self.state, self.host, self.runner)
 
     # -- helpers -----------------------------------------------------------------------------
@@ -150,8 +159,11 @@ class LocalCluster:
         self._prepare_artifacts(report)
         with self.reporter.step("PKI and configuration"):
             written = Pki(self.state.pki).ensure(
-                cluster_cert_specs(self.settings.node_name, self.settings.network.node_ip,
-                                   self.settings.network.api_service_ip)
+                cluster_cert_specs(
+                    self.settings.node_name,
+                    self.settings.network.node_ip,
+                    self.settings.network.api_service_ip,
+                )
             )
             report.add("certificates", f"issued {', '.join(written)}" if written else "unchanged")
             self._write_admin_kubeconfig()
@@ -171,8 +183,9 @@ class LocalCluster:
         client = self.admin_client()
         try:
             with self.reporter.step("Cluster DNS and simulated nodes"):
-                applied = client.apply(coredns_objects(
-                    self.image_ref("coredns"), self.settings.network.dns_service_ip))
+                applied = client.apply(
+                    coredns_objects(self.image_ref("coredns"), self.settings.network.dns_service_ip)
+                )
                 report.add("coredns", f"applied {', '.join(applied)}" if applied else "unchanged")
                 if sim_nodes:
                     self._reconcile_sim_nodes(client, sim_nodes, report)
@@ -186,18 +199,36 @@ class LocalCluster:
 
     def _preflight(self) -> None:
         if os.geteuid() != 0:
-            raise ClusterError("the local cluster needs root (it runs containerd and the kubelet "
-                               "and sets up networking): run it as root or with sudo")
-        for tool in ("etcd", "containerd", "runc", "docker-registry", "buildah", "iptables",
-                     "ip6tables", "ip", "nft", "unshare", "nsenter", "umount"):
+            raise ClusterError(
+                "the local cluster needs root (it runs containerd and the kubelet "
+                "and sets up networking): run it as root or with sudo"
+            )
+        for tool in (
+            "etcd",
+            "containerd",
+            "runc",
+            "docker-registry",
+            "buildah",
+            "iptables",
+            "ip6tables",
+            "ip",
+            "nft",
+            "unshare",
+            "nsenter",
+            "umount",
+        ):
             require_tool(tool)
         for plugin in ("bridge", "host-local", "loopback"):
             if not (Path("/usr/lib/cni") / plugin).exists():
-                raise ClusterError(f"/usr/lib/cni/{plugin} is missing: apt-get install "
-                                   "containernetworking-plugins (or run ./scripts/setup)")
+                raise ClusterError(
+                    f"/usr/lib/cni/{plugin} is missing: apt-get install "
+                    "containernetworking-plugins (or run ./scripts/setup)"
+                )
         if not Path("/sys/fs/cgroup/memory").is_dir():
-            raise ClusterError("no cgroup v1 memory controller at /sys/fs/cgroup/memory: the local "
-                               "cluster expects this machine's cgroup v1 (hybrid) layout")
+            raise ClusterError(
+                "no cgroup v1 memory controller at /sys/fs/cgroup/memory: the local "
+                "cluster expects this machine's cgroup v1 (hybrid) layout"
+            )
         with contextlib.suppress(OSError):
             owner = _OWNER.read_text().strip()
             if owner and owner != str(self.state.root):
@@ -211,9 +242,13 @@ class LocalCluster:
             with self.reporter.step(f"Kubernetes {KUBERNETES.version} release binaries"):
                 downloader = ReleaseDownloader(self.settings.download_url)
                 got = self.binaries.ensure_downloaded(
-                    KUBERNETES, downloader, lambda p: self.reporter.note(f"downloading {p}"))
+                    KUBERNETES, downloader, lambda p: self.reporter.note(f"downloading {p}")
+                )
                 report.add("kubernetes binaries", "downloaded" if got else "unchanged")
-        for programs in ((KUBERNETES,) if self.settings.binaries == "build" else ()) + (KWOK, COREDNS):
+        for programs in ((KUBERNETES,) if self.settings.binaries == "build" else ()) + (
+            KWOK,
+            COREDNS,
+        ):
             if self.binaries.ready(programs):
                 report.add(f"{programs.name} binaries", "unchanged")
                 continue
@@ -221,13 +256,40 @@ class LocalCluster:
             with self.reporter.step(f"Building {programs.name} {programs.version} from Go modules"):
                 self.binaries.ensure_built(programs, self.cache.logs / f"build-{programs.name}.log")
                 report.add(f"{programs.name} binaries", "built")
-        for recipe in (PAUSE, COREDNS_IMAGE, BASE):
-            if self.images.exists(recipe):
-                report.add(f"image {recipe.name} build", "unchanged")
-                continue
-            with self.reporter.step(f"Building image {recipe.name}"):
-                self.images.ensure(recipe, self.binaries.path(COREDNS, "coredns"))
-                report.add(f"image {recipe.name} build", "built")
+        for recipe in IMAGES:
+            built = self._build_image(recipe)
+            report.add(f"image {recipe.name} build", "built" if built else "unchanged")
+
+    def _build_image(self, recipe: ImageRecipe, rebuild: bool = False) -> bool:
+        if rebuild:
+            self.images.remove(recipe)
+        if self.images.exists(recipe):
+            return False
+        if recipe is COREDNS_IMAGE and not self.binaries.ready(COREDNS):
+            require_tool("go")
+            with self.reporter.step(f"Building coredns {COREDNS.version} from Go modules"):
+                self.binaries.ensure_built(COREDNS, self.cache.logs / "build-coredns.log")
+        with self.reporter.step(f"Building image {recipe.name}"):
+            return self.images.ensure(recipe, self.binaries.path(COREDNS, "coredns"))
+
+    def build_images(self, rebuild: bool = False) -> list[tuple[str, str, str]]:
+        """Build every image (again, with ``rebuild``) and push to the registry when it runs.
+        Rows of (reference, "built"|"cached", "pushed"|"present"|"registry not running")."""
+        registry = self.component("registry")
+        running = self.processes.alive(registry.daemon) and registry.probe()
+        rows = []
+        for recipe in IMAGES:
+            built = self._build_image(recipe, rebuild)
+            pushed = "registry not running"
+            if running:
+                with self.reporter.step(f"Pushing {recipe.ref(self.layout.registry)}"):
+                    if rebuild:
+                        self.images.push(recipe, self.layout.registry, force=True)
+                        pushed = "pushed"
+                    else:
+                        pushed = "pushed" if self.images.push(recipe, self.layout.registry) else "present"
+            rows.append((recipe.ref(self.layout.registry), "built" if built else "cached", pushed))
+        return rows
 
     def _write_file(self, path: Path, content: str, mode: int = 0o644) -> bool:
         try:
@@ -248,16 +310,38 @@ class LocalCluster:
         def b64(name: str) -> str:
             return base64.b64encode((self.state.pki / name).read_bytes()).decode()
 
-        text = yaml.safe_dump({
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "kubedojo", "cluster": {
-                "server": self.layout.api_url, "certificate-authority-data": b64("ca.crt")}}],
-            "users": [{"name": "kubedojo-admin", "user": {
-                "client-certificate-data": b64("admin.crt"), "client-key-data": b64("admin.key")}}],
-            "contexts": [{"name": "kubedojo", "context": {"cluster": "kubedojo", "user": "kubedojo-admin"}}],
-            "current-context": "kubedojo",
-        }, sort_keys=False)
+        text = yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {
+                        "name": "kubedojo",
+                        "cluster": {
+                            "server": self.layout.api_url,
+                            "certificate-authority-data": b64("ca.crt"),
+                        },
+                    }
+                ],
+                "users": [
+                    {
+                        "name": "kubedojo-admin",
+                        "user": {
+                            "client-certificate-data": b64("admin.crt"),
+                            "client-key-data": b64("admin.key"),
+                        },
+                    }
+                ],
+                "contexts": [
+                    {
+                        "name": "kubedojo",
+                        "context": {"cluster": "kubedojo", "user": "kubedojo-admin"},
+                    }
+                ],
+                "current-context": "kubedojo",
+            },
+            sort_keys=False,
+        )
         self._write_file(self.kubeconfig_path, text, mode=0o600)
 
     def _start_stage(self, stage: int, report: UpReport) -> None:
@@ -287,6 +371,7 @@ class LocalCluster:
                     action = "restarted" if had_run else "started"
                 if comp.name == "kubelet":
                     self.state.kubelet.mkdir(parents=True, exist_ok=True)
+                    self._kubelet_started = datetime.now(UTC) - timedelta(seconds=2)
                 self.processes.start(comp.daemon)
                 self._write_file(stamp, fingerprint)
                 report.add(comp.name, action)
@@ -302,35 +387,66 @@ class LocalCluster:
                 if comp.probe(timeout=1.0):
                     pending.remove(comp)
                 elif not self.processes.alive(comp.daemon):
-                    raise ComponentError(comp.name, f"exited during start-up: {_last_line(comp.daemon.log)}",
-                                         str(comp.daemon.log))
+                    raise ComponentError(
+                        comp.name,
+                        f"exited during start-up: {_last_line(comp.daemon.log)}",
+                        str(comp.daemon.log),
+                    )
             if pending and time.monotonic() > deadline:
                 comp = pending[0]
-                raise ComponentError(comp.name, f"not healthy after {timeout:g} s: {_last_line(comp.daemon.log)}",
-                                     str(comp.daemon.log))
+                raise ComponentError(
+                    comp.name,
+                    f"not healthy after {timeout:g} s: {_last_line(comp.daemon.log)}",
+                    str(comp.daemon.log),
+                )
             if pending:
                 time.sleep(0.1)  # a health endpoint offers nothing to watch
 
     def _wait_node_ready(self, client: KubeClient) -> None:
+        """Ready, and (when the kubelet was just started) reported by this kubelet, not left in etcd
+        by the previous run."""
         name = self.settings.node_name
+        since = self._kubelet_started
+
+        def ready_now(node: Any) -> bool:
+            condition = _condition(node, "Ready")
+            return bool(
+                condition is not None
+                and condition.status == "True"
+                and (since is None or condition.last_heartbeat_time >= since)
+            )
+
         client.wait_for(
-            f"node {name} to be Ready", client.core.list_node, _node_ready,
-            self.settings.start_timeout, field_selector=f"metadata.name={name}",
+            f"node {name} to be Ready",
+            client.core.list_node,
+            ready_now,
+            self.settings.start_timeout,
+            field_selector=f"metadata.name={name}",
         )
 
     def _wait_dns_ready(self, client: KubeClient) -> None:
-        def available(dep: Any) -> bool:
-            return bool(dep.status and (dep.status.available_replicas or 0) >= 1
-                        and dep.status.observed_generation == dep.metadata.generation
-                        and (dep.status.updated_replicas or 0) >= 1)
+        """A coredns pod Ready (since the kubelet started, when it was just started)."""
+        since = self._kubelet_started
 
-        client.wait_for("the cluster DNS (coredns) to be available",
-                        client.apps.list_namespaced_deployment, available,
-                        self.settings.start_timeout, namespace="kube-system",
-                        field_selector="metadata.name=coredns")
+        def serving(pod: Any) -> bool:
+            condition = _condition(pod, "Ready")
+            return bool(
+                pod.metadata.deletion_timestamp is None
+                and condition is not None
+                and condition.status == "True"
+                and (since is None or condition.last_transition_time >= since)
+            )
 
-    def _reconcile_sim_nodes(self, client: KubeClient, counts: Mapping[str, int],
-                             report: UpReport) -> None:
+        client.wait_for(
+            "the cluster DNS (coredns) to be Ready",
+            client.core.list_namespaced_pod,
+            serving,
+            self.settings.start_timeout,
+            namespace="kube-system",
+            label_selector="k8s-app=kube-dns",
+        )
+
+    def _reconcile_sim_nodes(self, client: KubeClient, counts: Mapping[str, int], report: UpReport) -> None:
         existing = {n.metadata.name for n in client.core.list_node(label_selector=SIM_POOL_LABEL).items}
         for pool, count in counts.items():
             spec = self.settings.sim_pools[pool]
@@ -346,9 +462,13 @@ class LocalCluster:
             if not new and not (mine - wanted):
                 report.add(f"sim pool {pool}", "unchanged")
             for name in sorted(wanted):
-                client.wait_for(f"simulated node {name} to be Ready", client.core.list_node,
-                                _node_ready, self.settings.start_timeout,
-                                field_selector=f"metadata.name={name}")
+                client.wait_for(
+                    f"simulated node {name} to be Ready",
+                    client.core.list_node,
+                    _node_ready,
+                    self.settings.start_timeout,
+                    field_selector=f"metadata.name={name}",
+                )
 
     # -- down --------------------------------------------------------------------------------
 
@@ -360,8 +480,9 @@ class LocalCluster:
         with contextlib.suppress(OSError):
             owner = _OWNER.read_text().strip()
             if owner and owner != str(self.state.root):
-                raise ClusterBusyError(f"the running cluster belongs to state directory {owner}, "
-                                       f"not {self.state.root}")
+                raise ClusterBusyError(
+                    f"the running cluster belongs to state directory {owner}, not {self.state.root}"
+                )
         with self.reporter.step("Stopping the control plane's clients and the kubelet"):
             self._stop_parallel([c for c in self.components if c.stage == 2], undone)
         with self.reporter.step("Stopping pods and containerd"):
@@ -429,9 +550,12 @@ class LocalCluster:
 
     def status(self) -> ClusterStatus:
         comps = [
-            ComponentStatus(c.name, self.processes.pid(c.daemon),
-                            self.processes.alive(c.daemon) and c.probe(timeout=1.0),
-                            str(c.daemon.log))
+            ComponentStatus(
+                c.name,
+                self.processes.pid(c.daemon),
+                self.processes.alive(c.daemon) and c.probe(timeout=1.0),
+                str(c.daemon.log),
+            )
             for c in self.components
         ]
         nodes: list[NodeStatus] = []
@@ -441,31 +565,42 @@ class LocalCluster:
             try:
                 for node in client.core.list_node().items:
                     labels = node.metadata.labels or {}
-                    nodes.append(NodeStatus(
-                        name=node.metadata.name,
-                        ready=_node_ready(node),
-                        simulated=labels.get("type") == "kwok",
-                        pool=labels.get(SIM_POOL_LABEL, ""),
-                        kubelet_version=node.status.node_info.kubelet_version if node.status.node_info else "",
-                        allocatable=dict(node.status.allocatable or {}),
-                    ))
+                    nodes.append(
+                        NodeStatus(
+                            name=node.metadata.name,
+                            ready=_node_ready(node),
+                            simulated=labels.get("type") == "kwok",
+                            pool=labels.get(SIM_POOL_LABEL, ""),
+                            kubelet_version=node.status.node_info.kubelet_version
+                            if node.status.node_info
+                            else "",
+                            allocatable=dict(node.status.allocatable or {}),
+                        )
+                    )
             finally:
                 client.close()
-        return ClusterStatus(str(self.state.root), comps, nodes, self.layout.api_url,
-                             str(self.kubeconfig_path))
+        return ClusterStatus(
+            str(self.state.root), comps, nodes, self.layout.api_url, str(self.kubeconfig_path)
+        )
 
     def require_running(self) -> None:
         api = self.component("kube-apiserver")
         if not (self.processes.alive(api.daemon) and api.probe()):
-            raise NotRunningError(f"no local cluster is running (state directory {self.state.root}): "
-                                  "run 'invoke cluster.up'")
+            raise NotRunningError(
+                f"no local cluster is running (state directory {self.state.root}): run 'invoke cluster.up'"
+            )
+
+
+def _condition(obj: Any, kind: str) -> Any:
+    for condition in (obj.status.conditions or []) if obj.status else []:
+        if condition.type == kind:
+            return condition
+    return None
 
 
 def _node_ready(node: Any) -> bool:
-    for condition in (node.status.conditions or []) if node.status else []:
-        if condition.type == "Ready":
-            return bool(condition.status == "True")
-    return False
+    condition = _condition(node, "Ready")
+    return bool(condition is not None and condition.status == "True")
 
 
 def _last_line(log: Path) -> str:
@@ -477,5 +612,3 @@ def _last_line(log: Path) -> str:
     except OSError:
         return "no log"
     return lines[-1][:300] if lines else "no output"
-
-

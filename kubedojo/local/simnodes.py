@@ -79,8 +79,14 @@ def node_object(pool: str, index: int, spec: SimPool) -> dict[str, Any]:
     }
 
 
-def _stage(name: str, kind: str, selector: list[dict[str, Any]], next_: dict[str, Any],
-           delay_ms: int | None = None, jitter_ms: int | None = None) -> dict[str, Any]:
+def _stage(
+    name: str,
+    kind: str,
+    selector: list[dict[str, Any]],
+    next_: dict[str, Any],
+    delay_ms: int | None = None,
+    jitter_ms: int | None = None,
+) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "resourceRef": {"apiGroup": "v1", "kind": kind},
         "selector": {"matchExpressions": selector},
@@ -90,13 +96,19 @@ def _stage(name: str, kind: str, selector: list[dict[str, Any]], next_: dict[str
         spec["delay"] = {"durationMilliseconds": delay_ms}
         if jitter_ms is not None:
             spec["delay"]["jitterDurationMilliseconds"] = jitter_ms
-    return {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Stage", "metadata": {"name": name},
-            "spec": spec}
+    return {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Stage",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
 
 
 _NODE_CONDITIONS = """{{ $now := Now }}
 conditions:
-{{ range $type, $status := dict "Ready" "True" "MemoryPressure" "False" "DiskPressure" "False" "PIDPressure" "False" "NetworkUnavailable" "False" }}
+{{ $conditions := dict "Ready" "True" "MemoryPressure" "False" "DiskPressure" "False" }}
+{{ $_ := set $conditions "PIDPressure" "False" }}{{ $_ := set $conditions "NetworkUnavailable" "False" }}
+{{ range $type, $status := $conditions }}
 - type: {{ $type | Quote }}
   status: {{ $status | Quote }}
   reason: {{ printf "Simulated%s" $type | Quote }}
@@ -115,20 +127,38 @@ def kwok_stages() -> list[dict[str, Any]]:
     """
     not_deleted = {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"}
     return [
-        _stage("kubedojo-node-start", "Node",
-               [not_deleted, {"key": ".status.phase", "operator": "DoesNotExist"}],
-               {"statusTemplate": "phase: Running\n" + _NODE_CONDITIONS + (
-                   "addresses:\n- type: InternalIP\n  address: {{ NodeIP | Quote }}\n"
-                   "nodeInfo:\n  architecture: amd64\n  operatingSystem: linux\n"
-                   "  kubeletVersion: kwok\n  kubeProxyVersion: kwok\n"
-               )}),
-        _stage("kubedojo-node-heartbeat", "Node",
-               [not_deleted, {"key": ".status.phase", "operator": "In", "values": ["Running"]}],
-               {"statusTemplate": _NODE_CONDITIONS}, delay_ms=20000, jitter_ms=5000),
-        _stage("kubedojo-pod-run", "Pod",
-               [not_deleted, {"key": ".spec.nodeName", "operator": "Exists"},
-                {"key": ".status.podIP", "operator": "DoesNotExist"}],
-               {"statusTemplate": """{{ $now := Now }}
+        _stage(
+            "kubedojo-node-start",
+            "Node",
+            [not_deleted, {"key": ".status.phase", "operator": "DoesNotExist"}],
+            {
+                "statusTemplate": "phase: Running\n"
+                + _NODE_CONDITIONS
+                + (
+                    "addresses:\n- type: InternalIP\n  address: {{ NodeIP | Quote }}\n"
+                    "nodeInfo:\n  architecture: amd64\n  operatingSystem: linux\n"
+                    "  kubeletVersion: kwok\n  kubeProxyVersion: kwok\n"
+                )
+            },
+        ),
+        _stage(
+            "kubedojo-node-heartbeat",
+            "Node",
+            [not_deleted, {"key": ".status.phase", "operator": "In", "values": ["Running"]}],
+            {"statusTemplate": _NODE_CONDITIONS},
+            delay_ms=20000,
+            jitter_ms=5000,
+        ),
+        _stage(
+            "kubedojo-pod-run",
+            "Pod",
+            [
+                not_deleted,
+                {"key": ".spec.nodeName", "operator": "Exists"},
+                {"key": ".status.podIP", "operator": "DoesNotExist"},
+            ],
+            {
+                "statusTemplate": """{{ $now := Now }}
 phase: Running
 hostIP: {{ NodeIP | Quote }}
 podIP: {{ PodIP | Quote }}
@@ -151,8 +181,13 @@ containerStatuses:
     running:
       startedAt: {{ $now | Quote }}
 {{ end }}
-"""}),
-        _stage("kubedojo-pod-delete", "Pod",
-               [{"key": ".metadata.deletionTimestamp", "operator": "Exists"}],
-               {"finalizers": {"empty": True}, "delete": True}),
+"""
+            },
+        ),
+        _stage(
+            "kubedojo-pod-delete",
+            "Pod",
+            [{"key": ".metadata.deletionTimestamp", "operator": "Exists"}],
+            {"finalizers": {"empty": True}, "delete": True},
+        ),
     ]

@@ -1,0 +1,24 @@
+"""The Invoke tasks: they parse arguments, call the core and print. Nothing else lives here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from invoke.collection import Collection
+
+__all__ = ["namespace"]
+
+
+def namespace(project_dir: Path) -> Collection:
+    """The root collection, configured with the project's workshop.yaml under the key ``kubedojo``."""
+    from . import cluster, images, pending
+    from .support import read_workshop
+
+    root = Collection()
+    root.add_collection(cluster.ns)
+    root.add_collection(pending.charts)
+    root.add_collection(images.ns)
+    root.add_collection(pending.lab)
+    root.add_collection(pending.classroom)
+    root.configure({"kubedojo": read_workshop(project_dir)})
+    return root

@@ -1,0 +1,47 @@
+"""``invoke images.*``: the images kubedojo builds locally."""
+
+from __future__ import annotations
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.tasks import task
+
+from .support import RichReporter, console, emit_json, kubedojo_task, settings, table
+
+
+@task(help={"rebuild": "build again even when the image exists", "json": "print as JSON"})
+@kubedojo_task
+def build(c: Context, rebuild: bool = False, json: bool = False) -> None:
+    """Build the pause, coredns and lab base images; push them when the local registry runs."""
+    from ..local.provider import LocalCluster
+
+    cluster = LocalCluster(settings(c), reporter=RichReporter(quiet=json))
+    rows = cluster.build_images(rebuild=rebuild)
+    if json:
+        emit_json([{"image": r[0], "built": r[1], "pushed": r[2]} for r in rows])
+        return
+    console().print(
+        table(
+            "Images",
+            ["image", "build", "registry"],
+            [[ref, built, pushed] for ref, built, pushed in rows],
+        )
+    )
+
+
+@task(name="list", help={"json": "print as JSON"})
+@kubedojo_task
+def list_(c: Context, json: bool = False) -> None:
+    """The images and the references pods use."""
+    from ..local.images import IMAGES
+    from ..local.provider import LocalCluster
+
+    cluster = LocalCluster(settings(c))
+    rows = [[r.ref(cluster.layout.registry), r.description] for r in IMAGES]
+    if json:
+        emit_json([{"image": ref, "description": d} for ref, d in rows])
+    else:
+        console().print(table("Images", ["reference", "what"], rows))
+
+
+ns = Collection("images", build, list_)

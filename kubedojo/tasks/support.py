@@ -1,0 +1,143 @@
+"""What every task shares: settings from Invoke's configuration, one-line errors, rich output."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from invoke.context import Context
+from invoke.exceptions import Exit
+
+__all__ = ["RichReporter", "console", "emit_json", "kubedojo_task", "read_workshop", "settings"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+WORKSHOP_FILE = "workshop.yaml"
+_LOAD_ERROR = "_load_error"
+
+
+def read_workshop(directory: Path) -> dict[str, Any]:
+    """workshop.yaml as plain data for ``Collection.configure``; a broken file is kept as an error
+    that the first task to run reports (so ``invoke --list`` still works)."""
+    import os
+
+    from ..config import read_config_file
+    from ..errors import ConfigError
+
+    path = Path(os.environ.get("KUBEDOJO_WORKSHOP", directory / WORKSHOP_FILE))
+    try:
+        data = read_config_file(path)
+    except ConfigError as exc:
+        return {_LOAD_ERROR: str(exc)}
+    data["_source"] = str(path)
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "keys"):
+        return {key: _plain(value[key]) for key in value}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def settings(c: Context) -> Any:
+    """The validated :class:`~kubedojo.config.WorkshopConfig` of this invocation."""
+    from ..config import parse_config
+    from ..errors import ConfigError
+
+    raw = _plain(c.config.get("kubedojo", {})) or {}
+    if _LOAD_ERROR in raw:
+        raise ConfigError(raw[_LOAD_ERROR])
+    source = raw.pop("_source", WORKSHOP_FILE)
+    return parse_config(raw, source=source)
+
+
+def kubedojo_task(func: F) -> F:
+    """Turn kubedojo's errors into one line on stderr and a non-zero exit, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..errors import KubedojoError
+
+        try:
+            return func(*args, **kwargs)
+        except KubedojoError as exc:
+            raise Exit(f"kubedojo: {exc}", code=1) from None
+        except KeyboardInterrupt:
+            raise Exit("kubedojo: interrupted", code=130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@functools.cache
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+class RichReporter:
+    """Draws the core's steps: a spinner with the elapsed time, then a tick and the duration."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.console = console(stderr=True)
+        self.quiet = quiet
+        self._status: Any = None
+
+    @contextlib.contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        started = time.monotonic()
+        if self.quiet:
+            yield
+            return
+        with self.console.status(f"{title} …") as status:
+            self._status = status
+            try:
+                yield
+            except BaseException:
+                self.console.print(f"[red]✗[/red] {title} ({time.monotonic() - started:.1f} s)")
+                raise
+            finally:
+                self._status = None
+        self.console.print(f"[green]✓[/green] {title} [dim]({time.monotonic() - started:.1f} s)[/dim]")
+
+    def note(self, message: str) -> None:
+        if self._status is not None:
+            self._status.update(message)
+        elif not self.quiet:
+            self.console.print(f"  {message}")
+
+
+def table(title: str, columns: list[str], rows: list[list[str]]) -> Any:
+    from rich.table import Table
+
+    result = Table(title=title, title_justify="left")
+    for column in columns:
+        result.add_column(column)
+    for row in rows:
+        result.add_row(*row)
+    return result
+
+
+def pending(collection: str, issue: str) -> Callable[[Context], None]:
+    """The default task of a namespace whose commands are not built yet: it says so, politely."""
+
+    def about(c: Context) -> None:
+        console().print(f"The '{collection}' commands are not available yet: they arrive with {issue}.")
+
+    about.__doc__ = f"Say what the '{collection}' commands will do (not available yet)."
+    return about
+
+
+def mapping_rows(data: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(data.items()))

@@ -1,0 +1,1 @@
+"""Programs that run inside the cluster's pods (read as text and shipped in ConfigMaps)."""
