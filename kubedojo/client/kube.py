@@ -140,9 +140,14 @@ class KubeClient:
         list_call: Callable[..., Any],
         done: Callable[[Any], bool],
         timeout: float,
+        recheck: float | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Watch until an object satisfies ``done``; :class:`WaitTimeout` after ``timeout``."""
+        """Watch until an object satisfies ``done``; :class:`WaitTimeout` after ``timeout``.
+
+        ``recheck`` bounds each watch window, for predicates that also look outside the API
+        (a readiness endpoint) and so must be re-evaluated even when no event arrives.
+        """
         import time
 
         deadline = time.monotonic() + timeout
@@ -151,11 +156,16 @@ class KubeClient:
             for item in listing.items:
                 if done(item):
                     return item
-            for event in self.watch(
-                list_call, left, resource_version=listing.metadata.resource_version, **kwargs
-            ):
-                if event["type"] in ("ADDED", "MODIFIED") and done(event["object"]):
-                    return event["object"]
-                if time.monotonic() >= deadline:
-                    break
+            window = min(left, recheck) if recheck else left
+            try:
+                for event in self.watch(
+                    list_call, window, resource_version=listing.metadata.resource_version, **kwargs
+                ):
+                    if event["type"] in ("ADDED", "MODIFIED") and done(event["object"]):
+                        return event["object"]
+                    if time.monotonic() >= deadline:
+                        break
+            except api_exception() as exc:
+                if getattr(exc, "status", None) != 410:  # 410 Gone: list again
+                    raise
         raise WaitTimeout(what, timeout)

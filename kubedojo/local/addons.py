@@ -6,14 +6,15 @@ from typing import Any
 
 from .components import CLUSTER_DOMAIN
 
-__all__ = ["coredns_objects"]
+__all__ = ["COREDNS_PORT", "COREDNS_READY_PORT", "coredns_objects"]
 
 COREDNS_PORT = 1053
+COREDNS_READY_PORT = 8181
 
 COREFILE = f""".:{COREDNS_PORT} {{
     errors
     health :8080
-    ready :8181
+    ready :{COREDNS_READY_PORT}
     kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
         pods insecure
         fallthrough in-addr.arpa ip6.arpa
@@ -130,7 +131,7 @@ def coredns_objects(image: str, dns_ip: str) -> list[dict[str, Any]]:
                                     }
                                 ],
                                 "readinessProbe": {
-                                    "httpGet": {"path": "/ready", "port": 8181},
+                                    "httpGet": {"path": "/ready", "port": COREDNS_READY_PORT},
                                     "periodSeconds": 2,
                                 },
                                 "livenessProbe": {

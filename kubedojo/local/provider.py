@@ -18,6 +18,7 @@ import yaml
 from ..client.commands import Runner, require_tool
 from ..client.host import Host
 from ..client.kube import KubeClient
+from ..client.probes import HttpProbe
 from ..client.processes import ProcessTable, processes_in_cgroup, terminate
 from ..config import WorkshopConfig
 from ..errors import (
@@ -30,7 +31,7 @@ from ..errors import (
 )
 from ..paths import RUNTIME_DIR, CacheDirs, StateDirs
 from ..progress import NullReporter, Reporter
-from .addons import coredns_objects
+from .addons import COREDNS_READY_PORT, coredns_objects
 from .binaries import COREDNS, KUBERNETES, KWOK, Binaries, ReleaseDownloader
 from .components import (
     CGROUP_ROOT,
@@ -425,8 +426,8 @@ class LocalCluster:
         )
 
     def _wait_dns_ready(self, client: KubeClient) -> None:
-        """A coredns pod Ready (since the kubelet started, when it was just started)."""
-        since = self._kubelet_started
+        """A coredns pod that the API calls Ready and whose readiness endpoint answers now (the
+        API may still show a pod of the previous run until the kubelet has caught up)."""
 
         def serving(pod: Any) -> bool:
             condition = _condition(pod, "Ready")
@@ -434,7 +435,8 @@ class LocalCluster:
                 pod.metadata.deletion_timestamp is None
                 and condition is not None
                 and condition.status == "True"
-                and (since is None or condition.last_transition_time >= since)
+                and pod.status.pod_ip
+                and HttpProbe(f"http://{pod.status.pod_ip}:{COREDNS_READY_PORT}/ready")(timeout=1.0)
             )
 
         client.wait_for(
@@ -442,6 +444,7 @@ class LocalCluster:
             client.core.list_namespaced_pod,
             serving,
             self.settings.start_timeout,
+            recheck=1.0,
             namespace="kube-system",
             label_selector="k8s-app=kube-dns",
         )

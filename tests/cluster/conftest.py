@@ -1,0 +1,100 @@
+"""One real local cluster per test session, a namespace per test, nothing left behind.
+
+The cluster gets a state directory of its own and is purged at the end. Tests that disturb the
+cluster (killing components, ``down``) carry the ``disruptive`` mark and run last. Outside CI a
+machine that cannot run the cluster (not root, tools missing) skips these tests with the reason;
+in CI (``CI`` set) that is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+import pytest
+
+from kubedojo.client.kube import KubeClient
+from kubedojo.config import parse_config
+from kubedojo.errors import KubedojoError, WaitTimeout
+from kubedojo.local.provider import LocalCluster
+
+from .hostsnapshot import HostSnapshot
+
+STATE_DIR = os.environ.get("KUBEDOJO_TEST_STATE_DIR", "/var/lib/kubedojo/test-cluster")
+SIM_NODES = {"gpu": 2}
+NAMESPACE_LABEL = "kubedojo.dev/test"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: (item.get_closest_marker("disruptive") is not None,
+                                 item.get_closest_marker("final") is not None))
+
+
+def _unusable_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "the local cluster needs root"
+    for tool in ("etcd", "containerd", "runc", "buildah", "docker-registry", "nft"):
+        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
+            return f"{tool} is not installed (run ./scripts/setup)"
+    return None
+
+
+def make_cluster() -> LocalCluster:
+    return LocalCluster(parse_config({"local": {"state_dir": STATE_DIR}}))
+
+
+@pytest.fixture(scope="session")
+def host_baseline() -> HostSnapshot:
+    """The host as it was before the test cluster touched it."""
+    return HostSnapshot.take()
+
+
+@pytest.fixture(scope="session")
+def cluster(host_baseline: HostSnapshot) -> Iterator[LocalCluster]:
+    reason = _unusable_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"cluster tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+    local = make_cluster()
+    try:
+        local.up(SIM_NODES)
+    except KubedojoError as exc:
+        pytest.fail(f"the local cluster did not come up: {exc}")
+    yield local
+    local.down(purge=True)
+
+
+@pytest.fixture(scope="session")
+def admin(cluster: LocalCluster) -> Iterator[KubeClient]:
+    client = cluster.admin_client()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def namespace(admin: KubeClient, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace for one test, deleted (and waited for) afterwards."""
+    short = request.node.name.split("[")[0].removeprefix("test_").replace("_", "-")[:30].strip("-")
+    name = f"kdt-{short}-{secrets.token_hex(3)}"
+    admin.core.create_namespace({"metadata": {"name": name, "labels": {NAMESPACE_LABEL: "true"}}})
+    yield name
+    admin.core.delete_namespace(name, propagation_policy="Background")
+    wait_gone(admin, name)
+
+
+def wait_gone(admin: KubeClient, name: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listing = admin.core.list_namespace(field_selector=f"metadata.name={name}")
+        if not listing.items:
+            return
+        for event in admin.watch(admin.core.list_namespace, deadline - time.monotonic(),
+                                 field_selector=f"metadata.name={name}",
+                                 resource_version=listing.metadata.resource_version):
+            if event["type"] == "DELETED":
+                return
+    raise WaitTimeout(f"namespace {name} to be deleted", timeout)
