@@ -19,7 +19,10 @@ from pathlib import Path
 
 from ..errors import ComponentError
 
-__all__ = ["Daemon", "ProcessTable", "processes_in_cgroup"]
+__all__ = ["Daemon", "ProcessTable", "processes_in_cgroup", "terminate"]
+
+_ROTATE_AT = 32 * 2**20
+"""A log larger than this is moved to ``<name>.1`` when its daemon next starts."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,9 @@ class ProcessTable:
         """Start the daemon detached; returns its PID. Output is appended to ``daemon.log``."""
         daemon.log.parent.mkdir(parents=True, exist_ok=True)
         daemon.pidfile.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            if daemon.log.stat().st_size > _ROTATE_AT:
+                os.replace(daemon.log, daemon.log.with_name(daemon.log.name + ".1"))
         argv = [daemon.program, *daemon.argv[1:]]
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", **daemon.env}
         read_end, write_end = os.pipe()

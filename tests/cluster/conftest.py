@@ -29,8 +29,12 @@ NAMESPACE_LABEL = "kubedojo.dev/test"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: (item.get_closest_marker("disruptive") is not None,
-                                 item.get_closest_marker("final") is not None))
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("disruptive") is not None,
+            item.get_closest_marker("final") is not None,
+        )
+    )
 
 
 def _unusable_reason() -> str | None:
@@ -92,9 +96,12 @@ def wait_gone(admin: KubeClient, name: str, timeout: float = 120.0) -> None:
         listing = admin.core.list_namespace(field_selector=f"metadata.name={name}")
         if not listing.items:
             return
-        for event in admin.watch(admin.core.list_namespace, deadline - time.monotonic(),
-                                 field_selector=f"metadata.name={name}",
-                                 resource_version=listing.metadata.resource_version):
+        for event in admin.watch(
+            admin.core.list_namespace,
+            deadline - time.monotonic(),
+            field_selector=f"metadata.name={name}",
+            resource_version=listing.metadata.resource_version,
+        ):
             if event["type"] == "DELETED":
                 return
     raise WaitTimeout(f"namespace {name} to be deleted", timeout)

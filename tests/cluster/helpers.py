@@ -21,12 +21,21 @@ def is_true(obj: Any, kind: str) -> bool:
     return cond is not None and cond.status == "True"
 
 
-def job(name: str, image: str, command: list[str], *, memory_limit: str | None = None,
-        backoff_limit: int = 0, **pod_spec: Any) -> dict[str, Any]:
+def job(
+    name: str,
+    image: str,
+    command: list[str],
+    *,
+    memory_limit: str | None = None,
+    backoff_limit: int = 0,
+    **pod_spec: Any,
+) -> dict[str, Any]:
     container: dict[str, Any] = {"name": "main", "image": image, "command": command}
     if memory_limit is not None:
-        container["resources"] = {"requests": {"memory": memory_limit, "cpu": "100m"},
-                                  "limits": {"memory": memory_limit}}
+        container["resources"] = {
+            "requests": {"memory": memory_limit, "cpu": "100m"},
+            "limits": {"memory": memory_limit},
+        }
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -40,27 +49,40 @@ def job(name: str, image: str, command: list[str], *, memory_limit: str | None =
 
 def wait_job_finished(admin: KubeClient, namespace: str, name: str, timeout: float = 180.0) -> Any:
     return admin.wait_for(
-        f"Job {namespace}/{name} to finish", admin.batch.list_namespaced_job,
-        lambda j: is_true(j, "Complete") or is_true(j, "Failed"), timeout,
-        namespace=namespace, field_selector=f"metadata.name={name}",
+        f"Job {namespace}/{name} to finish",
+        admin.batch.list_namespaced_job,
+        lambda j: is_true(j, "Complete") or is_true(j, "Failed"),
+        timeout,
+        namespace=namespace,
+        field_selector=f"metadata.name={name}",
     )
 
 
 def job_pods(admin: KubeClient, namespace: str, name: str) -> list[Any]:
-    return list(admin.core.list_namespaced_pod(
-        namespace, label_selector=f"batch.kubernetes.io/job-name={name}").items)
+    return list(
+        admin.core.list_namespaced_pod(namespace, label_selector=f"batch.kubernetes.io/job-name={name}").items
+    )
 
 
-def wait_pod(admin: KubeClient, namespace: str, name: str, done: Any, what: str,
-             timeout: float = 120.0) -> Any:
-    return admin.wait_for(f"pod {namespace}/{name} {what}", admin.core.list_namespaced_pod, done,
-                          timeout, namespace=namespace, field_selector=f"metadata.name={name}")
-
-
-def wait_event(admin: KubeClient, namespace: str, involved: str, reason: str,
-               timeout: float = 60.0) -> Any:
+def wait_pod(
+    admin: KubeClient, namespace: str, name: str, done: Any, what: str, timeout: float = 120.0
+) -> Any:
     return admin.wait_for(
-        f"a {reason} event for {namespace}/{involved}", admin.core.list_namespaced_event,
-        lambda e: e.reason == reason, timeout, namespace=namespace,
+        f"pod {namespace}/{name} {what}",
+        admin.core.list_namespaced_pod,
+        done,
+        timeout,
+        namespace=namespace,
+        field_selector=f"metadata.name={name}",
+    )
+
+
+def wait_event(admin: KubeClient, namespace: str, involved: str, reason: str, timeout: float = 60.0) -> Any:
+    return admin.wait_for(
+        f"a {reason} event for {namespace}/{involved}",
+        admin.core.list_namespaced_event,
+        lambda e: e.reason == reason,
+        timeout,
+        namespace=namespace,
         field_selector=f"involvedObject.name={involved}",
     )

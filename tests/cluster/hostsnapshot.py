@@ -12,11 +12,31 @@ from pathlib import Path
 
 from kubedojo.local.hostsetup import COMPONENT_SYSCTLS, SYSCTLS
 
-CLUSTER_PROGRAMS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet",
-                    "kube-proxy", "kwok", "etcd", "containerd", "containerd-shim-runc-v2",
-                    "docker-registry", "runc", "pause", "coredns")
-RUNTIME_DIRS = ("/run/kubedojo", "/run/containerd", "/run/netns", "/var/lib/cni", "/var/log/containers",
-                "/var/log/pods", "/var/lib/kubelet", "/etc/cni/net.d")
+CLUSTER_PROGRAMS = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "kwok",
+    "etcd",
+    "containerd",
+    "containerd-shim-runc-v2",
+    "docker-registry",
+    "runc",
+    "pause",
+    "coredns",
+)
+RUNTIME_DIRS = (
+    "/run/kubedojo",
+    "/run/containerd",
+    "/run/netns",
+    "/var/lib/cni",
+    "/var/log/containers",
+    "/var/log/pods",
+    "/var/lib/kubelet",
+    "/etc/cni/net.d",
+)
 
 
 def _run(*argv: str) -> str:
@@ -59,8 +79,10 @@ class HostSnapshot:
                     continue
                 if name.removesuffix(" (deleted)") in CLUSTER_PROGRAMS:
                     processes.add(f"{name}[{entry.name}]")
-        mounts = {line.split(" - ")[0].split()[4] + " " + line.split(" - ")[1].split()[0]
-                  for line in Path("/proc/self/mountinfo").read_text().splitlines()}
+        mounts = {
+            line.split(" - ")[0].split()[4] + " " + line.split(" - ")[1].split()[0]
+            for line in Path("/proc/self/mountinfo").read_text().splitlines()
+        }
         netns = {line.split()[-1] for line in _run("lsns", "-t", "net", "-n", "-o", "NS").split()}
         links = set(os.listdir("/sys/class/net"))
         cgroups = {str(p) for p in Path("/sys/fs/cgroup").glob("*/kubedojo")}

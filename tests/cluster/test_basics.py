@@ -22,8 +22,13 @@ def test_node_is_ready_and_kubectl_works(cluster: LocalCluster, admin: KubeClien
     kubeconfig = cluster.kubeconfig_path
     assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
     kubectl = cluster.layout.k8s_bin / "kubectl"
-    out = subprocess.run([str(kubectl), "--kubeconfig", str(kubeconfig), "get", "nodes", "-o", "json"],
-                         capture_output=True, text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        [str(kubectl), "--kubeconfig", str(kubeconfig), "get", "nodes", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     nodes = {item["metadata"]["name"]: item for item in json.loads(out)["items"]}
     real = nodes[cluster.settings.node_name]
     ready = [c for c in real["status"]["conditions"] if c["type"] == "Ready"]
@@ -31,8 +36,9 @@ def test_node_is_ready_and_kubectl_works(cluster: LocalCluster, admin: KubeClien
     assert {"sim-gpu-0", "sim-gpu-1"} <= set(nodes)
 
 
-def test_training_job_from_base_image_completes(cluster: LocalCluster, admin: KubeClient,
-                                                namespace: str) -> None:
+def test_training_job_from_base_image_completes(
+    cluster: LocalCluster, admin: KubeClient, namespace: str
+) -> None:
     result = run_sample_job(admin, cluster.image_ref("base"), namespace=namespace, timeout=240)
     assert result.succeeded, result.log
     assert "Test accuracy:" in result.log
@@ -56,8 +62,9 @@ def test_services_resolve_by_name_and_pods_stay_on_this_machine(
         "except OSError as e:\n"
         "    print('outside', errno.errorcode.get(e.errno, e.errno))\n"
     )
-    admin.batch.create_namespaced_job(namespace, job("probe", cluster.image_ref("base"),
-                                                     ["python3", "-c", program]))
+    admin.batch.create_namespaced_job(
+        namespace, job("probe", cluster.image_ref("base"), ["python3", "-c", program])
+    )
     finished = wait_job_finished(admin, namespace, "probe")
     assert is_true(finished, "Complete")
     pod = job_pods(admin, namespace, "probe")[0]

@@ -18,14 +18,21 @@ def gpu_pod(name: str, image: str, gpus: int) -> dict[str, Any]:
         "metadata": {"name": name},
         "spec": {
             "restartPolicy": "Never",
-            "containers": [{"name": "train", "image": image, "command": ["python3", "-c", "pass"],
-                            "resources": {"limits": {"nvidia.com/gpu": str(gpus)}}}],
+            "containers": [
+                {
+                    "name": "train",
+                    "image": image,
+                    "command": ["python3", "-c", "pass"],
+                    "resources": {"limits": {"nvidia.com/gpu": str(gpus)}},
+                }
+            ],
         },
     }
 
 
-def test_gpu_pod_lands_on_a_simulated_gpu_node(cluster: LocalCluster, admin: KubeClient,
-                                               namespace: str) -> None:
+def test_gpu_pod_lands_on_a_simulated_gpu_node(
+    cluster: LocalCluster, admin: KubeClient, namespace: str
+) -> None:
     admin.core.create_namespaced_pod(namespace, gpu_pod("one-gpu", cluster.image_ref("base"), 1))
     pod = wait_pod(admin, namespace, "one-gpu", lambda p: p.status.phase == "Running", "to run")
     node = admin.core.read_node(pod.spec.node_name)
@@ -36,8 +43,9 @@ def test_gpu_pod_lands_on_a_simulated_gpu_node(cluster: LocalCluster, admin: Kub
     assert any(t.key == "nvidia.com/gpu" for t in pod.spec.tolerations)
 
 
-def test_pod_asking_for_more_gpus_than_exist_stays_pending(cluster: LocalCluster, admin: KubeClient,
-                                                           namespace: str) -> None:
+def test_pod_asking_for_more_gpus_than_exist_stays_pending(
+    cluster: LocalCluster, admin: KubeClient, namespace: str
+) -> None:
     admin.core.create_namespaced_pod(namespace, gpu_pod("greedy", cluster.image_ref("base"), 4))
     event = wait_event(admin, namespace, "greedy", "FailedScheduling")
     assert "nvidia.com/gpu" in event.message

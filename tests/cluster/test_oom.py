@@ -8,22 +8,31 @@ from kubedojo.local.provider import LocalCluster
 from .helpers import condition, is_true, job, job_pods, wait_job_finished
 
 HOG = "import numpy as np\nblocks = []\nwhile True:\n    blocks.append(np.ones(16 * 2**20 // 8))\n"
-STEADY = "import time\nfor i in range(20):\n    print('step', i, flush=True)\n    time.sleep(1)\nprint('done')\n"
+STEADY = (
+    "import time\nfor i in range(20):\n    print('step', i, flush=True)\n    time.sleep(1)\nprint('done')\n"
+)
 
 
 def test_job_over_its_memory_limit_is_oomkilled_and_others_are_unharmed(
     cluster: LocalCluster, admin: KubeClient, namespace: str
 ) -> None:
     image = cluster.image_ref("base")
-    admin.batch.create_namespaced_job(namespace, job("steady", image, ["python3", "-c", STEADY],
-                                                     memory_limit="128Mi"))
+    admin.batch.create_namespaced_job(
+        namespace, job("steady", image, ["python3", "-c", STEADY], memory_limit="128Mi")
+    )
     # Wait until the neighbour really runs before the hog starts.
-    admin.wait_for("the steady Job's pod to run", admin.core.list_namespaced_pod,
-                   lambda p: p.status.phase == "Running", 120, namespace=namespace,
-                   label_selector="batch.kubernetes.io/job-name=steady")
+    admin.wait_for(
+        "the steady Job's pod to run",
+        admin.core.list_namespaced_pod,
+        lambda p: p.status.phase == "Running",
+        120,
+        namespace=namespace,
+        label_selector="batch.kubernetes.io/job-name=steady",
+    )
 
-    admin.batch.create_namespaced_job(namespace, job("hog", image, ["python3", "-c", HOG],
-                                                     memory_limit="96Mi"))
+    admin.batch.create_namespaced_job(
+        namespace, job("hog", image, ["python3", "-c", HOG], memory_limit="96Mi")
+    )
     hog = wait_job_finished(admin, namespace, "hog", timeout=120)
     failed = condition(hog, "Failed")
     assert failed is not None and failed.status == "True"

@@ -22,8 +22,9 @@ def stranger(cluster: LocalCluster, admin: KubeClient, namespace: str) -> Iterat
     client.close()
 
 
-def test_identity_without_rolebinding_is_denied(admin: KubeClient, stranger: KubeClient,
-                                                namespace: str) -> None:
+def test_identity_without_rolebinding_is_denied(
+    admin: KubeClient, stranger: KubeClient, namespace: str
+) -> None:
     with pytest.raises(api_exception()) as denied:
         stranger.core.list_namespaced_pod(namespace)
     assert denied.value.status == 403  # type: ignore[attr-defined]
@@ -33,9 +34,12 @@ def test_identity_without_rolebinding_is_denied(admin: KubeClient, stranger: Kub
     assert secrets.value.status == 403  # type: ignore[attr-defined]
 
     # The control: with a RoleBinding to the built-in "view" role the same token may list pods.
-    admin.rbac.create_namespaced_role_binding(namespace, {
-        "metadata": {"name": "stranger-view"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-        "subjects": [{"kind": "ServiceAccount", "name": "stranger", "namespace": namespace}],
-    })
+    admin.rbac.create_namespaced_role_binding(
+        namespace,
+        {
+            "metadata": {"name": "stranger-view"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "ServiceAccount", "name": "stranger", "namespace": namespace}],
+        },
+    )
     assert stranger.core.list_namespaced_pod(namespace).items == []

@@ -9,8 +9,17 @@ from kubedojo.local.provider import LocalCluster
 
 from .helpers import is_true, job, wait_job_finished
 
-COMPONENTS = ["registry", "etcd", "containerd", "kube-apiserver", "kube-controller-manager",
-              "kube-scheduler", "kubelet", "kube-proxy", "kwok"]
+COMPONENTS = [
+    "registry",
+    "etcd",
+    "containerd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "kwok",
+]
 
 
 def test_up_on_a_healthy_cluster_changes_nothing(cluster: LocalCluster) -> None:
@@ -21,8 +30,9 @@ def test_up_on_a_healthy_cluster_changes_nothing(cluster: LocalCluster) -> None:
 
 @pytest.mark.disruptive
 @pytest.mark.parametrize("name", COMPONENTS)
-def test_sigkilled_component_is_brought_back_by_up(cluster: LocalCluster, admin: KubeClient,
-                                                    namespace: str, name: str) -> None:
+def test_sigkilled_component_is_brought_back_by_up(
+    cluster: LocalCluster, admin: KubeClient, namespace: str, name: str
+) -> None:
     component = cluster.component(name)
     before = cluster.processes.pid(component.daemon)
     assert before is not None
@@ -38,6 +48,7 @@ def test_sigkilled_component_is_brought_back_by_up(cluster: LocalCluster, admin:
     status = cluster.status()
     assert status.healthy, [c for c in status.components if not c.healthy]
     # The repaired cluster still runs workloads end to end.
-    admin.batch.create_namespaced_job(namespace, job("after", cluster.image_ref("base"),
-                                                     ["python3", "-c", "print('alive')"]))
+    admin.batch.create_namespaced_job(
+        namespace, job("after", cluster.image_ref("base"), ["python3", "-c", "print('alive')"])
+    )
     assert is_true(wait_job_finished(admin, namespace, "after", timeout=120), "Complete")

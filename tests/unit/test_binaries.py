@@ -1,0 +1,154 @@
+"""Release downloads against a real HTTP server on loopback, and the Go module build plan."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import subprocess
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubedojo.client.commands import Runner
+from kubedojo.errors import BuildError, CommandError, DownloadError
+from kubedojo.local.binaries import (
+    KUBERNETES,
+    KUBERNETES_PROGRAMS,
+    Binaries,
+    ReleaseDownloader,
+    staging_modules,
+)
+from kubedojo.paths import CacheDirs
+
+VERSION = KUBERNETES.version
+
+
+@pytest.fixture
+def release_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A file server on 127.0.0.1 laid out like the official release bucket."""
+    root = tmp_path / "www"
+    directory = root / VERSION / "bin" / "linux" / "amd64"
+    directory.mkdir(parents=True)
+    for program in KUBERNETES_PROGRAMS:
+        body = f"#!/bin/sh\necho {program} {VERSION}\n".encode()
+        (directory / program).write_bytes(body)
+        (directory / f"{program}.sha256").write_text(hashlib.sha256(body).hexdigest())
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", directory
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_download_verifies_every_checksum_and_installs_atomically(
+    tmp_path: Path, release_server: tuple[str, Path]
+) -> None:
+    url, _ = release_server
+    binaries = Binaries(CacheDirs(tmp_path / "cache"))
+    fetched: list[str] = []
+    assert binaries.ensure_downloaded(KUBERNETES, ReleaseDownloader(url), fetched.append) is True
+    assert fetched == list(KUBERNETES_PROGRAMS)
+    kubelet = binaries.path(KUBERNETES, "kubelet")
+    assert subprocess.run([str(kubelet)], capture_output=True, text=True).stdout == f"kubelet {VERSION}\n"
+    assert binaries.ready(KUBERNETES)
+    # Cached: a second call downloads nothing (the server could be gone).
+    assert binaries.ensure_downloaded(KUBERNETES, ReleaseDownloader("http://127.0.0.1:9")) is False
+
+
+def test_checksum_mismatch_installs_nothing(tmp_path: Path, release_server: tuple[str, Path]) -> None:
+    url, directory = release_server
+    (directory / "kube-proxy").write_bytes(b"tampered\n")
+    binaries = Binaries(CacheDirs(tmp_path / "cache"))
+    with pytest.raises(DownloadError) as error:
+        binaries.ensure_downloaded(KUBERNETES, ReleaseDownloader(url))
+    assert "kube-proxy: sha256" in str(error.value) and "nothing was installed" in str(error.value)
+    assert not binaries.directory(KUBERNETES).exists()
+    assert list((tmp_path / "cache" / "bin").iterdir()) == []
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path, release_server: tuple[str, Path]) -> None:
+    url, directory = release_server
+    (directory / "kubectl.sha256").unlink()
+    with pytest.raises(DownloadError, match=r"kubectl\.sha256: HTTP 404"):
+        Binaries(CacheDirs(tmp_path)).ensure_downloaded(KUBERNETES, ReleaseDownloader(url))
+
+
+class RecordingRunner(Runner):
+    """Stands in for the Go toolchain: records the commands and the generated go.mod."""
+
+    def __init__(self, go_mod_file: Path, fail_build: bool = False) -> None:
+        super().__init__()
+        self.calls: list[list[str]] = []
+        self.go_mod_file = go_mod_file
+        self.fail_build = fail_build
+        self.go_mod = ""
+
+    def run(self, argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        self.calls.append(list(argv))
+        if argv[:3] == ["go", "mod", "download"]:
+            return subprocess.CompletedProcess(argv, 0, f'{{"GoMod": "{self.go_mod_file}"}}', "")
+        if argv[:2] == ["go", "mod"]:
+            self.go_mod = (kwargs["cwd"] / "go.mod").read_text()
+        if argv[:2] == ["go", "build"]:
+            if self.fail_build:
+                raise CommandError(list(argv), 1, "compile error")
+            out = Path(argv[argv.index("-o") + 1])
+            for program in KUBERNETES_PROGRAMS:
+                (out / program).write_text("binary")
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+
+UPSTREAM_GO_MOD = """module k8s.io/kubernetes
+
+require k8s.io/api v0.0.0
+
+replace (
+\tk8s.io/api => ./staging/src/k8s.io/api
+\tk8s.io/client-go => ./staging/src/k8s.io/client-go
+\tgithub.com/other/thing => github.com/fork/thing v1.0.0
+)
+"""
+
+
+def test_build_pins_staging_modules_and_stamps_the_result(tmp_path: Path) -> None:
+    upstream = tmp_path / "upstream.mod"
+    upstream.write_text(UPSTREAM_GO_MOD)
+    runner = RecordingRunner(upstream)
+    binaries = Binaries(CacheDirs(tmp_path / "cache"), runner)
+    assert binaries.ensure_built(KUBERNETES, tmp_path / "build.log") is True
+    assert "\tk8s.io/api => k8s.io/api v0.35.4\n" in runner.go_mod
+    assert "\tk8s.io/client-go => k8s.io/client-go v0.35.4\n" in runner.go_mod
+    assert "github.com/fork" not in runner.go_mod
+    build = next(call for call in runner.calls if call[:2] == ["go", "build"])
+    ldflags = build[build.index("-ldflags") + 1]
+    assert "k8s.io/component-base/version.gitVersion=v1.35.4" in ldflags
+    assert binaries.ready(KUBERNETES)
+    assert binaries.ensure_built(KUBERNETES, tmp_path / "build.log") is False
+
+
+def test_failed_build_leaves_no_partial_directory(tmp_path: Path) -> None:
+    upstream = tmp_path / "upstream.mod"
+    upstream.write_text(UPSTREAM_GO_MOD)
+    binaries = Binaries(CacheDirs(tmp_path / "cache"), RecordingRunner(upstream, fail_build=True))
+    with pytest.raises(BuildError, match="building kubernetes-v1.35.4 failed"):
+        binaries.ensure_built(KUBERNETES, tmp_path / "build.log")
+    assert not binaries.directory(KUBERNETES).exists()
+    assert [p.name for p in (tmp_path / "cache" / "bin").iterdir()] == []
+
+
+def test_staging_modules_reads_only_local_replacements() -> None:
+    assert staging_modules(UPSTREAM_GO_MOD) == ["k8s.io/api", "k8s.io/client-go"]
