@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
 import pytest
 
 from kubedojo.client.kube import KubeClient

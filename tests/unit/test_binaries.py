@@ -144,7 +144,7 @@ def test_failed_build_leaves_no_partial_directory(tmp_path: Path) -> None:
     upstream = tmp_path / "upstream.mod"
     upstream.write_text(UPSTREAM_GO_MOD)
     binaries = Binaries(CacheDirs(tmp_path / "cache"), RecordingRunner(upstream, fail_build=True))
-    with pytest.raises(BuildError, match="building kubernetes-v1.35.4 failed"):
+    with pytest.raises(BuildError, match=r"building kubernetes-v1\.35\.4 failed"):
         binaries.ensure_built(KUBERNETES, tmp_path / "build.log")
     assert not binaries.directory(KUBERNETES).exists()
     assert [p.name for p in (tmp_path / "cache" / "bin").iterdir()] == []

@@ -52,6 +52,6 @@ def test_second_run_changes_nothing_and_a_new_address_reissues_only_what_names_i
 
 def test_certificates_near_expiry_are_renewed(tmp_path: Path) -> None:
     Pki(tmp_path).ensure(SPECS)
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=340)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=340)
     renewed = Pki(tmp_path, now=later).ensure(SPECS)
     assert set(renewed) == {spec.name for spec in SPECS}
