@@ -193,6 +193,11 @@ def _describe(error: ValidationError, source: str) -> str:
     return f"{source}: '{key}': {message}{shown}"
 
 
+def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
+    """A key left empty (``local:`` with every line under it commented out) means its default."""
+    return {k: _drop_empty(v) if isinstance(v, dict) else v for k, v in data.items() if v is not None}
+
+
 def parse_config(data: Mapping[str, Any] | None, source: str = "workshop.yaml") -> WorkshopConfig:
     """Validate an already-loaded mapping (for example Invoke's ``c.config.kubedojo``)."""
     if data is None:
@@ -200,7 +205,7 @@ def parse_config(data: Mapping[str, Any] | None, source: str = "workshop.yaml") 
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: the top level must be a mapping of sections")
     try:
-        return WorkshopConfig.model_validate(dict(data))
+        return WorkshopConfig.model_validate(_drop_empty(dict(data)))
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from None
 

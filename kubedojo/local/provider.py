@@ -198,6 +198,14 @@ class LocalCluster:
         report.seconds = time.monotonic() - started
         return report
 
+    def build(self) -> UpReport:
+        """Build or download the binaries and build the images, without starting anything."""
+        started = time.monotonic()
+        report = UpReport()
+        self._prepare_artifacts(report)
+        report.seconds = time.monotonic() - started
+        return report
+
     def _preflight(self) -> None:
         if os.geteuid() != 0:
             raise ClusterError(
@@ -232,7 +240,7 @@ class LocalCluster:
             )
         with contextlib.suppress(OSError):
             owner = _OWNER.read_text().strip()
-            if owner and owner != str(self.state.root):
+            if owner and owner != str(self.state.root) and _any_alive(StateDirs(Path(owner)).pids):
                 raise ClusterBusyError(
                     f"another kubedojo cluster (state directory {owner}) is running on this machine; "
                     "stop it first with 'invoke cluster.down' using that state directory"
@@ -482,7 +490,7 @@ class LocalCluster:
             raise ClusterError("cluster.down needs root: run it as root or with sudo")
         with contextlib.suppress(OSError):
             owner = _OWNER.read_text().strip()
-            if owner and owner != str(self.state.root):
+            if owner and owner != str(self.state.root) and _any_alive(StateDirs(Path(owner)).pids):
                 raise ClusterBusyError(
                     f"the running cluster belongs to state directory {owner}, not {self.state.root}"
                 )
@@ -604,6 +612,17 @@ def _condition(obj: Any, kind: str) -> Any:
 def _node_ready(node: Any) -> bool:
     condition = _condition(node, "Ready")
     return bool(condition is not None and condition.status == "True")
+
+
+def _any_alive(pids: Path) -> bool:
+    """Whether any pidfile in ``pids`` names a live process (an owner with none is stale)."""
+    for pidfile in pids.glob("*.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pidfile.read_text())
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+            if state != "Z":
+                return True
+    return False
 
 
 def _last_line(log: Path) -> str:

@@ -59,6 +59,26 @@ def up(c: Context, inventory: str = "", sim_nodes: str = "", json: bool = False)
         out.print(f"Nothing to change: the cluster is healthy ({report.seconds:.1f} s).")
 
 
+@task(help={"json": "print the result as JSON"})
+@kubedojo_task
+def build(c: Context, json: bool = False) -> None:
+    """Build (or download) the binaries and build the images into the cache, starting nothing."""
+    cluster = _local(c, RichReporter(quiet=json))
+    report = cluster.build()
+    if json:
+        emit_json(
+            {
+                "changed": report.changed,
+                "seconds": round(report.seconds, 2),
+                "actions": [{"subject": s, "action": a} for s, a in report.actions],
+                "cache": str(cluster.cache.root),
+            }
+        )
+        return
+    rows = [list(action) for action in report.actions]
+    console().print(table(f"Cache {cluster.cache.root}", ["part", "action"], rows))
+
+
 @task(
     help={
         "purge": "also delete the state directory (certificates, etcd data, logs)",
@@ -183,4 +203,4 @@ def sample_job(c: Context, timeout: float = 300.0, json: bool = False) -> None:
         raise Exit("kubedojo: the sample Job failed; its log:\n" + result.log[-2000:], code=1)
 
 
-ns = Collection("cluster", up, down, status, kubeconfig, sample_job)
+ns = Collection("cluster", up, down, status, kubeconfig, sample_job, build)

@@ -70,3 +70,15 @@ def test_file_values_reach_the_model(tmp_path: Path) -> None:
     config = load_config(path)
     assert config.workshop.name == "Seoul 2026"
     assert config.local.node_labels == {"role": "train-cpu"}
+
+
+def test_sections_left_empty_take_their_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "workshop.yaml"
+    path.write_text("local:\n  # state_dir: /x\n  network:\n    # bridge: br9\n")
+    assert load_config(path) == parse_config({})
+
+
+def test_the_shipped_workshop_yaml_is_valid() -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "workshop.yaml")
+    assert config.workshop.name == "How to scale your ML job with Kubernetes"
+    assert config.local == parse_config({}).local

@@ -62,3 +62,15 @@ def test_program_that_cannot_start_reports_in_its_log(tmp_path: Path) -> None:
     table.start(daemon)
     assert not table.alive(daemon)
     assert "cannot exec" in daemon.log.read_text()
+
+
+def test_an_owner_whose_processes_are_gone_is_stale(tmp_path: Path) -> None:
+    from kubedojo.local.provider import _any_alive
+
+    table = ProcessTable()
+    daemon = _daemon(tmp_path)
+    assert not _any_alive(tmp_path)
+    table.start(daemon)
+    assert _any_alive(tmp_path)
+    table.kill(daemon)
+    assert not _any_alive(tmp_path)
