@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..errors import CommandError, ToolMissingError, WaitTimeout
 
@@ -68,35 +70,27 @@ class Runner:
         args = [require_tool(argv[0]), *argv[1:]]
         full_env = {**os.environ, **(self._env or {}), **(env or {})}
         try:
-            if log is not None:
-                log.parent.mkdir(parents=True, exist_ok=True)
-                with log.open("a", encoding="utf-8") as sink:
+            with contextlib.ExitStack() as stack:
+                if log is not None:
+                    log.parent.mkdir(parents=True, exist_ok=True)
+                    sink = stack.enter_context(log.open("a", encoding="utf-8"))
                     sink.write(f"$ {' '.join(args)}\n")
                     sink.flush()
-                    proc = subprocess.run(
-                        args,
-                        stdout=sink,
-                        stderr=subprocess.STDOUT,
-                        text=True,
-                        env=full_env,
-                        cwd=cwd,
-                        timeout=timeout,
-                        input=input,
-                        check=False,
-                    )
-                output = _tail(log)
-                result = subprocess.CompletedProcess(args, proc.returncode, output, "")
-            else:
+                    streams: dict[str, Any] = {"stdout": sink, "stderr": subprocess.STDOUT}
+                else:
+                    streams = {"capture_output": True}
                 result = subprocess.run(
                     args,
-                    capture_output=True,
                     text=True,
                     env=full_env,
                     cwd=cwd,
                     timeout=timeout,
                     input=input,
                     check=False,
+                    **streams,
                 )
+            if log is not None:
+                result = subprocess.CompletedProcess(args, result.returncode, _tail(log), "")
         except subprocess.TimeoutExpired:
             raise WaitTimeout(f"'{' '.join(argv[:3])}' to finish", timeout) from None
         if check and result.returncode != 0:

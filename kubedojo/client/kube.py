@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -148,8 +149,6 @@ class KubeClient:
         ``recheck`` bounds each watch window, for predicates that also look outside the API
         (a readiness endpoint) and so must be re-evaluated even when no event arrives.
         """
-        import time
-
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             listing = list_call(**kwargs)

@@ -110,6 +110,20 @@ def _daemon(
     )
 
 
+def _secure_client_args(kubeconfig_file: Path, port: int) -> list[str]:
+    """Flags the controller manager and the scheduler share: one identity for talking to the API
+    server and for checking who calls their own HTTPS endpoint on loopback; no leader election."""
+    return [
+        f"--kubeconfig={kubeconfig_file}",
+        f"--authentication-kubeconfig={kubeconfig_file}",
+        f"--authorization-kubeconfig={kubeconfig_file}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={port}",
+        "--leader-elect=false",
+        "--v=1",
+    ]
+
+
 def components(layout: Layout, registry_storage: Path) -> list[Component]:
     """Every daemon of the local cluster, in start order."""
     s = layout.settings
@@ -280,11 +294,7 @@ def components(layout: Layout, registry_storage: Path) -> list[Component]:
                 "kube-controller-manager",
                 [
                     str(kbin / "kube-controller-manager"),
-                    f"--kubeconfig={cm_kc}",
-                    f"--authentication-kubeconfig={cm_kc}",
-                    f"--authorization-kubeconfig={cm_kc}",
-                    "--bind-address=127.0.0.1",
-                    "--secure-port=10257",
+                    *_secure_client_args(cm_kc, 10257),
                     f"--client-ca-file={pki('ca.crt')}",
                     f"--requestheader-client-ca-file={pki('front-proxy-ca.crt')}",
                     "--cluster-name=kubedojo",
@@ -295,8 +305,6 @@ def components(layout: Layout, registry_storage: Path) -> list[Component]:
                     f"--service-cluster-ip-range={net.service_cidr}",
                     "--use-service-account-credentials=true",
                     "--controllers=*,bootstrapsigner,tokencleaner",
-                    "--leader-elect=false",
-                    "--v=1",
                 ],
             ),
             HttpProbe("https://127.0.0.1:10257/healthz", verify=False),
@@ -314,13 +322,7 @@ def components(layout: Layout, registry_storage: Path) -> list[Component]:
                 "kube-scheduler",
                 [
                     str(kbin / "kube-scheduler"),
-                    f"--kubeconfig={sched_kc}",
-                    f"--authentication-kubeconfig={sched_kc}",
-                    f"--authorization-kubeconfig={sched_kc}",
-                    "--bind-address=127.0.0.1",
-                    "--secure-port=10259",
-                    "--leader-elect=false",
-                    "--v=1",
+                    *_secure_client_args(sched_kc, 10259),
                 ],
             ),
             HttpProbe("https://127.0.0.1:10259/healthz", verify=False),

@@ -188,24 +188,30 @@ class Pki:
             handle.write(data)
         os.replace(path.with_suffix(".tmp"), path)
 
-    def _write_ca(self, name: str) -> None:
-        key = ec.generate_private_key(ec.SECP256R1())
-        subject = _name(f"kubedojo-{name}")
+    def _builder(
+        self,
+        subject: x509.Name,
+        issuer: x509.Name,
+        public_key: ec.EllipticCurvePublicKey,
+        validity: dt.timedelta,
+        ca: bool,
+    ) -> x509.CertificateBuilder:
+        """What every certificate here shares: names, key, validity, constraints and key usage."""
         now = self.now()
-        cert = (
+        return (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
+            .issuer_name(issuer)
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + _CA_VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .not_valid_after(now + validity)
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
                     digital_signature=True,
-                    key_cert_sign=True,
-                    crl_sign=True,
+                    key_cert_sign=ca,
+                    crl_sign=ca,
                     content_commitment=False,
                     key_encipherment=False,
                     data_encipherment=False,
@@ -215,6 +221,13 @@ class Pki:
                 ),
                 critical=True,
             )
+        )
+
+    def _write_ca(self, name: str) -> None:
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = _name(f"kubedojo-{name}")
+        cert = (
+            self._builder(subject, subject, key.public_key(), _CA_VALIDITY, ca=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256())
         )
@@ -225,35 +238,14 @@ class Pki:
         ca_cert = self.load_cert(spec.ca)
         ca_key = self._load_key(spec.ca)
         key = ec.generate_private_key(ec.SECP256R1())
-        now = self.now()
         usages = []
         if spec.server:
             usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
         if spec.client:
             usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
+        subject = _name(spec.common_name, spec.organizations)
         builder = (
-            x509.CertificateBuilder()
-            .subject_name(_name(spec.common_name, spec.organizations))
-            .issuer_name(ca_cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + _VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    key_encipherment=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    content_commitment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            self._builder(subject, ca_cert.subject, key.public_key(), _VALIDITY, ca=False)
             .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),

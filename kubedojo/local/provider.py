@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import shutil
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -511,12 +512,8 @@ class LocalCluster:
                 with contextlib.suppress(CommandError):
                     self.host.unmount(leftover.mount_point)
             with contextlib.suppress(FileNotFoundError):
-                import shutil
-
                 shutil.rmtree(RUNTIME_DIR)
         if purge:
-            import shutil
-
             with self.reporter.step(f"Removing {self.state.root}"):
                 shutil.rmtree(self.state.root, ignore_errors=True)
                 undone.append(f"state directory {self.state.root}")

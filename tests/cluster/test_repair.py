@@ -7,19 +7,10 @@ import pytest
 from kubedojo.client.kube import KubeClient
 from kubedojo.local.provider import LocalCluster
 
+from .conftest import make_cluster
 from .helpers import is_true, job, wait_job_finished
 
-COMPONENTS = [
-    "registry",
-    "etcd",
-    "containerd",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kubelet",
-    "kube-proxy",
-    "kwok",
-]
+COMPONENTS = [component.name for component in make_cluster().components]
 
 
 def test_up_on_a_healthy_cluster_changes_nothing(cluster: LocalCluster) -> None:
