@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from .errors import ConfigError
 
 __all__ = [
     "DEFAULT_SIM_POOLS",
+    "LabSettings",
     "LocalSettings",
     "NetworkSettings",
     "SimPool",
@@ -165,11 +167,30 @@ class WorkshopSection(_Strict):
     name: str = "kubedojo workshop"
 
 
+class LabSettings(_Strict):
+    """How labs are run and where their results go."""
+
+    results_dir: str = "results"
+    """Result records and evidence, relative to the project directory unless absolute."""
+    namespace_prefix: str = "dojo-"
+    """A participant's namespace is this prefix and their name."""
+    participant: str = ""
+    """Who runs labs from this checkout when ``--participant`` is not given; empty: the login name."""
+
+    @field_validator("namespace_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if value and not re.match(r"^[a-z0-9][a-z0-9-]*$", value):
+            raise ValueError("must be lower-case letters, digits and '-'")
+        return value
+
+
 class WorkshopConfig(_Strict):
     """The whole workshop.yaml."""
 
     workshop: WorkshopSection = Field(default_factory=WorkshopSection)
     local: LocalSettings = Field(default_factory=LocalSettings)
+    labs: LabSettings = Field(default_factory=LabSettings)
     cache_dir: str = ""
     """Where built binaries and images are kept; empty means $KUBEDOJO_CACHE or ~/.cache/kubedojo."""
 

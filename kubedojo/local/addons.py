@@ -1,4 +1,4 @@
-"""Objects the local cluster needs besides its daemons: the cluster DNS (CoreDNS)."""
+"""Objects the local cluster needs besides its daemons: the cluster DNS (CoreDNS) and storage."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ from typing import Any
 
 from .components import CLUSTER_DOMAIN
 
-__all__ = ["COREDNS_PORT", "COREDNS_READY_PORT", "coredns_objects"]
+__all__ = [
+    "COREDNS_PORT",
+    "COREDNS_READY_PORT",
+    "HOSTPATH_PV_DIR",
+    "STORAGE_CLASS",
+    "coredns_objects",
+    "storage_objects",
+]
 
 COREDNS_PORT = 1053
 COREDNS_READY_PORT = 8181
@@ -170,4 +177,32 @@ def coredns_objects(image: str, dns_ip: str) -> list[dict[str, Any]]:
                 ],
             },
         },
+    ]
+
+
+STORAGE_CLASS = "nfs-storage"
+HOSTPATH_PV_DIR = "/tmp/hostpath_pv"
+"""Where kube-controller-manager's host-path provisioner makes volumes (fixed in Kubernetes)."""
+
+
+def storage_objects() -> list[dict[str, Any]]:
+    """The storage class the labs use, ``nfs-storage``, as the default class.
+
+    On a workshop cluster it is the NFS provisioner's class (every node sees the same export); on
+    this single node it is Kubernetes' own host-path provisioner, which makes each volume a directory
+    under :data:`HOSTPATH_PV_DIR` and deletes it with its claim. Any access mode works on one node.
+    """
+    return [
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {
+                "name": STORAGE_CLASS,
+                "labels": {"app.kubernetes.io/managed-by": "kubedojo"},
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            "provisioner": "kubernetes.io/host-path",
+            "reclaimPolicy": "Delete",
+            "volumeBindingMode": "Immediate",
+        }
     ]

@@ -305,6 +305,9 @@ def components(layout: Layout, registry_storage: Path) -> list[Component]:
                     f"--service-cluster-ip-range={net.service_cidr}",
                     "--use-service-account-credentials=true",
                     "--controllers=*,bootstrapsigner,tokencleaner",
+                    # Volumes for the 'nfs-storage' class: directories under /tmp/hostpath_pv on
+                    # this one node (see addons.storage_objects).
+                    "--enable-hostpath-provisioner=true",
                 ],
             ),
             HttpProbe("https://127.0.0.1:10257/healthz", verify=False),

@@ -13,6 +13,8 @@ rebuilds. Pushing skips what the registry already has.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import re
 import shutil
 import tempfile
@@ -33,6 +35,7 @@ __all__ = [
     "COREDNS_IMAGE",
     "IMAGES",
     "PAUSE",
+    "ContextImage",
     "ImageBuilder",
     "ImageRecipe",
     "debian_mirror",
@@ -62,9 +65,34 @@ class ImageRecipe:
         return f"{registry}/{self.repository}:{self.tag}"
 
 
+@dataclass(frozen=True)
+class ContextImage(ImageRecipe):
+    """An image built from a directory with a Dockerfile (a lab's image), on top of :data:`BASE`.
+
+    The Dockerfile takes the base image as ``ARG BASE_IMAGE``; kubedojo passes its own build of the
+    base, so nothing is pulled. The image is rebuilt whenever the directory's content changes.
+    """
+
+    context: Path = Path()
+
+    def content_hash(self) -> str:
+        """A digest of every file the build can see (READMEs excluded)."""
+        digest = hashlib.sha256()
+        for path in sorted(p for p in self.context.rglob("*") if p.is_file()):
+            relative = path.relative_to(self.context).as_posix()
+            if relative.lower().startswith("readme") or "__pycache__" in relative:
+                continue
+            digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()[:16]
+
+
+CONTENT_LABEL = "dev.kubedojo.content"
+
 PAUSE = ImageRecipe("pause", PAUSE_IMAGE_TAG, "pod sandbox (static C, runs as 65535)")
 COREDNS_IMAGE = ImageRecipe("coredns", f"{COREDNS_VERSION}-kubedojo1", "cluster DNS")
-BASE = ImageRecipe("base", "bookworm-py3-1", "lab base: Debian 12, Python 3, numpy, scikit-learn")
+BASE = ImageRecipe(
+    "base", "bookworm-py3-2", "lab base: Debian 12, Python 3, numpy, scikit-learn, joblib, PyYAML"
+)
 IMAGES = (PAUSE, COREDNS_IMAGE, BASE)
 
 BASE_PACKAGES = (
@@ -72,6 +100,8 @@ BASE_PACKAGES = (
     "python-is-python3",
     "python3-numpy",
     "python3-sklearn",
+    "python3-joblib",
+    "python3-yaml",
     "ca-certificates",
 )
 
@@ -119,6 +149,64 @@ class ImageBuilder:
             self._buildah("inspect", "--type", "image", recipe.local_ref, timeout=60)
         except CommandError:
             return False
+        return True
+
+    def _label(self, recipe: ImageRecipe, label: str) -> str | None:
+        try:
+            out = self._buildah(
+                "inspect",
+                "--type",
+                "image",
+                "--format",
+                f'{{{{index .OCIv1.Config.Labels "{label}"}}}}',
+                recipe.local_ref,
+                timeout=60,
+            )
+        except CommandError:
+            return None
+        return out.strip()
+
+    def image_id(self, recipe: ImageRecipe) -> str | None:
+        try:
+            return self._buildah(
+                "inspect", "--type", "image", "--format", "{{.FromImageID}}", recipe.local_ref, timeout=60
+            ).strip()
+        except CommandError:
+            return None
+
+    def ensure_context(self, image: ContextImage) -> bool:
+        """Build a lab image from its directory unless the current content is built; True if built."""
+        if not (image.context / "Dockerfile").is_file():
+            raise BuildError(f"{image.context}/Dockerfile: missing (image {image.name})")
+        content = image.content_hash()
+        if self._label(image, CONTENT_LABEL) == content:
+            return False
+        if not self.exists(BASE):
+            raise BuildError(f"image {image.name} needs the base image: run 'invoke images.build'")
+        log = self.cache.logs / f"image-{image.name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("")
+        try:
+            self._buildah(
+                "build",
+                "--pull=never",
+                "--format",
+                "oci",
+                "--build-arg",
+                f"BASE_IMAGE={BASE.local_ref}",
+                "--label",
+                f"{CONTENT_LABEL}={content}",
+                "--label",
+                f"org.opencontainers.image.description={image.description}",
+                "-t",
+                image.local_ref,
+                "-f",
+                str(image.context / "Dockerfile"),
+                str(image.context),
+                log=log,
+            )
+        except (CommandError, WaitTimeout) as exc:
+            raise BuildError(f"image {image.name} from {image.context}: {exc} (log: {log})") from None
         return True
 
     def remove(self, recipe: ImageRecipe) -> None:
@@ -265,10 +353,30 @@ class ImageBuilder:
         except (urllib.error.URLError, OSError):
             return False
 
+    def registry_image_id(self, recipe: ImageRecipe, registry: str) -> str | None:
+        """The config digest (image ID) the registry has under the recipe's tag, if any."""
+        request = urllib.request.Request(
+            f"http://{registry}/v2/{recipe.repository}/manifests/{recipe.tag}",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                manifest = json.loads(response.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+        digest = str(manifest.get("config", {}).get("digest", ""))
+        return digest.removeprefix("sha256:") or None
+
     def push(self, recipe: ImageRecipe, registry: str, force: bool = False) -> bool:
-        """Push to ``registry`` (plain HTTP, loopback) unless it has the tag; True if pushed."""
-        if not force and self.in_registry(recipe, registry):
-            return False
+        """Push to ``registry`` (plain HTTP, loopback) unless it has this very image; True if pushed.
+
+        Images whose content changes under a fixed tag (the labs') are compared by image ID."""
+        if not force:
+            if isinstance(recipe, ContextImage):
+                if self.registry_image_id(recipe, registry) == self.image_id(recipe):
+                    return False
+            elif self.in_registry(recipe, registry):
+                return False
         try:
             self._buildah(
                 "push",

@@ -32,7 +32,7 @@ from ..errors import (
 )
 from ..paths import RUNTIME_DIR, CacheDirs, StateDirs
 from ..progress import NullReporter, Reporter
-from .addons import COREDNS_READY_PORT, coredns_objects
+from .addons import COREDNS_READY_PORT, HOSTPATH_PV_DIR, coredns_objects, storage_objects
 from .binaries import COREDNS, KUBERNETES, KWOK, Binaries, ReleaseDownloader
 from .components import (
     CGROUP_ROOT,
@@ -43,7 +43,7 @@ from .components import (
     components,
 )
 from .hostsetup import HostSetup
-from .images import COREDNS_IMAGE, IMAGES, ImageBuilder, ImageRecipe
+from .images import BASE, COREDNS_IMAGE, IMAGES, ContextImage, ImageBuilder, ImageRecipe
 from .pki import Pki, cluster_cert_specs
 from .simnodes import SIM_POOL_LABEL, node_object, sim_node_name
 
@@ -184,11 +184,13 @@ class LocalCluster:
                         report.add(f"image {recipe.name}", "pushed" if pushed else "unchanged")
         client = self.admin_client()
         try:
-            with self.reporter.step("Cluster DNS and simulated nodes"):
+            with self.reporter.step("Cluster DNS, storage class and simulated nodes"):
                 applied = client.apply(
                     coredns_objects(self.image_ref("coredns"), self.settings.network.dns_service_ip)
                 )
                 report.add("coredns", f"applied {', '.join(applied)}" if applied else "unchanged")
+                applied = client.apply(storage_objects())
+                report.add("storage class", f"applied {', '.join(applied)}" if applied else "unchanged")
                 if sim_nodes:
                     self._reconcile_sim_nodes(client, sim_nodes, report)
             with self.reporter.step("Node Ready"):
@@ -300,6 +302,32 @@ class LocalCluster:
                         pushed = "pushed" if self.images.push(recipe, self.layout.registry) else "present"
             rows.append((recipe.ref(self.layout.registry), "built" if built else "cached", pushed))
         return rows
+
+    def ensure_context_images(self, images: Iterable[ContextImage]) -> list[tuple[str, str, str]]:
+        """Build the given (lab) images when their directory changed and push them to the running
+        registry. Rows of (reference, "built"|"cached", "pushed"|"present")."""
+        registry = self.component("registry")
+        if not (self.processes.alive(registry.daemon) and registry.probe()):
+            raise NotRunningError("the local registry is not running: run 'invoke cluster.up' first")
+        self._build_image(BASE)
+        self.images.push(BASE, self.layout.registry)
+        rows = []
+        for image in images:
+            with self.reporter.step(f"Image {image.name}"):
+                built = self.images.ensure_context(image)
+                pushed = self.images.push(image, self.layout.registry)
+            rows.append(
+                (
+                    image.ref(self.layout.registry),
+                    "built" if built else "cached",
+                    "pushed" if pushed else "present",
+                )
+            )
+        return rows
+
+    @property
+    def registry(self) -> str:
+        return self.layout.registry
 
     def _write_file(self, path: Path, content: str, mode: int = 0o644) -> bool:
         try:
@@ -517,6 +545,10 @@ class LocalCluster:
             with self.reporter.step(f"Removing {self.state.root}"):
                 shutil.rmtree(self.state.root, ignore_errors=True)
                 undone.append(f"state directory {self.state.root}")
+                # The volumes of the purged cluster's claims (its etcd, and so its PVs, are gone).
+                if Path(HOSTPATH_PV_DIR).is_dir():
+                    shutil.rmtree(HOSTPATH_PV_DIR, ignore_errors=True)
+                    undone.append(f"volumes {HOSTPATH_PV_DIR}")
         return undone
 
     def _stop_parallel(self, comps: Iterable[Component], undone: list[str]) -> None:

@@ -11,14 +11,14 @@ __all__ = ["namespace"]
 
 def namespace(project_dir: Path) -> Collection:
     """The root collection, configured with the project's workshop.yaml under the key ``kubedojo``."""
-    from . import cluster, images, pending
+    from . import cluster, images, lab, pending
     from .support import read_workshop
 
     root = Collection()
     root.add_collection(cluster.ns)
     root.add_collection(pending.charts)
     root.add_collection(images.ns)
-    root.add_collection(pending.lab)
+    root.add_collection(lab.ns)
     root.add_collection(pending.classroom)
     root.configure({"kubedojo": read_workshop(project_dir)})
     return root

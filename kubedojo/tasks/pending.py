@@ -11,18 +11,6 @@ charts = Collection(
     "charts",
     task(pending("charts", "the add-ons issue (pyhelm3 chart releases)"), name="about", default=True),
 )
-lab = Collection(
-    "lab",
-    task(
-        pending(
-            "lab",
-            "the graded labs issue (lab engine and Job labs); "
-            "'invoke cluster.sample-job' runs a sample training Job today",
-        ),
-        name="about",
-        default=True,
-    ),
-)
 classroom = Collection(
     "class",
     task(

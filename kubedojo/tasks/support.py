@@ -14,11 +14,20 @@ from typing import Any, TypeVar
 from invoke.context import Context
 from invoke.exceptions import Exit
 
-__all__ = ["RichReporter", "console", "emit_json", "kubedojo_task", "read_workshop", "settings"]
+__all__ = [
+    "RichReporter",
+    "console",
+    "emit_json",
+    "kubedojo_task",
+    "project_dir",
+    "read_workshop",
+    "settings",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 WORKSHOP_FILE = "workshop.yaml"
 _LOAD_ERROR = "_load_error"
+_PROJECT = "_project"
 
 
 def read_workshop(directory: Path) -> dict[str, Any]:
@@ -33,8 +42,9 @@ def read_workshop(directory: Path) -> dict[str, Any]:
     try:
         data = read_config_file(path)
     except ConfigError as exc:
-        return {_LOAD_ERROR: str(exc)}
+        return {_LOAD_ERROR: str(exc), _PROJECT: str(directory)}
     data["_source"] = str(path)
+    data[_PROJECT] = str(directory)
     return data
 
 
@@ -55,7 +65,14 @@ def settings(c: Context) -> Any:
     if _LOAD_ERROR in raw:
         raise ConfigError(raw[_LOAD_ERROR])
     source = raw.pop("_source", WORKSHOP_FILE)
+    raw.pop(_PROJECT, None)
     return parse_config(raw, source=source)
+
+
+def project_dir(c: Context) -> Path:
+    """The project directory (where tasks.py, labs/ and handson/ are)."""
+    raw = c.config.get("kubedojo", {}) or {}
+    return Path(raw.get(_PROJECT) or Path.cwd())
 
 
 def kubedojo_task(func: F) -> F:

@@ -1,0 +1,461 @@
+"""A lab's definition, ``labs/<id>/lab.yaml``: what it teaches, what it needs, and its checks.
+
+Checks are declarative, from a small vocabulary (the ``check`` key names one), with ``python`` as the
+escape hatch for the few that need code (a function in ``labs/<id>/checks.py``). Unknown keys and
+wrong types are refused on load with the file and key named, so a typo in a check never makes it
+pass silently.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import ConfigError
+from .jsonpath import parse_path
+
+__all__ = [
+    "STATIC_CHECKS",
+    "Check",
+    "ConcurrencyCheck",
+    "CountCheck",
+    "FieldCheck",
+    "FileOnVolumeCheck",
+    "ImageSpec",
+    "JobConditionCheck",
+    "LabDefinition",
+    "LimitsCheck",
+    "LogContainsCheck",
+    "LogMetricCheck",
+    "MountCheck",
+    "NodeHealthyCheck",
+    "PythonCheck",
+    "QosClassCheck",
+    "Select",
+    "StringsCheck",
+    "TerminatedCheck",
+    "UnschedulableCheck",
+    "load_definition",
+]
+
+LAB_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Select(_Strict):
+    """Which objects a check is about: a kind and a name, a name pattern, or labels."""
+
+    kind: str = "Job"
+    name: str | None = None
+    name_pattern: str | None = None
+    labels: dict[str, str] | None = None
+
+    @field_validator("name_pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
+        return value
+
+    def matches(self, obj: dict[str, Any]) -> bool:
+        meta = obj.get("metadata") or {}
+        if obj.get("kind") != self.kind:
+            return False
+        name = meta.get("name") or meta.get("generateName") or ""
+        if self.name is not None and name != self.name:
+            return False
+        if self.name_pattern is not None and not re.search(self.name_pattern, name):
+            return False
+        labels = meta.get("labels") or {}
+        return all(labels.get(k) == v for k, v in (self.labels or {}).items())
+
+    def describe(self) -> str:
+        if self.name:
+            return f"{self.kind} {self.name}"
+        if self.name_pattern:
+            return f"{self.kind}s named like /{self.name_pattern}/"
+        if self.labels:
+            return f"{self.kind}s labelled " + ",".join(f"{k}={v}" for k, v in self.labels.items())
+        return f"{self.kind}s"
+
+
+class _Check(_Strict):
+    id: str
+    title: str
+    points: int = Field(ge=0)
+    hint: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not re.match(r"^[a-z0-9][a-z0-9-]*$", value):
+            raise ValueError("check ids are lower-case words joined by '-'")
+        return value
+
+
+class _PathCheck(_Check):
+    object: Select
+    path: str
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        parse_path(value)
+        return value
+
+
+# -- static: on the submitted manifest (lab.run) or on the live objects (lab.check) ----------
+
+
+class FieldCheck(_PathCheck):
+    """A field's value: ``equals``, ``one_of``, a ``quantity``, a ``min``/``max``, or ``present``."""
+
+    check: Literal["field"]
+    equals: Any = None
+    one_of: list[Any] | None = None
+    quantity: str | None = None
+    min: float | None = None
+    max: float | None = None
+    present: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> FieldCheck:
+        tests = [self.equals is not None, self.one_of is not None, self.quantity is not None]
+        tests += [self.min is not None or self.max is not None, self.present is not None]
+        if sum(tests) != 1:
+            raise ValueError("a field check needs exactly one of equals, one_of, quantity, min/max, present")
+        return self
+
+
+class StringsCheck(_PathCheck):
+    """Every element of the list at ``path`` is a string (and there are ``length`` of them)."""
+
+    check: Literal["strings"]
+    length: int | None = None
+
+
+class LimitsCheck(_Check):
+    """Each container has limits for ``require`` and no limit is below its request."""
+
+    check: Literal["limits_cover_requests"]
+    object: Select
+    require: list[str] = Field(default_factory=list)
+
+
+class MountCheck(_Check):
+    """A container mounts a volume of the given source at ``mount_path``."""
+
+    check: Literal["mount"]
+    object: Select
+    mount_path: str
+    claim: str | None = None
+    config_map: str | None = None
+    host_path: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MountCheck:
+        if sum(x is not None for x in (self.claim, self.config_map, self.host_path)) != 1:
+            raise ValueError("a mount check needs exactly one of claim, config_map, host_path")
+        return self
+
+
+class CountCheck(_Check):
+    """How many objects match: ``equals`` or ``min``."""
+
+    check: Literal["count"]
+    object: Select
+    equals: int | None = None
+    min: int | None = None
+
+
+# -- runtime: on the cluster ----------------------------------------------------------------
+
+
+class JobConditionCheck(_Check):
+    """Every selected Job ends with a condition of ``type`` (and ``reason``) that is True."""
+
+    check: Literal["job_condition"]
+    job: Select
+    type: Literal["Complete", "Failed"]
+    reason: str | None = None
+
+
+class TerminatedCheck(_Check):
+    """A container of the Job's pods was terminated with ``reason`` (and ``exit_code``)."""
+
+    check: Literal["terminated"]
+    job: Select
+    reason: str
+    exit_code: int | None = None
+    container: str | None = None
+
+
+class LogMetricCheck(_Check):
+    """A number from the log (the first group of ``pattern``, last match) within ``min``/``max``."""
+
+    check: Literal["log_metric"]
+    job: Select
+    pattern: str
+    min: float | None = None
+    max: float | None = None
+    container: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _group(cls, value: str) -> str:
+        if re.compile(value).groups < 1:
+            raise ValueError("the pattern needs a group around the number")
+        return value
+
+
+class LogContainsCheck(_Check):
+    """The log of every selected Job matches ``pattern`` (a regular expression)."""
+
+    check: Literal["log_contains"]
+    job: Select
+    pattern: str
+    container: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+
+class FileOnVolumeCheck(_Check):
+    """A file named like ``pattern``, written after the lab started, on a claim or a node's host path."""
+
+    check: Literal["file_on_volume"]
+    job: Select
+    pattern: str
+    claim: str | None = None
+    host_path: str | None = None
+    min_size: int = 1
+    npz_arrays: int | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FileOnVolumeCheck:
+        if (self.claim is None) == (self.host_path is None):
+            raise ValueError("a file_on_volume check needs exactly one of claim, host_path")
+        re.compile(self.pattern)
+        return self
+
+
+class ConcurrencyCheck(_Check):
+    """The most pods of the selected Jobs that ran at once: at least ``min``, at most ``max``,
+    and (``below_total``) fewer than the number of Jobs, i.e. some had to wait."""
+
+    check: Literal["concurrency"]
+    jobs: Select
+    min: int = 1
+    max: int | None = None
+    below_total: bool = False
+
+
+class UnschedulableCheck(_Check):
+    """Some pod of the selected Jobs waited Pending because no node had room (FailedScheduling)."""
+
+    check: Literal["unschedulable"]
+    jobs: Select
+
+
+class QosClassCheck(_Check):
+    check: Literal["qos_class"]
+    job: Select
+    equals: Literal["Guaranteed", "Burstable", "BestEffort"]
+
+
+class NodeHealthyCheck(_Check):
+    """The nodes the lab's pods ran on are Ready and not under memory pressure."""
+
+    check: Literal["node_healthy"]
+    jobs: Select
+
+
+class PythonCheck(_Check):
+    """``function`` in ``labs/<id>/checks.py``, called with a check context and ``params``."""
+
+    check: Literal["python"]
+    function: str
+    phase: Literal["static", "runtime"]
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+Check = Annotated[
+    FieldCheck
+    | StringsCheck
+    | LimitsCheck
+    | MountCheck
+    | CountCheck
+    | JobConditionCheck
+    | TerminatedCheck
+    | LogMetricCheck
+    | LogContainsCheck
+    | FileOnVolumeCheck
+    | ConcurrencyCheck
+    | UnschedulableCheck
+    | QosClassCheck
+    | NodeHealthyCheck
+    | PythonCheck,
+    Field(discriminator="check"),
+]
+
+STATIC_CHECKS = (FieldCheck, StringsCheck, LimitsCheck, MountCheck, CountCheck)
+
+
+class ImageSpec(_Strict):
+    """An image the lab needs, built from a directory with a Dockerfile (relative to the project)."""
+
+    name: str
+    context: str
+    tag: str = "v1"
+
+
+class LabDefinition(_Strict):
+    id: str
+    title: str
+    teaches: list[str]
+    time_limit_minutes: int = Field(default=20, ge=1, le=600)
+    addons: list[str] = Field(default_factory=list)
+    images: list[ImageSpec] = Field(default_factory=list)
+    kinds: list[str] = Field(default_factory=lambda: ["Job"])
+    """The kinds a submission may contain."""
+    starter: str
+    """The participant's starting file, relative to the project (``handson/<id>/...``)."""
+    submit: str | None = None
+    """The manifest ``lab.run`` submits by default, when it is not the starter (a rendered file)."""
+    prepare: str | None = None
+    """How to make ``submit`` from the starter (a command, shown to participants)."""
+    solution: str = "solution.yaml"
+    """The reference solution, relative to the lab's directory."""
+    checks: list[Check]
+
+    directory: Path = Path()
+    project: Path = Path()
+
+    @field_validator("id")
+    @classmethod
+    def _lab_id(cls, value: str) -> str:
+        if not LAB_ID.match(value):
+            raise ValueError("lab ids are lower-case words and digits joined by '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _unique(self) -> LabDefinition:
+        seen: set[str] = set()
+        for check in self.checks:
+            if check.id in seen:
+                raise ValueError(f"two checks have the id {check.id!r}")
+            seen.add(check.id)
+        return self
+
+    @property
+    def max_score(self) -> int:
+        return sum(check.points for check in self.checks)
+
+    @property
+    def static_checks(self) -> list[Any]:
+        return [c for c in self.checks if _is_static(c)]
+
+    @property
+    def runtime_checks(self) -> list[Any]:
+        return [c for c in self.checks if not _is_static(c)]
+
+    @property
+    def starter_path(self) -> Path:
+        return self.project / self.starter
+
+    @property
+    def submit_path(self) -> Path:
+        return self.project / (self.submit or self.starter)
+
+    @property
+    def solution_path(self) -> Path:
+        return self.directory / self.solution
+
+    @property
+    def handson_dir(self) -> Path:
+        return self.project / "handson" / self.id
+
+
+def _is_static(check: Any) -> bool:
+    if isinstance(check, PythonCheck):
+        return check.phase == "static"
+    return isinstance(check, STATIC_CHECKS)
+
+
+CHECK_KINDS = (
+    "field",
+    "strings",
+    "limits_cover_requests",
+    "mount",
+    "count",
+    "job_condition",
+    "terminated",
+    "log_metric",
+    "log_contains",
+    "file_on_volume",
+    "concurrency",
+    "unschedulable",
+    "qos_class",
+    "node_healthy",
+    "python",
+)
+
+
+def _describe(error: ValidationError, source: Path, data: Any) -> str:
+    first = error.errors()[0]
+    loc = list(first["loc"])
+    # Name a check by its id rather than its position, and drop pydantic's union tags.
+    parts: list[str] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, int) and i > 0 and loc[i - 1] == "checks":
+            try:
+                parts[-1] = f"checks[{data['checks'][part]['id']}]"
+            except (KeyError, TypeError, IndexError):
+                parts[-1] = f"checks[{part}]"
+            continue
+        if isinstance(part, str) and part in CHECK_KINDS and i > 0:
+            continue
+        parts.append(str(part))
+    key = ".".join(parts) or "(top level)"
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        return f"{source}: unknown key '{key}'"
+    if kind == "missing":
+        return f"{source}: missing key '{key}'"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return f"{source}: '{key}': unknown or missing 'check' (one of: {', '.join(CHECK_KINDS)})"
+    return f"{source}: '{key}': {first['msg'].removeprefix('Value error, ')}"
+
+
+def load_definition(path: Path, project: Path) -> LabDefinition:
+    """Read and validate ``labs/<id>/lab.yaml``; every problem is one line naming the file and key."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}:" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} {getattr(exc, 'problem', None) or 'not valid YAML'}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    for reserved in ("directory", "project"):
+        if reserved in data:
+            raise ConfigError(f"{path}: unknown key '{reserved}'")
+    try:
+        lab = LabDefinition.model_validate({**data, "directory": path.parent, "project": project})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path, data)) from None
+    if lab.id != path.parent.name:
+        raise ConfigError(f"{path}: 'id' is {lab.id!r} but the directory is {path.parent.name!r}")
+    return lab

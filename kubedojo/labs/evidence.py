@@ -1,0 +1,65 @@
+"""Evidence kept when a check fails: the lab's objects with their status, the events about them,
+and the logs of their pods, including each restarted container's previous log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .definition import LabDefinition
+from .grading import GradingContext
+
+__all__ = ["save_evidence"]
+
+
+def _lab_objects(ctx: GradingContext, lab: LabDefinition) -> list[dict[str, Any]]:
+    kinds = set(lab.kinds)
+    selectors = [
+        getattr(c, attr) for c in lab.checks for attr in ("job", "jobs", "object") if hasattr(c, attr)
+    ]
+    out = []
+    for kind in sorted(kinds | {"Job"}):
+        for obj in ctx.snapshot.of_kind(kind):
+            if any(sel.matches(obj) for sel in selectors) or kind != "Job":
+                out.append(obj)
+    return out
+
+
+def save_evidence(ctx: GradingContext, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    objects = _lab_objects(ctx, ctx.lab)
+    jobs = [o for o in objects if o.get("kind") == "Job"]
+    pods = [p for job in jobs for p in ctx.pods_of(job)]
+    related = {o["metadata"].get("uid") for o in objects + pods} | {p["metadata"]["name"] for p in pods}
+    related |= {o["metadata"].get("name") for o in objects}
+    events = [
+        e
+        for e in ctx.snapshot.of_kind("Event")
+        if (e.get("involvedObject") or {}).get("uid") in related
+        or (e.get("involvedObject") or {}).get("name") in related
+    ]
+    with (directory / "objects.yaml").open("w") as handle:
+        yaml.safe_dump_all(objects + pods, handle, sort_keys=False)
+    lines = [
+        f"{e.get('lastTimestamp') or e.get('eventTime') or ''}  {e.get('type')}  "
+        f"{(e.get('involvedObject') or {}).get('kind')}/{(e.get('involvedObject') or {}).get('name')}  "
+        f"{e.get('reason')}: {e.get('message')}"
+        for e in sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+    ]
+    (directory / "events.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
+    logs = directory / "logs"
+    logs.mkdir(exist_ok=True)
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            container = status["name"]
+            text = ctx.snapshot.log(name, container)
+            if text is not None:
+                (logs / f"{name}_{container}.log").write_text(text)
+            if status.get("restartCount"):
+                previous = ctx.snapshot.log(name, container, previous=True)
+                if previous is not None:
+                    (logs / f"{name}_{container}.previous.log").write_text(previous)
+    return directory

@@ -1,0 +1,66 @@
+"""A small path language over Kubernetes objects (plain dicts), matching lists by predicate.
+
+``spec.template.spec.containers[name=train].args`` — dotted keys; ``[key=value]`` keeps the list
+elements whose ``key`` equals ``value``; ``[*]`` keeps every element; ``[0]`` one index (allowed, but
+checks should prefer predicates). :func:`select` returns every value the path reaches (an empty list
+when it reaches nothing), so a check can say "some" or "every".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["parse_path", "select"]
+
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+
+
+def parse_path(path: str) -> list[str]:
+    """Split a path into steps; raises :class:`ValueError` for a malformed path."""
+    steps: list[str] = []
+    pos = 0
+    while pos < len(path):
+        if path[pos] == ".":
+            pos += 1
+            continue
+        match = _SEGMENT.match(path, pos)
+        if not match:
+            raise ValueError(f"malformed path {path!r} at {pos}")
+        steps.append(match.group(1) if match.group(1) is not None else f"[{match.group(2)}]")
+        pos = match.end()
+    if not steps:
+        raise ValueError("empty path")
+    return steps
+
+
+def _step(values: list[Any], step: str) -> list[Any]:
+    out: list[Any] = []
+    if step.startswith("["):
+        inner = step[1:-1]
+        for value in values:
+            if not isinstance(value, list):
+                continue
+            if inner == "*":
+                out.extend(value)
+            elif inner.isdigit():
+                index = int(inner)
+                if index < len(value):
+                    out.append(value[index])
+            elif "=" in inner:
+                key, wanted = inner.split("=", 1)
+                out.extend(v for v in value if isinstance(v, dict) and str(v.get(key)) == wanted)
+            else:
+                raise ValueError(f"bad list step {step!r}: use [*], [N] or [key=value]")
+        return out
+    for value in values:
+        if isinstance(value, dict) and step in value:
+            out.append(value[step])
+    return out
+
+
+def select(obj: Any, path: str) -> list[Any]:
+    values = [obj]
+    for step in parse_path(path):
+        values = _step(values, step)
+    return values

@@ -1,0 +1,118 @@
+"""Reading what a Job left on a volume, with a short-lived reader pod (the one write grading makes).
+
+The pod mounts the claim (or the node's directory, read-only) and prints the directory listing as
+JSON — name, size, modification time and, for ``.npz`` files, how many arrays they hold — then it
+is deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import secrets
+from typing import Any
+
+from ..client.kube import KubeClient, api_exception
+from ..errors import ClusterError, WaitTimeout
+from .grading import FileInfo
+from .session import MANAGED
+
+__all__ = ["READER_LABEL", "VolumeReader"]
+
+READER_LABEL = "kubedojo.dev/role"
+_SCRIPT = """
+import json, os, sys, zipfile
+root = sys.argv[1]
+out = []
+if os.path.isdir(root):
+    for name in sorted(os.listdir(root)):
+        path = os.path.join(root, name)
+        if os.path.isfile(path):
+            st = os.stat(path)
+            arrays = None
+            if name.endswith(".npz"):
+                try:
+                    arrays = sum(1 for n in zipfile.ZipFile(path).namelist() if n.endswith(".npy"))
+                except Exception:
+                    arrays = -1
+            out.append({"name": name, "size": st.st_size, "mtime": st.st_mtime, "npz_arrays": arrays})
+print(json.dumps(out))
+"""
+
+
+class VolumeReader:
+    def __init__(self, client: KubeClient, image: str, timeout: float = 90.0) -> None:
+        self.client = client
+        self.image = image
+        self.timeout = timeout
+
+    def list_files(
+        self, namespace: str, *, claim: str | None, host_path: str | None, node: str | None
+    ) -> list[FileInfo]:
+        return self._read(namespace, claim, host_path, node)
+
+    def _pod(self, name: str, claim: str | None, host_path: str | None, node: str | None) -> dict[str, Any]:
+        if claim is not None:
+            volume: dict[str, Any] = {"persistentVolumeClaim": {"claimName": claim, "readOnly": True}}
+            target = "/data"
+        else:
+            path = posixpath.normpath(str(host_path))
+            volume = {"hostPath": {"path": posixpath.dirname(path) or "/", "type": "Directory"}}
+            target = posixpath.join("/data", posixpath.basename(path))
+        spec: dict[str, Any] = {
+            "restartPolicy": "Never",
+            "activeDeadlineSeconds": int(self.timeout),
+            "terminationGracePeriodSeconds": 0,
+            "automountServiceAccountToken": False,
+            "containers": [
+                {
+                    "name": "reader",
+                    "image": self.image,
+                    "command": ["python3", "-c", _SCRIPT, target],
+                    "resources": {
+                        "requests": {"cpu": "10m", "memory": "32Mi"},
+                        "limits": {"cpu": "200m", "memory": "64Mi"},
+                    },
+                    "volumeMounts": [{"name": "data", "mountPath": "/data", "readOnly": True}],
+                }
+            ],
+            "volumes": [{"name": "data", **volume}],
+        }
+        if node is not None:
+            spec["nodeName"] = node
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "labels": {**MANAGED, READER_LABEL: "reader"}},
+            "spec": spec,
+        }
+
+    def _read(
+        self, namespace: str, claim: str | None, host_path: str | None, node: str | None
+    ) -> list[FileInfo]:
+        name = f"kubedojo-reader-{secrets.token_hex(4)}"
+        self.client.core.create_namespaced_pod(namespace, self._pod(name, claim, host_path, node))
+        try:
+            pod = self.client.wait_for(
+                f"reader pod {namespace}/{name}",
+                self.client.core.list_namespaced_pod,
+                lambda p: p.status.phase in ("Succeeded", "Failed"),
+                self.timeout,
+                namespace=namespace,
+                field_selector=f"metadata.name={name}",
+            )
+            log = self.client.pod_log(namespace, name, "reader") or ""
+        except WaitTimeout as exc:
+            raise ClusterError(f"could not read the volume: {exc}") from None
+        finally:
+            try:
+                self.client.core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+            except api_exception():
+                pass
+        if pod.status.phase != "Succeeded":
+            raise ClusterError(f"the reader pod {namespace}/{name} failed: {log.strip()[-200:]}")
+        try:
+            entries = json.loads(log.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise ClusterError(f"the reader pod {namespace}/{name} printed no listing") from None
+        return [FileInfo(e["name"], int(e["size"]), float(e["mtime"]), e.get("npz_arrays")) for e in entries]

@@ -1,0 +1,87 @@
+"""What grading answers: a verdict per check, and a lab's result record."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = ["CheckResult", "LabResult", "Outcome", "Status"]
+
+Status = Literal["passed", "failed", "pending"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A check's verdict before points: what was expected and what was found."""
+
+    status: Status
+    expected: str
+    found: str
+
+    @classmethod
+    def passed(cls, expected: str, found: str) -> Outcome:
+        return cls("passed", expected, found)
+
+    @classmethod
+    def failed(cls, expected: str, found: str) -> Outcome:
+        return cls("failed", expected, found)
+
+    @classmethod
+    def pending(cls, expected: str, found: str) -> Outcome:
+        return cls("pending", expected, found)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    title: str
+    phase: Literal["static", "runtime"]
+    status: Status
+    points: int
+    earned: int
+    expected: str
+    found: str
+    hint: str
+    """Shown only when the check failed."""
+
+
+@dataclass
+class LabResult:
+    """One grading of one lab for one participant: the record kubedojo writes as JSON."""
+
+    lab: str
+    title: str
+    participant: str
+    namespace: str
+    started_at: str
+    graded_at: str
+    checks: list[CheckResult]
+    attempt: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    evidence: str | None = None
+    refused: str | None = None
+    """Why the cluster refused the submission (nothing of it was applied)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def score(self) -> int:
+        return sum(c.earned for c in self.checks)
+
+    @property
+    def max_score(self) -> int:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def status(self) -> Status:
+        states = {c.status for c in self.checks}
+        if "failed" in states:
+            return "failed"
+        if "pending" in states:
+            return "pending"
+        return "passed"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(score=self.score, max_score=self.max_score, status=self.status)
+        return data

@@ -1,0 +1,339 @@
+"""Running a lab for a participant: start, submit, follow, grade, record; and reset.
+
+``run``: read the manifest (a malformed one is refused before anything is applied) → build and push
+the lab's images → remove the previous attempt's objects → record the start → ask the API server to
+validate every object (dry run; if it refuses one, nothing is applied) → apply → follow pods and logs
+through watches until every submitted Job has finished (bounded by the lab's time limit) → grade from
+one snapshot → save evidence if something failed → write the result record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..client.kube import KubeClient, api_exception, server_message
+from ..errors import ConfigError
+from .definition import LabDefinition, Select
+from .evidence import save_evidence
+from .grading import FileReader, GradingContext, grade
+from .objects import job_finished
+from .reader import READER_LABEL
+from .records import ResultStore
+from .results import LabResult
+from .session import ensure_namespace, read_start, record_start, session_name
+from .snapshot import ClusterSnapshot, take_snapshot
+from .submission import Submission, read_submission
+
+__all__ = ["LabReporter", "LabRunner", "NullLabReporter"]
+
+_DELETE_TIMEOUT = 120.0
+_API_VERSIONS = {
+    "Job": "batch/v1",
+    "Pod": "v1",
+    "ConfigMap": "v1",
+    "PersistentVolumeClaim": "v1",
+    "Secret": "v1",
+}
+
+
+class LabReporter(Protocol):
+    def step(self, title: str) -> contextlib.AbstractContextManager[None]: ...
+    def note(self, message: str) -> None: ...
+    def watching(self, title: str) -> contextlib.AbstractContextManager[None]:
+        """The phase in which :meth:`pod` and :meth:`log` report (a live view of the pods)."""
+        ...
+
+    def pod(self, name: str, phase: str, detail: str) -> None:
+        """A pod of the submission changed phase (detail: the reason, e.g. OOMKilled)."""
+        ...
+
+    def log(self, pod: str, line: str) -> None:
+        """A line a pod of the submission printed."""
+        ...
+
+
+class NullLabReporter:
+    @contextlib.contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        yield
+
+    @contextlib.contextmanager
+    def watching(self, title: str) -> Iterator[None]:
+        yield
+
+    def note(self, message: str) -> None:
+        return None
+
+    def pod(self, name: str, phase: str, detail: str) -> None:
+        return None
+
+    def log(self, pod: str, line: str) -> None:
+        return None
+
+
+def _pod_detail(pod: Any) -> str:
+    for status in pod.status.container_statuses or []:
+        state = status.state
+        if state.terminated is not None:
+            return f"{state.terminated.reason} (exit code {state.terminated.exit_code})"
+        if state.waiting is not None and state.waiting.reason:
+            return str(state.waiting.reason)
+    for cond in pod.status.conditions or []:
+        if cond.type == "PodScheduled" and cond.status == "False":
+            return f"{cond.reason}: {(cond.message or '')[:100]}"
+    return ""
+
+
+@dataclass
+class LabRunner:
+    """Runs, checks and resets labs against one cluster as one identity (injected)."""
+
+    client: KubeClient
+    store: ResultStore
+    reader: FileReader | None = None
+    reporter: LabReporter = field(default_factory=NullLabReporter)
+    images: Callable[[LabDefinition], None] | None = None
+    """Makes the lab's images available to the cluster (build and push); None: assume they are."""
+
+    # -- start and reset ---------------------------------------------------------------------
+
+    def start(self, lab: LabDefinition, namespace: str, participant: str) -> datetime:
+        ensure_namespace(self.client, namespace, participant)
+        return record_start(self.client, namespace, lab.id)
+
+    def _lab_selectors(self, lab: LabDefinition, submission: Submission | None) -> list[Select]:
+        selectors = [getattr(c, a) for c in lab.checks for a in ("job", "jobs", "object") if hasattr(c, a)]
+        for obj in submission.objects if submission else []:
+            name = obj["metadata"].get("name")
+            if name:
+                selectors.append(Select(kind=obj["kind"], name=name))
+        return selectors
+
+    def reset(
+        self,
+        lab: LabDefinition,
+        namespace: str,
+        submission: Submission | None = None,
+        forget_start: bool = True,
+    ) -> list[str]:
+        """Delete this lab's objects in ``namespace`` (only those: what its checks select, what the
+        submission names, kubedojo's reader pods), waiting until they are gone."""
+        selectors = self._lab_selectors(lab, submission)
+        kinds = sorted({s.kind for s in selectors} & set(_API_VERSIONS))
+        doomed: list[tuple[str, str]] = []
+        for kind in kinds:
+            for obj in self.client.list_objects(kind, namespace):
+                if any(s.matches(obj) for s in selectors):
+                    doomed.append((kind, obj["metadata"]["name"]))
+        for pod in self.client.list_objects("Pod", namespace, label_selector=f"{READER_LABEL}=reader"):
+            doomed.append(("Pod", pod["metadata"]["name"]))
+        if forget_start:
+            doomed.append(("ConfigMap", session_name(lab.id)))
+        # Workloads first, so that claims are no longer in use when they go.
+        order = {"Job": 0, "Pod": 1, "ConfigMap": 2, "Secret": 2, "PersistentVolumeClaim": 3}
+        doomed.sort(key=lambda item: order.get(item[0], 9))
+        deleted = []
+        for kind, name in doomed:
+            if self.client.delete_one((_API_VERSIONS[kind], kind), name, namespace):
+                deleted.append(f"{kind}/{name}")
+        for kind, name in doomed:
+            self.client.wait_deleted(kind, name, namespace, _DELETE_TIMEOUT)
+        return deleted
+
+    # -- grading -----------------------------------------------------------------------------
+
+    def _finish(
+        self, ctx: GradingContext, participant: str, refused: str | None, began: float, requests: int
+    ) -> LabResult:
+        result = grade(ctx, participant, refused=refused)
+        result.requests = self.client.requests - requests
+        result.attempt = self.store.next_attempt(participant, ctx.lab.id)
+        if result.status == "failed" and refused is None:
+            directory = self.store.evidence_dir(participant, ctx.lab.id, result.attempt)
+            result.evidence = str(save_evidence(ctx, directory))
+        result.seconds = round(time.monotonic() - began, 3)
+        self.store.write(result)
+        return result
+
+    def check(self, lab: LabDefinition, namespace: str, participant: str) -> LabResult:
+        """Grade what is on the cluster now (work submitted with kubectl, or a finished run)."""
+        began, requests = time.monotonic(), self.client.requests
+        started = read_start(self.client, namespace, lab.id)
+        if started is None:
+            raise ConfigError(
+                f"lab {lab.id} was not started in namespace {namespace}: run 'invoke lab.start {lab.id}' "
+                f"before submitting with kubectl (or submit with 'invoke lab.run {lab.id}')"
+            )
+        snapshot = take_snapshot(self.client, namespace, lab.kinds)
+        ctx = GradingContext(lab, snapshot, started, reader=self.reader)
+        return self._finish(ctx, participant, None, began, requests)
+
+    # -- run ---------------------------------------------------------------------------------
+
+    def run(
+        self,
+        lab: LabDefinition,
+        manifest: Path,
+        namespace: str,
+        participant: str,
+        timeout: float | None = None,
+    ) -> LabResult:
+        submission = read_submission(manifest, lab.kinds, namespace)
+        if self.images is not None:
+            with self.reporter.step(f"Images for {lab.id}"):
+                self.images(lab)
+        with self.reporter.step(f"Fresh start in namespace {namespace}"):
+            ensure_namespace(self.client, namespace, participant)
+            removed = self.reset(lab, namespace, submission, forget_start=False)
+            if removed:
+                self.reporter.note(f"removed the previous attempt's {', '.join(removed)}")
+            started = record_start(self.client, namespace, lab.id)
+        began, requests = time.monotonic(), self.client.requests
+        refused = self._dry_run(submission, namespace)
+        if refused is not None:
+            empty = ClusterSnapshot(namespace, datetime.now(UTC), {})
+            ctx = GradingContext(lab, empty, started, submission=submission.objects)
+            return self._finish(ctx, participant, refused, began, requests)
+        with self.reporter.step(f"Submitting {manifest.name}"):
+            jobs = self._apply(submission, namespace)
+        limit = timeout if timeout is not None else lab.time_limit_minutes * 60.0
+        with self.reporter.watching(f"Running {len(jobs)} Job{'s' if len(jobs) != 1 else ''}"):
+            finished = self._follow(namespace, jobs, limit)
+        if not finished:
+            self.reporter.note(f"stopped waiting after {limit:g} s; unfinished checks are pending")
+        began, requests = time.monotonic(), self.client.requests
+        snapshot = take_snapshot(self.client, namespace, lab.kinds)
+        ctx = GradingContext(lab, snapshot, started, submission=submission.objects, reader=self.reader)
+        return self._finish(ctx, participant, None, began, requests)
+
+    def _dry_run(self, submission: Submission, namespace: str) -> str | None:
+        for obj in submission.objects:
+            meta = obj["metadata"]
+            try:
+                if meta.get("name"):
+                    self.client.apply_one(obj, namespace, dry_run=True)
+                else:
+                    self.client.create_one(obj, namespace, dry_run=True)
+            except api_exception() as exc:
+                return f"{obj['kind']}/{meta.get('name') or meta.get('generateName')}: {server_message(exc)}"
+        return None
+
+    def _apply(self, submission: Submission, namespace: str) -> list[str]:
+        jobs = []
+        for obj in submission.objects:
+            if obj["metadata"].get("name"):
+                result = self.client.apply_one(obj, namespace)
+            else:
+                result = self.client.create_one(obj, namespace)
+            name = result["metadata"]["name"]
+            self.reporter.note(f"{obj['kind']}/{name} submitted")
+            if obj["kind"] == "Job":
+                jobs.append(name)
+        return jobs
+
+    def _follow(self, namespace: str, jobs: list[str], timeout: float) -> bool:
+        """Watch the Jobs until all have finished (True) or ``timeout`` passes (False), reporting
+        their pods' phases and log lines meanwhile."""
+        if not jobs:
+            return True
+        stop = threading.Event()
+        watcher = threading.Thread(
+            target=self._watch_pods, args=(namespace, set(jobs), stop, timeout), daemon=True
+        )
+        watcher.start()
+        try:
+            return self._wait_jobs(namespace, set(jobs), timeout)
+        finally:
+            stop.set()
+
+    def _wait_jobs(self, namespace: str, names: set[str], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        done: set[str] = set()
+        while (left := deadline - time.monotonic()) > 0:
+            listing = self.client.batch.list_namespaced_job(namespace)
+            for job in listing.items:
+                if job.metadata.name in names and self._final(job):
+                    done.add(job.metadata.name)
+            if done >= names:
+                return True
+            try:
+                for event in self.client.watch(
+                    self.client.batch.list_namespaced_job,
+                    left,
+                    namespace=namespace,
+                    resource_version=listing.metadata.resource_version,
+                ):
+                    job = event["object"]
+                    if job.metadata.name in names and self._final(job):
+                        done.add(job.metadata.name)
+                        if done >= names:
+                            return True
+                    if time.monotonic() >= deadline:
+                        break
+            except api_exception() as exc:
+                if getattr(exc, "status", None) != 410:
+                    raise
+        return False
+
+    @staticmethod
+    def _final(job: Any) -> bool:
+        plain = {
+            "status": {
+                "conditions": [{"type": c.type, "status": c.status} for c in job.status.conditions or []]
+            }
+        }
+        return job_finished(plain) is not None
+
+    def _watch_pods(self, namespace: str, jobs: set[str], stop: threading.Event, timeout: float) -> None:
+        seen: dict[str, tuple[str, str]] = {}
+        following: set[str] = set()
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(Exception):  # progress only: never break the run
+            while not stop.is_set() and time.monotonic() < deadline:
+                for event in self.client.watch(
+                    self.client.core.list_namespaced_pod,
+                    min(30.0, deadline - time.monotonic()),
+                    namespace=namespace,
+                ):
+                    if stop.is_set():
+                        return
+                    pod = event["object"]
+                    labels = pod.metadata.labels or {}
+                    if labels.get("batch.kubernetes.io/job-name") not in jobs:
+                        continue
+                    name = pod.metadata.name
+                    state = (str(pod.status.phase), _pod_detail(pod))
+                    if seen.get(name) != state:
+                        seen[name] = state
+                        self.reporter.pod(name, *state)
+                    running = any(s.state.running for s in pod.status.container_statuses or [])
+                    if running and name not in following:
+                        following.add(name)
+                        threading.Thread(
+                            target=self._follow_log, args=(namespace, name, stop), daemon=True
+                        ).start()
+
+    def _follow_log(self, namespace: str, pod: str, stop: threading.Event) -> None:
+        with contextlib.suppress(Exception):
+            response = self.client.core.read_namespaced_pod_log(
+                pod, namespace, follow=True, _preload_content=False, _request_timeout=3600
+            )
+            pending = ""
+            for raw in response.stream(decode_content=True):
+                if stop.is_set():
+                    break
+                pending += raw.decode("utf-8", errors="replace").replace("\r", "\n")
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    if line.strip():
+                        self.reporter.log(pod, line)
+            if pending.strip():
+                self.reporter.log(pod, pending)
+            response.release_conn()

@@ -1,0 +1,57 @@
+"""When a participant started a lab: a ConfigMap per lab in their namespace.
+
+Runtime checks only count objects created after this moment, so work left over from an earlier
+attempt (or made before the lab) cannot score.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ..client.kube import KubeClient, api_exception
+from .objects import parse_time
+
+__all__ = ["MANAGED", "PARTICIPANT_LABEL", "ensure_namespace", "read_start", "record_start", "session_name"]
+
+MANAGED = {"app.kubernetes.io/managed-by": "kubedojo"}
+PARTICIPANT_LABEL = "kubedojo.dev/participant"
+LAB_LABEL = "kubedojo.dev/lab"
+
+
+def session_name(lab_id: str) -> str:
+    return f"kubedojo-lab-{lab_id}"
+
+
+def ensure_namespace(client: KubeClient, namespace: str, participant: str) -> None:
+    """Create the participant's namespace if it is not there (labelled as kubedojo's)."""
+    try:
+        client.core.read_namespace(namespace)
+    except api_exception() as exc:
+        if getattr(exc, "status", None) != 404:
+            raise
+        client.core.create_namespace(
+            {"metadata": {"name": namespace, "labels": {**MANAGED, PARTICIPANT_LABEL: participant}}}
+        )
+
+
+def record_start(client: KubeClient, namespace: str, lab_id: str, when: datetime | None = None) -> datetime:
+    started = (when or datetime.now(UTC)).replace(microsecond=0)
+    body: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": session_name(lab_id), "labels": {**MANAGED, LAB_LABEL: lab_id}},
+        "data": {"lab": lab_id, "startedAt": started.isoformat().replace("+00:00", "Z")},
+    }
+    client.apply_one(body, namespace)
+    return started
+
+
+def read_start(client: KubeClient, namespace: str, lab_id: str) -> datetime | None:
+    try:
+        cm = client.core.read_namespaced_config_map(session_name(lab_id), namespace)
+    except api_exception() as exc:
+        if getattr(exc, "status", None) == 404:
+            return None
+        raise
+    return parse_time((cm.data or {}).get("startedAt"))

@@ -1,0 +1,45 @@
+"""One read of the cluster state a lab is graded from: a list per kind, logs on demand.
+
+Grading reads the cluster once per kind (Jobs, Pods, Events, Nodes and, when the lab uses them,
+claims and ConfigMaps) whatever the number of checks, and reads a log only when a check needs it,
+once per container. So the number of API requests per grading is fixed by the lab, not by checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..client.kube import KubeClient
+
+__all__ = ["ClusterSnapshot", "take_snapshot"]
+
+ALWAYS = ("Job", "Pod", "Event", "Node")
+
+
+@dataclass
+class ClusterSnapshot:
+    namespace: str
+    taken_at: datetime
+    objects: dict[str, list[dict[str, Any]]]
+    client: KubeClient | None = None
+    _logs: dict[tuple[str, str | None, bool], str | None] = field(default_factory=dict)
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return self.objects.get(kind, [])
+
+    def log(self, pod: str, container: str | None = None, previous: bool = False) -> str | None:
+        key = (pod, container, previous)
+        if key not in self._logs:
+            self._logs[key] = (
+                None if self.client is None else self.client.pod_log(self.namespace, pod, container, previous)
+            )
+        return self._logs[key]
+
+
+def take_snapshot(client: KubeClient, namespace: str, kinds: Iterable[str] = ()) -> ClusterSnapshot:
+    wanted = list(dict.fromkeys([*ALWAYS, *(k for k in kinds if k in KubeClient._LISTS)]))
+    objects = {kind: client.list_objects(kind, None if kind == "Node" else namespace) for kind in wanted}
+    return ClusterSnapshot(namespace, datetime.now(UTC), objects, client)

@@ -1,0 +1,48 @@
+"""Python checks of more-5: the grid is covered exactly, and was submitted in one go."""
+
+from __future__ import annotations
+
+import itertools
+
+from kubedojo.labs import GradingContext, Outcome, Select
+from kubedojo.labs.jsonpath import select
+from kubedojo.labs.objects import created_at
+
+GRID = Select(kind="Job", labels={"experiment": "grid"})
+
+
+def covers_grid(ctx: GradingContext, epochs: list[str], activations: list[str], alphas: list[str]) -> Outcome:
+    wanted = sorted(itertools.product(epochs, activations, alphas))
+    what = f"{len(wanted)} Jobs, one per combination"
+    jobs = ctx.submitted(GRID)
+    if not jobs:
+        if ctx.submission is None:
+            return Outcome.pending(what, "no grid Jobs since the lab started")
+        return Outcome.failed(what, "the manifest has no Job labelled experiment=grid")
+    got = []
+    for job in jobs:
+        args = select(job, "spec.template.spec.containers[name=train].args")
+        got.append(tuple(str(a) for a in args[0]) if args else ())
+    missing = [c for c in wanted if c not in got]
+    twice = sorted({c for c in got if got.count(c) > 1})
+    extra = sorted({c for c in got if c not in wanted})
+    if missing or twice or extra:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join("/".join(c) for c in missing))
+        if twice:
+            parts.append("twice " + ", ".join("/".join(c) for c in twice))
+        if extra:
+            parts.append("not in the grid " + ", ".join("/".join(c) for c in extra))
+        return Outcome.failed(what, "; ".join(parts))
+    return Outcome.passed(what, f"{len(got)} combinations")
+
+
+def created_together(ctx: GradingContext, within_seconds: int) -> Outcome:
+    what = f"all created within {within_seconds} s"
+    fresh, _ = ctx.jobs(GRID)
+    if not fresh:
+        return Outcome.pending(what, "no grid Jobs since the lab started")
+    times = sorted(t for j in fresh if (t := created_at(j)) is not None)
+    spread = (times[-1] - times[0]).total_seconds()
+    return Outcome("passed" if spread <= within_seconds else "failed", what, f"{len(times)} Jobs within {spread:g} s")
