@@ -303,26 +303,28 @@ class LocalCluster:
             rows.append((recipe.ref(self.layout.registry), "built" if built else "cached", pushed))
         return rows
 
-    def ensure_context_images(self, images: Iterable[ContextImage]) -> list[tuple[str, str, str]]:
-        """Build the given (lab) images when their directory changed and push them to the running
-        registry. Rows of (reference, "built"|"cached", "pushed"|"present")."""
+    def ensure_context_images(
+        self, images: Iterable[ContextImage], rebuild: bool = False, require_registry: bool = True
+    ) -> list[tuple[str, str, str]]:
+        """Build the given (lab) images when their directory changed (or ``rebuild``) and push them
+        to the running registry. Rows of (reference, "built"|"cached", "pushed"|"present"|...)."""
         registry = self.component("registry")
-        if not (self.processes.alive(registry.daemon) and registry.probe()):
+        running = self.processes.alive(registry.daemon) and registry.probe()
+        if require_registry and not running:
             raise NotRunningError("the local registry is not running: run 'invoke cluster.up' first")
         self._build_image(BASE)
-        self.images.push(BASE, self.layout.registry)
+        if running:
+            self.images.push(BASE, self.layout.registry)
         rows = []
         for image in images:
             with self.reporter.step(f"Image {image.name}"):
+                if rebuild:
+                    self.images.remove(image)
                 built = self.images.ensure_context(image)
-                pushed = self.images.push(image, self.layout.registry)
-            rows.append(
-                (
-                    image.ref(self.layout.registry),
-                    "built" if built else "cached",
-                    "pushed" if pushed else "present",
-                )
-            )
+                pushed = "registry not running"
+                if running:
+                    pushed = "pushed" if self.images.push(image, self.layout.registry) else "present"
+            rows.append((image.ref(self.layout.registry), "built" if built else "cached", pushed))
         return rows
 
     @property

@@ -6,17 +6,21 @@ from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import task
 
-from .support import RichReporter, console, emit_json, kubedojo_task, settings, table
+from .support import RichReporter, console, emit_json, kubedojo_task, project_dir, settings, table
 
 
 @task(help={"rebuild": "build again even when the image exists", "json": "print as JSON"})
 @kubedojo_task
 def build(c: Context, rebuild: bool = False, json: bool = False) -> None:
-    """Build the pause, coredns and lab base images; push them when the local registry runs."""
+    """Build the pause, coredns, lab base and every lab's image; push them when the registry runs."""
+    from ..labs.catalog import Catalog
+    from ..labs.images import lab_images
     from ..local.provider import LocalCluster
 
     cluster = LocalCluster(settings(c), reporter=RichReporter(quiet=json))
     rows = cluster.build_images(rebuild=rebuild)
+    labs = [image for lab in Catalog(project_dir(c)).all() for image in lab_images(lab)]
+    rows += cluster.ensure_context_images(labs, rebuild=rebuild, require_registry=False)
     if json:
         emit_json([{"image": r[0], "built": r[1], "pushed": r[2]} for r in rows])
         return
@@ -33,11 +37,14 @@ def build(c: Context, rebuild: bool = False, json: bool = False) -> None:
 @kubedojo_task
 def list_(c: Context, json: bool = False) -> None:
     """The images and the references pods use."""
+    from ..labs.catalog import Catalog
+    from ..labs.images import lab_images
     from ..local.images import IMAGES
     from ..local.provider import LocalCluster
 
     cluster = LocalCluster(settings(c))
-    rows = [[r.ref(cluster.layout.registry), r.description] for r in IMAGES]
+    recipes = [*IMAGES, *(image for lab in Catalog(project_dir(c)).all() for image in lab_images(lab))]
+    rows = [[r.ref(cluster.layout.registry), r.description] for r in recipes]
     if json:
         emit_json([{"image": ref, "description": d} for ref, d in rows])
     else:

@@ -219,6 +219,9 @@ def run(
         raise ConfigError(
             f"{manifest}: no such file; make it first: cd {definition.handson_dir} && {definition.prepare}"
         )
+    from ..labs.submission import read_submission
+
+    read_submission(manifest, definition.kinds)  # a malformed manifest is refused before anything else
     reporter = RichLabReporter(quiet=json)
     with _environment(c, reporter, kubeconfig) as env:
         result = env.runner.run(definition, manifest, env.namespace(who), who, timeout=timeout or None)

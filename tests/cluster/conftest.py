@@ -20,6 +20,9 @@ import pytest
 from kubedojo.client.kube import KubeClient
 from kubedojo.config import parse_config
 from kubedojo.errors import KubedojoError, WaitTimeout
+from kubedojo.labs import LabRunner, ResultStore
+from kubedojo.labs.images import lab_images
+from kubedojo.labs.reader import VolumeReader
 from kubedojo.local.provider import LocalCluster
 
 from .hostsnapshot import HostSnapshot
@@ -106,3 +109,17 @@ def wait_gone(admin: KubeClient, name: str, timeout: float = 120.0) -> None:
             if event["type"] == "DELETED":
                 return
     raise WaitTimeout(f"namespace {name} to be deleted", timeout)
+
+
+@pytest.fixture(scope="session")
+def lab_runner(
+    cluster: LocalCluster, admin: KubeClient, tmp_path_factory: pytest.TempPathFactory
+) -> LabRunner:
+    """Runs labs as the admin, building and pushing each lab's image into the test cluster's registry."""
+    store = ResultStore(tmp_path_factory.mktemp("results"))
+    return LabRunner(
+        admin,
+        store,
+        reader=VolumeReader(admin, cluster.image_ref("base")),
+        images=lambda lab: cluster.ensure_context_images(lab_images(lab)) and None,
+    )

@@ -83,3 +83,36 @@ def test_kubeconfig_without_a_cluster_says_what_to_do(tmp_path: Path) -> None:
 
 def test_on_prem_inventory_is_not_available_yet(tmp_path: Path) -> None:
     _assert_one_line_error(invoke("cluster.up", "-i", "inventory/site"), "not available yet")
+
+
+def test_lab_commands_are_listed() -> None:
+    out = invoke("--list").stdout
+    for name in ("lab.list", "lab.show", "lab.start", "lab.run", "lab.check", "lab.reset"):
+        assert name in out
+
+
+def test_lab_list_json() -> None:
+    import json
+
+    result = invoke("lab.list", "--json")
+    assert result.returncode == 0, result.stderr
+    labs = {lab["id"]: lab for lab in json.loads(result.stdout)}
+    assert {"01-run-job", "03-exception", "05-many-jobs", "ds-job"} <= set(labs)
+    assert labs["01-run-job"]["points"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("lab.show", "01-run-jbo"), "did you mean '01-run-job'"),
+        (("lab.run", "01-run-job"), "still '___': fill it in"),
+        (("lab.run", "01-run-job", "--file", "nope.yaml"), "nope.yaml: no such file"),
+        (("lab.run", "01-run-job", "--participant", "!!"), "--participant '!!'"),
+    ],
+)
+def test_lab_errors_are_one_line(args: tuple[str, ...], expected: str) -> None:
+    result = invoke(*args)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "Traceback" not in result.stderr
