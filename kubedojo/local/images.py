@@ -75,14 +75,31 @@ class ContextImage(ImageRecipe):
 
     context: Path = Path()
 
+    def build_inputs(self) -> list[Path]:
+        """The Dockerfile and the files its COPY/ADD lines take from the directory (so editing a
+        manifest or a README next to them does not rebuild the image)."""
+        dockerfile = self.context / "Dockerfile"
+        inputs = {dockerfile}
+        with contextlib.suppress(OSError):
+            for line in dockerfile.read_text().splitlines():
+                words = line.split("#", 1)[0].split()
+                if len(words) < 3 or words[0].upper() not in ("COPY", "ADD"):
+                    continue
+                for source in (w for w in words[1:-1] if not w.startswith("--")):
+                    for path in self.context.glob(source):
+                        if path.is_dir():
+                            inputs.update(p for p in path.rglob("*") if p.is_file())
+                        elif path.is_file():
+                            inputs.add(path)
+        return sorted(inputs)
+
     def content_hash(self) -> str:
-        """A digest of every file the build can see (READMEs excluded)."""
+        """A digest of the Dockerfile and of what it copies."""
         digest = hashlib.sha256()
-        for path in sorted(p for p in self.context.rglob("*") if p.is_file()):
-            relative = path.relative_to(self.context).as_posix()
-            if relative.lower().startswith("readme") or "__pycache__" in relative:
-                continue
-            digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+        for path in self.build_inputs():
+            with contextlib.suppress(OSError):
+                relative = path.relative_to(self.context).as_posix()
+                digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
         return digest.hexdigest()[:16]
 
 

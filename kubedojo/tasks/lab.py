@@ -52,6 +52,7 @@ class RichLabReporter(RichReporter):
                 with self._lock:
                     live.update(self._render())
                 self._live = None
+        self.console.print()
 
     def pod(self, name: str, phase: str, detail: str) -> None:
         with self._lock:

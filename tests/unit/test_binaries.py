@@ -152,3 +152,25 @@ def test_failed_build_leaves_no_partial_directory(tmp_path: Path) -> None:
 
 def test_staging_modules_reads_only_local_replacements() -> None:
     assert staging_modules(UPSTREAM_GO_MOD) == ["k8s.io/api", "k8s.io/client-go"]
+
+
+def test_lab_image_hash_follows_what_the_dockerfile_copies(tmp_path: Path) -> None:
+    from kubedojo.local.images import ContextImage
+
+    (tmp_path / "Dockerfile").write_text(
+        "ARG BASE_IMAGE=x\nFROM ${BASE_IMAGE}\nCOPY train.py util/ ./  # code\n"
+    )
+    (tmp_path / "train.py").write_text("print(1)\n")
+    (tmp_path / "util").mkdir()
+    (tmp_path / "util" / "a.py").write_text("A = 1\n")
+    (tmp_path / "job.yaml").write_text("kind: Job\n")
+    image = ContextImage("lab-x", "v1", "x", context=tmp_path)
+    first = image.content_hash()
+    (tmp_path / "job.yaml").write_text("kind: Job  # edited by a participant\n")
+    (tmp_path / "README.md").write_text("notes\n")
+    assert image.content_hash() == first
+    (tmp_path / "util" / "a.py").write_text("A = 2\n")
+    assert image.content_hash() != first
+    second = image.content_hash()
+    (tmp_path / "train.py").write_text("print(2)\n")
+    assert image.content_hash() not in (first, second)
