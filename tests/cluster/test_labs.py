@@ -255,7 +255,12 @@ def test_more1_deadline_too_short_is_deadline_exceeded(
     lab_runner: LabRunner, namespace: str, tmp_path: Path
 ) -> None:
     lab = CATALOG.get("more-1-deadline-retries")
-    manifest = variant(lab, tmp_path, lambda docs: docs[0]["spec"].update(activeDeadlineSeconds=2))
+
+    def too_long(docs: list[dict[str, Any]]) -> None:
+        docs[0]["spec"]["activeDeadlineSeconds"] = 5
+        container(docs[0])["args"] = ["100000", "relu", "0.0001"]
+
+    manifest = variant(lab, tmp_path, too_long)
     result = run(lab_runner, lab.id, manifest, namespace)
     assert_partial(result, {"deadline", "complete", "accuracy"}, "DeadlineExceeded")
     assert "DeadlineExceeded" in next(c.found for c in result.checks if c.id == "complete")
@@ -323,15 +328,16 @@ def test_more3_other_host_directory(lab_runner: LabRunner, namespace: str, tmp_p
         shutil.rmtree("/var/tmp/kubedojo-elsewhere", ignore_errors=True)
 
 
-def test_more3_mounted_elsewhere(lab_runner: LabRunner, namespace: str, tmp_path: Path) -> None:
+def test_more3_file_written_inside_the_container(
+    lab_runner: LabRunner, namespace: str, tmp_path: Path
+) -> None:
+    """The Job completes, but the weights go to the container's own disk and vanish with it."""
     lab = CATALOG.get("more-3-host-dir")
     manifest = variant(
-        lab, tmp_path, lambda d: container(d[0])["volumeMounts"][0].update(mountPath="/output")
+        lab, tmp_path, lambda d: container(d[0])["args"].extend(["--weights", "/tmp/mymodel.npz"])
     )
     assert_partial(
-        run(lab_runner, lab.id, manifest, namespace),
-        {"host-volume", "complete", "weights-file"},
-        "/model_storage",
+        run(lab_runner, lab.id, manifest, namespace), {"weights-file"}, "written into the mounted directory"
     )
 
 
