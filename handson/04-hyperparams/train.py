@@ -11,6 +11,7 @@ It prints its arguments, the data sizes, one line per epoch, and at the end the 
 """
 
 import argparse
+import signal
 import sys
 import warnings
 
@@ -22,6 +23,12 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
+
+
+def stop_on_sigterm() -> None:
+    """Exit at once when Kubernetes stops the pod (a deadline, a deletion). As the container's first
+    process, Python would otherwise ignore SIGTERM and be killed only after the grace period."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def positive_int(text: str) -> int:
@@ -71,6 +78,7 @@ def train(epochs: int, activation: str, alpha: float) -> MLPClassifier:
 
 
 def main(argv: list[str]) -> int:
+    stop_on_sigterm()
     print(argv, flush=True)
     args = parse_args(argv[1:])
     train(args.epochs, args.activation, args.alpha)

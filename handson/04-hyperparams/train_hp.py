@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from train import ACTIVATIONS, train
+from train import ACTIVATIONS, stop_on_sigterm, train
 
 
 def read_hp(path: Path) -> dict:
@@ -36,6 +36,7 @@ def read_hp(path: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    stop_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hp-file", type=Path, default=Path("/model_hp/exp.yaml"))
     options = parser.parse_args(argv[1:])

@@ -12,12 +12,13 @@ import os
 import sys
 import time
 
-from train import parse_args
+from train import parse_args, stop_on_sigterm
 
 CHUNK_MB = 16
 
 
 def main(argv: list[str]) -> int:
+    stop_on_sigterm()
     print(argv, flush=True)
     parse_args(argv[1:])
     limit_mb = int(os.environ.get("MAX_MB", "2048"))

@@ -12,6 +12,7 @@ to PATH (default /model_storage/mymodel.npz).
 """
 
 import argparse
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -25,6 +26,12 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
+
+
+def stop_on_sigterm() -> None:
+    """Exit at once when Kubernetes stops the pod (a deadline, a deletion). As the container's first
+    process, Python would otherwise ignore SIGTERM and be killed only after the grace period."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def positive_int(text: str) -> int:
@@ -77,6 +84,7 @@ def train(epochs: int, activation: str, alpha: float) -> MLPClassifier:
 
 
 def main(argv: list[str]) -> int:
+    stop_on_sigterm()
     print(argv, flush=True)
     args = parse_args(argv[1:])
     if not args.weights.parent.is_dir():

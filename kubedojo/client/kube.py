@@ -184,12 +184,20 @@ class KubeClient:
         )
         return dict(result.to_dict())
 
-    def delete_one(self, kind_api_version: tuple[str, str], name: str, namespace: str) -> bool:
-        """Delete an object and its dependents (in the background); False if it was not there."""
+    def delete_one(
+        self, kind_api_version: tuple[str, str], name: str, namespace: str, foreground: bool = False
+    ) -> bool:
+        """Delete an object and its dependents; False if it was not there. With ``foreground`` the
+        object stays (marked for deletion) until its dependents are gone, so waiting for the object
+        waits for them too."""
         api_version, kind = kind_api_version
         resource = self.dynamic.resources.get(api_version=api_version, kind=kind)
         try:
-            resource.delete(name=name, namespace=namespace, propagation_policy="Background")
+            resource.delete(
+                name=name,
+                namespace=namespace,
+                propagation_policy="Foreground" if foreground else "Background",
+            )
         except api_exception() as exc:
             if getattr(exc, "status", None) == 404:
                 return False

@@ -141,7 +141,8 @@ class LabRunner:
         doomed.sort(key=lambda item: order.get(item[0], 9))
         deleted = []
         for kind, name in doomed:
-            if self.client.delete_one((_API_VERSIONS[kind], kind), name, namespace):
+            # Jobs in the foreground: they are gone only once their pods are.
+            if self.client.delete_one((_API_VERSIONS[kind], kind), name, namespace, foreground=kind == "Job"):
                 deleted.append(f"{kind}/{name}")
         for kind, name in doomed:
             self.client.wait_deleted(kind, name, namespace, _DELETE_TIMEOUT)
