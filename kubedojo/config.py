@@ -20,6 +20,7 @@ from .errors import ConfigError
 
 __all__ = [
     "DEFAULT_SIM_POOLS",
+    "ClassSettings",
     "LabSettings",
     "LocalSettings",
     "NetworkSettings",
@@ -185,12 +186,64 @@ class LabSettings(_Strict):
         return value
 
 
+class QuotaSettings(_Strict):
+    """What each participant's namespace may use (a ResourceQuota). Finished Jobs and their pods
+    count against ``jobs`` and ``pods`` until deleted, so leave room for every lab's Jobs."""
+
+    cpu: str = "4"
+    memory: str = "8Gi"
+    gpus: int = Field(default=0, ge=0)
+    pods: int = Field(default=40, ge=1)
+    jobs: int = Field(default=40, ge=1)
+    claims: int = Field(default=4, ge=0)
+    storage: str = "10Gi"
+    configmaps: int = Field(default=20, ge=1)
+
+
+class ContainerLimits(_Strict):
+    """Defaults and bounds for one container (a LimitRange), so a pod without resources still fits."""
+
+    default_cpu: str = "500m"
+    default_memory: str = "512Mi"
+    default_request_cpu: str = "100m"
+    default_request_memory: str = "128Mi"
+    max_cpu: str = "2"
+    max_memory: str = "4Gi"
+
+
+class ClassSettings(_Strict):
+    """A class of participants on one cluster (``invoke class.*``)."""
+
+    output_dir: str = "class"
+    """Participants' kubeconfigs, the handout and scoreboards, relative to the project unless absolute."""
+    token_hours: int = Field(default=24, ge=1, le=24 * 30)
+    """How long each participant's credentials are valid."""
+    quota: QuotaSettings = Field(default_factory=QuotaSettings)
+    limits: ContainerLimits = Field(default_factory=ContainerLimits)
+    server: str = ""
+    """The API server address written into participants' kubeconfigs; empty: the admin kubeconfig's."""
+
+    @model_validator(mode="after")
+    def _quantities(self) -> ClassSettings:
+        from .labs.quantity import parse_quantity
+
+        for section, model in (("quota", self.quota), ("limits", self.limits)):
+            for key, value in model.model_dump().items():
+                if isinstance(value, str):
+                    try:
+                        parse_quantity(value)
+                    except ValueError as exc:
+                        raise ValueError(f"class.{section}.{key}: {exc}") from None
+        return self
+
+
 class WorkshopConfig(_Strict):
     """The whole workshop.yaml."""
 
     workshop: WorkshopSection = Field(default_factory=WorkshopSection)
     local: LocalSettings = Field(default_factory=LocalSettings)
     labs: LabSettings = Field(default_factory=LabSettings)
+    classroom: ClassSettings = Field(default_factory=ClassSettings, alias="class")
     cache_dir: str = ""
     """Where built binaries and images are kept; empty means $KUBEDOJO_CACHE or ~/.cache/kubedojo."""
 

@@ -110,6 +110,27 @@ class KubeClient:
         "Node": ("core", "list_node"),
     }
 
+    _LISTS_ALL: ClassVar[dict[str, tuple[str, str]]] = {
+        "Job": ("batch", "list_job_for_all_namespaces"),
+        "Pod": ("core", "list_pod_for_all_namespaces"),
+        "Event": ("core", "list_event_for_all_namespaces"),
+        "PersistentVolumeClaim": ("core", "list_persistent_volume_claim_for_all_namespaces"),
+        "ConfigMap": ("core", "list_config_map_for_all_namespaces"),
+        "Node": ("core", "list_node"),
+    }
+
+    def list_everywhere(self, kind: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Every object of ``kind`` in every namespace, as plain dicts, in one request."""
+        import json
+
+        api, method = self._LISTS_ALL[kind]
+        self.requests += 1
+        response = getattr(getattr(self, api), method)(_preload_content=False, **kwargs)
+        items: list[dict[str, Any]] = json.loads(response.data).get("items") or []
+        for item in items:
+            item.setdefault("kind", kind)
+        return items
+
     def list_objects(self, kind: str, namespace: str | None = None, **kwargs: Any) -> list[dict[str, Any]]:
         """Every object of ``kind`` (in ``namespace``) as plain dicts, in one request, without
         building the client's model objects (much faster for large lists)."""

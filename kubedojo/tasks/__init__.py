@@ -11,7 +11,7 @@ __all__ = ["namespace"]
 
 def namespace(project_dir: Path) -> Collection:
     """The root collection, configured with the project's workshop.yaml under the key ``kubedojo``."""
-    from . import cluster, images, lab, pending
+    from . import classroom, cluster, images, lab, pending
     from .support import read_workshop
 
     root = Collection()
@@ -19,6 +19,6 @@ def namespace(project_dir: Path) -> Collection:
     root.add_collection(pending.charts)
     root.add_collection(images.ns)
     root.add_collection(lab.ns)
-    root.add_collection(pending.classroom)
+    root.add_collection(classroom.ns)
     root.configure({"kubedojo": read_workshop(project_dir)})
     return root

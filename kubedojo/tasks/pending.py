@@ -11,11 +11,3 @@ charts = Collection(
     "charts",
     task(pending("charts", "the add-ons issue (pyhelm3 chart releases)"), name="about", default=True),
 )
-classroom = Collection(
-    "class",
-    task(
-        pending("class", "the classroom issue (participants, quotas, scoreboard)"),
-        name="about",
-        default=True,
-    ),
-)

@@ -1,0 +1,110 @@
+"""Grading a whole class: one list per kind across all namespaces, then every participant and lab
+graded concurrently from that one snapshot (logs and reader pods on demand, in parallel).
+
+The number of list requests depends on the kinds the labs use, not on the number of participants or
+checks; log reads grow with the pods that log checks look at.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..client.kube import KubeClient
+from ..labs.definition import LabDefinition
+from ..labs.evidence import save_evidence
+from ..labs.grading import FileReader, GradingContext, grade
+from ..labs.objects import parse_time
+from ..labs.records import ResultStore
+from ..labs.results import CheckResult, LabResult
+from ..labs.session import LAB_LABEL
+from ..labs.snapshot import ALWAYS, ClusterSnapshot
+
+__all__ = ["ClassGrades", "grade_class"]
+
+
+@dataclass
+class ClassGrades:
+    results: list[LabResult]
+    requests: int
+    seconds: float
+
+
+def _not_started(lab: LabDefinition, participant: str, namespace: str, now: datetime) -> LabResult:
+    checks = [
+        CheckResult(c.id, c.title, "runtime", "pending", c.points, 0, c.title, "the lab was not started", "")
+        for c in lab.checks
+    ]
+    return LabResult(lab.id, lab.title, participant, namespace, "", now.isoformat(timespec="seconds"), checks)
+
+
+def grade_class(
+    client: KubeClient,
+    labs: list[LabDefinition],
+    participants: dict[str, str],
+    store: ResultStore,
+    reader: FileReader | None = None,
+    workers: int = 16,
+    progress: Callable[[int, int], None] | None = None,
+) -> ClassGrades:
+    """Grade every participant (name → namespace) for every lab; write a record for each."""
+    began, requests = time.monotonic(), client.requests
+    kinds = list(dict.fromkeys([*ALWAYS, *(k for lab in labs for k in lab.kinds if k in client._LISTS_ALL)]))
+    wanted = set(participants.values())
+    per_ns: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    nodes: list[dict[str, Any]] = []
+    for kind in kinds:
+        if kind == "Node":
+            nodes = client.list_everywhere("Node")
+            continue
+        for obj in client.list_everywhere(kind):
+            ns = (obj.get("metadata") or {}).get("namespace")
+            if ns in wanted:
+                per_ns[ns][kind].append(obj)
+    starts: dict[tuple[str, str], datetime] = {}
+    for cm in client.list_everywhere("ConfigMap", label_selector=LAB_LABEL):
+        meta = cm.get("metadata") or {}
+        when = parse_time((cm.get("data") or {}).get("startedAt"))
+        if meta.get("namespace") in wanted and when is not None:
+            starts[(meta["namespace"], meta["labels"][LAB_LABEL])] = when
+    taken = datetime.now(UTC)
+
+    def one(job: tuple[str, str, LabDefinition]) -> LabResult:
+        participant, namespace, lab = job
+        started = starts.get((namespace, lab.id))
+        if started is None:
+            result = _not_started(lab, participant, namespace, taken)
+            result.attempt = store.next_attempt(participant, lab.id)
+        else:
+            objects = {kind: per_ns[namespace][kind] for kind in kinds if kind != "Node"}
+            snapshot = ClusterSnapshot(namespace, taken, {**objects, "Node": nodes}, client)
+            ctx = GradingContext(lab, snapshot, started, reader=reader)
+            result = grade(ctx, participant)
+            result.attempt = store.next_attempt(participant, lab.id)
+            if result.status == "failed":
+                result.evidence = str(
+                    save_evidence(ctx, store.evidence_dir(participant, lab.id, result.attempt))
+                )
+        store.write(result)
+        return result
+
+    jobs = [(p, ns, lab) for p, ns in sorted(participants.items()) for lab in labs]
+    results: list[LabResult] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for result in pool.map(one, jobs):
+            results.append(result)
+            if progress is not None:
+                progress(len(results), len(jobs))
+    return ClassGrades(results, client.requests - requests, time.monotonic() - began)
+
+
+def by_participant(results: Iterable[LabResult]) -> dict[str, dict[str, LabResult]]:
+    table: dict[str, dict[str, LabResult]] = defaultdict(dict)
+    for result in results:
+        table[result.participant][result.lab] = result
+    return dict(table)

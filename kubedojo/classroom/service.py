@@ -1,0 +1,216 @@
+"""Setting up, changing and tearing down a class on a cluster, as the instructor."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..client.kube import KubeClient, api_exception
+from ..config import ClassSettings
+from ..errors import ClusterError, ConfigError
+from .handout import render_handout
+from .objects import CLASS_LABEL, SERVICE_ACCOUNT, participant_objects
+from .roster import Participant
+
+__all__ = ["Classroom", "SetupReport"]
+
+
+@dataclass
+class SetupReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kubeconfigs: dict[str, str] = field(default_factory=dict)
+    handout: str = ""
+
+
+def _admin_cluster(admin_kubeconfig: Path) -> tuple[str, str]:
+    """(server, base64 CA) from the instructor's kubeconfig, for participants' kubeconfigs."""
+    data = yaml.safe_load(admin_kubeconfig.read_text())
+    contexts = {c["name"]: c["context"] for c in data.get("contexts") or []}
+    context = contexts.get(data.get("current-context"), next(iter(contexts.values()), {}))
+    clusters = {c["name"]: c["cluster"] for c in data.get("clusters") or []}
+    cluster = clusters.get(context.get("cluster"), next(iter(clusters.values()), {}))
+    ca = cluster.get("certificate-authority-data")
+    if not ca and cluster.get("certificate-authority"):
+        ca = base64.b64encode(Path(cluster["certificate-authority"]).read_bytes()).decode()
+    if not cluster.get("server") or not ca:
+        raise ConfigError(f"{admin_kubeconfig}: no cluster server and CA to give participants")
+    return str(cluster["server"]), str(ca)
+
+
+class Classroom:
+    """One class on one cluster. Participants get namespace ``<prefix><name>``, a ServiceAccount
+    ``participant`` there, a time-limited token for it (TokenRequest) and a kubeconfig with it."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        settings: ClassSettings,
+        admin_kubeconfig: Path,
+        output: Path,
+        namespace_prefix: str,
+        class_name: str = "workshop",
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.admin_kubeconfig = admin_kubeconfig
+        self.output = output
+        self.prefix = namespace_prefix
+        self.class_name = class_name
+
+    def namespace(self, name: str) -> str:
+        return self.prefix + name
+
+    def kubeconfig_path(self, name: str) -> Path:
+        return self.output / name / "kubeconfig"
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def setup(self, people: Iterable[Participant], title: str) -> SetupReport:
+        """Create or update every participant (idempotent); fresh credentials for each."""
+        people = list(people)
+        report = SetupReport()
+        existing = set(self.participants())
+        server, ca = _admin_cluster(self.admin_kubeconfig)
+        server = self.settings.server or server
+        for person in people:
+            namespace = self.namespace(person.name)
+            changed = self.client.apply(
+                participant_objects(person, namespace, self.settings, self.class_name)
+            )
+            if person.name not in existing:
+                report.added.append(person.name)
+            elif changed:
+                report.updated.append(person.name)
+            else:
+                report.unchanged.append(person.name)
+            token = self._token(namespace)
+            path = self.kubeconfig_path(person.name)
+            _write_private(path, _kubeconfig(server, ca, namespace, person.name, token))
+            report.kubeconfigs[person.name] = str(path)
+        everyone = sorted({*existing, *(p.name for p in people)})
+        handout = self.output / "handout.html"
+        roster = {p.name: p for p in people}
+        _write_private(
+            handout,
+            render_handout(
+                title,
+                [roster.get(n, Participant(n)) for n in everyone],
+                self.namespace,
+                self.settings.token_hours,
+            ),
+            mode=0o600,
+        )
+        report.handout = str(handout)
+        return report
+
+    def _token(self, namespace: str) -> str:
+        body = {"spec": {"expirationSeconds": self.settings.token_hours * 3600}}
+        try:
+            result = self.client.core.create_namespaced_service_account_token(
+                SERVICE_ACCOUNT, namespace, body
+            )
+        except api_exception() as exc:
+            raise ClusterError(
+                f"cannot issue a token in {namespace}: {getattr(exc, 'reason', exc)}"
+            ) from None
+        return str(result.status.token)
+
+    # -- who is in the class -----------------------------------------------------------------
+
+    def participants(self) -> dict[str, str]:
+        """participant name → namespace, for every namespace this class created."""
+        listing = self.client.core.list_namespace(label_selector=f"{CLASS_LABEL}={self.class_name}")
+        out = {}
+        for ns in listing.items:
+            name = (ns.metadata.labels or {}).get("kubedojo.dev/participant")
+            if name:
+                out[name] = ns.metadata.name
+        return out
+
+    # -- removing ----------------------------------------------------------------------------
+
+    def remove(self, names: Iterable[str], timeout: float = 180.0) -> list[str]:
+        """Delete the participants' namespaces (only ones this class created) and their files."""
+        known = self.participants()
+        removed = []
+        for name in names:
+            if name not in known:
+                raise ConfigError(
+                    f"{name!r} is not a participant of this class ('invoke class.status' lists them)"
+                )
+        for name in names:
+            self.client.core.delete_namespace(known[name])
+            removed.append(name)
+        for name in names:
+            self._wait_namespace_gone(known[name], timeout)
+            for path in (self.kubeconfig_path(name),):
+                path.unlink(missing_ok=True)
+            with_dir = self.output / name
+            if with_dir.is_dir() and not any(with_dir.iterdir()):
+                with_dir.rmdir()
+        return removed
+
+    def teardown(self, timeout: float = 300.0) -> list[str]:
+        removed = self.remove(sorted(self.participants()), timeout)
+        (self.output / "handout.html").unlink(missing_ok=True)
+        return removed
+
+    def _wait_namespace_gone(self, namespace: str, timeout: float) -> None:
+        _wait_gone(self.client, namespace, timeout)
+
+
+def _wait_gone(client: KubeClient, namespace: str, timeout: float) -> None:
+    import time
+
+    from ..errors import WaitTimeout
+
+    deadline = time.monotonic() + timeout
+    selector = f"metadata.name={namespace}"
+    while (left := deadline - time.monotonic()) > 0:
+        listing = client.core.list_namespace(field_selector=selector)
+        if not listing.items:
+            return
+        for event in client.watch(
+            client.core.list_namespace,
+            left,
+            field_selector=selector,
+            resource_version=listing.metadata.resource_version,
+        ):
+            if event["type"] == "DELETED":
+                return
+    raise WaitTimeout(f"namespace {namespace} to be deleted", timeout)
+
+
+def _kubeconfig(server: str, ca: str, namespace: str, user: str, token: str) -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": "workshop", "cluster": {"server": server, "certificate-authority-data": ca}}
+            ],
+            "users": [{"name": user, "user": {"token": token}}],
+            "contexts": [
+                {"name": user, "context": {"cluster": "workshop", "user": user, "namespace": namespace}}
+            ],
+            "current-context": user,
+        },
+        sort_keys=False,
+    )
+
+
+def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)

@@ -1,0 +1,188 @@
+"""``invoke class.*``: set up a class, grade everyone into a scoreboard, watch who runs what."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.tasks import task
+
+from .support import console, emit_json, kubedojo_task, project_dir, settings, table
+
+_KUBECONFIG = "another cluster's admin kubeconfig (default: the local cluster's)"
+
+
+@contextlib.contextmanager
+def _environment(c: Context, kubeconfig: str) -> Iterator[Any]:
+    from ..classroom.environment import class_environment
+
+    with class_environment(settings(c), project_dir(c), Path(kubeconfig) if kubeconfig else None) as env:
+        yield env
+
+
+def _confirm(question: str, yes: bool) -> None:
+    from ..errors import ConfigError
+
+    if yes:
+        return
+    import sys
+
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{question}: add --yes to confirm (no terminal to ask on)")
+    answer = console().input(f"{question} [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise ConfigError("nothing was changed")
+
+
+@task(
+    help={
+        "roster": "a CSV (name,email,group) or YAML list of participants",
+        "title": "the handout's title",
+        "kubeconfig": _KUBECONFIG,
+        "json": "print the result as JSON",
+    }
+)
+@kubedojo_task
+def setup(c: Context, roster: str, title: str = "", kubeconfig: str = "", json: bool = False) -> None:
+    """Create (or update) each participant's namespace, identity, Role, quota and kubeconfig."""
+    from ..classroom.roster import read_roster
+
+    people = read_roster(Path(roster))
+    config = settings(c)
+    busy = console(stderr=True).status(f"Setting up {len(people)} participants …")
+    with _environment(c, kubeconfig) as env, busy:
+        report = env.classroom.setup(people, title or config.workshop.name)
+    if json:
+        emit_json(report.__dict__)
+        return
+    rows = [
+        [name, env.classroom.namespace(name), state, report.kubeconfigs[name]]
+        for state, names in (
+            ("added", report.added),
+            ("updated", report.updated),
+            ("unchanged", report.unchanged),
+        )
+        for name in names
+    ]
+    console().print(table("Participants", ["name", "namespace", "", "kubeconfig (0600)"], rows))
+    console().print(f"Handout: {report.handout}")
+
+
+@task(
+    help={"names": "participants to remove, comma-separated", "yes": "do not ask", "kubeconfig": _KUBECONFIG}
+)
+@kubedojo_task
+def remove(c: Context, names: str, yes: bool = False, kubeconfig: str = "") -> None:
+    """Remove participants: their namespace with everything in it, and their kubeconfig."""
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    with _environment(c, kubeconfig) as env:
+        _confirm(f"Delete the namespaces of {', '.join(wanted)} and everything in them?", yes)
+        removed = env.classroom.remove(wanted)
+    console().print(f"Removed {', '.join(removed)}.")
+
+
+@task(help={"yes": "do not ask", "kubeconfig": _KUBECONFIG})
+@kubedojo_task
+def teardown(c: Context, yes: bool = False, kubeconfig: str = "") -> None:
+    """Remove every participant of the class (only what kubedojo created)."""
+    with _environment(c, kubeconfig) as env:
+        everyone = sorted(env.classroom.participants())
+        if not everyone:
+            console().print("No participants: nothing to remove.")
+            return
+        _confirm(f"Delete the namespaces of all {len(everyone)} participants and everything in them?", yes)
+        removed = env.classroom.teardown()
+    console().print(f"Removed {len(removed)} participants.")
+
+
+@task(
+    help={
+        "lab": "grade only this lab (default: every lab)",
+        "csv": "also write the scoreboard as CSV here",
+        "html": "also write the scoreboard as an HTML page here",
+        "kubeconfig": _KUBECONFIG,
+        "json": "print every result as JSON",
+    }
+)
+@kubedojo_task
+def grade(
+    c: Context, lab: str = "", csv: str = "", html: str = "", kubeconfig: str = "", json: bool = False
+) -> None:
+    """Grade every participant for every lab at once, into result records and a scoreboard."""
+    from ..classroom.grading import grade_class
+    from ..classroom.scoreboard import scoreboard
+    from ..labs.catalog import Catalog
+
+    catalog = Catalog(project_dir(c))
+    labs = [catalog.get(lab)] if lab else catalog.all()
+    config = settings(c)
+    with _environment(c, kubeconfig) as env:
+        people = env.classroom.participants()
+        with console(stderr=True).status(f"Grading {len(people)} participants, {len(labs)} labs …"):
+            grades = grade_class(env.classroom.client, labs, people, env.store, env.reader)
+    board = scoreboard(grades.results, [(x.id, x.title, x.max_score) for x in labs])
+    output = Path(config.classroom.output_dir)
+    output = output if output.is_absolute() else project_dir(c) / output
+    csv_path = Path(csv) if csv else output / "scoreboard.csv"
+    html_path = Path(html) if html else output / "scoreboard.html"
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    csv_path.write_text(board.to_csv())
+    html_path.write_text(board.to_html(config.workshop.name))
+    if json:
+        emit_json(
+            {
+                "seconds": round(grades.seconds, 3),
+                "requests": grades.requests,
+                "results": [r.to_dict() for r in grades.results],
+            }
+        )
+        return
+    rows = [
+        [name, *[board.cell(results.get(x.id)) for x in labs], f"{board.total(results)}/{board.max_total}"]
+        for name, results in board.rows
+    ]
+    console().print(table("Scoreboard", ["participant", *[x.id for x in labs], "total"], rows))
+    console().print(
+        f"Graded in {grades.seconds:.2f} s with {grades.requests} API requests. "
+        f"CSV: {csv_path}  HTML: {html_path}"
+    )
+
+
+@task(
+    help={
+        "watch": "keep the view live for this many seconds (0: print once)",
+        "kubeconfig": _KUBECONFIG,
+        "json": "print once as JSON",
+    }
+)
+@kubedojo_task
+def status(c: Context, watch: float = 0, kubeconfig: str = "", json: bool = False) -> None:
+    """Who is running what: pods by phase per participant."""
+    from ..classroom.status import PHASES, follow_phases, pod_phases
+
+    def render(phases: dict[str, Any]) -> Any:
+        rows = [[name, *[str(counts.get(p, 0)) for p in PHASES]] for name, counts in sorted(phases.items())]
+        return table("Pods by phase", ["participant", *PHASES], rows)
+
+    with _environment(c, kubeconfig) as env:
+        people = env.classroom.participants()
+        if json or not watch:
+            phases = pod_phases(env.classroom.client, people)
+            if json:
+                emit_json({name: dict(counts) for name, counts in phases.items()})
+            else:
+                console().print(render(phases))
+            return
+        from rich.live import Live
+
+        with Live(render({n: {} for n in people}), console=console(), refresh_per_second=4) as live:
+            for phases in follow_phases(env.classroom.client, people, watch):
+                live.update(render(phases))
+
+
+ns = Collection("class", setup, remove, teardown, grade, status)
