@@ -12,7 +12,7 @@ from typing import Any
 from ..config import SimPool
 from ..errors import ConfigError
 
-__all__ = ["SIM_POOL_LABEL", "node_object", "parse_sim_nodes", "sim_node_name"]
+__all__ = ["SIM_OUTCOME", "SIM_POOL_LABEL", "kwok_stages", "node_object", "parse_sim_nodes", "sim_node_name"]
 
 SIM_POOL_LABEL = "kubedojo.dev/sim-pool"
 MAX_SIM_NODES = 500
@@ -119,11 +119,17 @@ conditions:
 """
 
 
+SIM_OUTCOME = "kubedojo.dev/sim-outcome"
+"""Annotate a pod for a simulated node with this (value ``Succeeded``) to have it complete."""
+
+
 def kwok_stages() -> list[dict[str, Any]]:
     """How kwok moves simulated nodes and the pods bound to them through their lives.
 
     A new node becomes Ready and keeps sending heartbeats; a pod bound to a simulated node runs (it
-    never finishes: nothing really executes there); a deleted pod goes away at once.
+    never finishes: nothing really executes there) — unless it is annotated
+    ``kubedojo.dev/sim-outcome: Succeeded``, which makes it complete after a second (benchmarks use it
+    to create finished work at scale); a deleted pod goes away at once.
     """
     not_deleted = {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"}
     return [
@@ -183,6 +189,43 @@ containerStatuses:
 {{ end }}
 """
             },
+        ),
+        _stage(
+            "kubedojo-pod-complete",
+            "Pod",
+            [
+                not_deleted,
+                {"key": ".status.phase", "operator": "In", "values": ["Running"]},
+                {"key": f'.metadata.annotations["{SIM_OUTCOME}"]', "operator": "In", "values": ["Succeeded"]},
+            ],
+            {
+                "statusTemplate": """{{ $now := Now }}
+phase: Succeeded
+conditions:
+{{ range $type := list "Ready" "ContainersReady" }}
+- type: {{ $type | Quote }}
+  status: "False"
+  reason: PodCompleted
+  lastTransitionTime: {{ $now | Quote }}
+{{ end }}
+containerStatuses:
+{{ range .spec.containers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  imageID: ""
+  ready: false
+  started: false
+  restartCount: 0
+  state:
+    terminated:
+      exitCode: 0
+      reason: Completed
+      startedAt: {{ $now | Quote }}
+      finishedAt: {{ $now | Quote }}
+{{ end }}
+"""
+            },
+            delay_ms=1000,
         ),
         _stage(
             "kubedojo-pod-delete",

@@ -1,0 +1,176 @@
+"""A class on the real cluster, exercised with the participants' own credentials."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kubedojo.classroom import Classroom, Participant, grade_class, pod_phases, scoreboard
+from kubedojo.client.kube import KubeClient, api_exception, server_message
+from kubedojo.config import parse_config
+from kubedojo.labs import LabRunner, ResultStore
+from kubedojo.labs.reader import VolumeReader
+from kubedojo.local.provider import LocalCluster
+
+from .helpers import wait_job_finished
+from .labtools import CATALOG, assert_full_marks
+
+pytestmark = pytest.mark.cluster
+
+PREFIX = "kdt-class-"
+
+
+@pytest.fixture(scope="module")
+def classroom(
+    cluster: LocalCluster, admin: KubeClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Classroom]:
+    settings = parse_config({"class": {"quota": {"cpu": "2", "memory": "2Gi", "jobs": 10}}}).classroom
+    room = Classroom(
+        admin, settings, cluster.kubeconfig_path, tmp_path_factory.mktemp("class"), PREFIX, "kdt"
+    )
+    report = room.setup([Participant("alice", "alice@example.org"), Participant("bob")], "Test class")
+    assert sorted(report.added) == ["alice", "bob"]
+    yield room
+    room.teardown()
+    assert not room.participants()
+
+
+def as_participant(room: Classroom, name: str) -> KubeClient:
+    return KubeClient.from_kubeconfig(room.kubeconfig_path(name))
+
+
+def forbidden(call: object, *args: object, **kwargs: object) -> str:
+    with pytest.raises(api_exception()) as info:
+        call(*args, **kwargs)  # type: ignore[operator]
+    assert info.value.status == 403  # type: ignore[attr-defined]
+    return server_message(info.value)
+
+
+def test_setup_is_idempotent_and_private(classroom: Classroom) -> None:
+    for name in ("alice", "bob"):
+        assert stat.S_IMODE(classroom.kubeconfig_path(name).stat().st_mode) == 0o600
+    again = classroom.setup([Participant("alice", "alice@example.org"), Participant("bob")], "Test class")
+    assert sorted(again.unchanged) == ["alice", "bob"] and not again.added and not again.updated
+    handout = Path(again.handout).read_text()
+    assert "kdt-class-alice" in handout and "kdt-class-bob" in handout
+
+
+def test_participant_stays_in_their_namespace(classroom: Classroom) -> None:
+    alice = as_participant(classroom, "alice")
+    try:
+        assert alice.core.list_namespaced_pod(PREFIX + "alice").items == []
+        forbidden(alice.core.list_namespaced_pod, PREFIX + "bob")
+        forbidden(alice.core.create_namespaced_config_map, PREFIX + "bob", {"metadata": {"name": "x"}})
+        forbidden(alice.core.list_secret_for_all_namespaces)
+        forbidden(alice.core.list_namespaced_secret, PREFIX + "alice")
+        forbidden(alice.core.list_node)
+        forbidden(alice.core.list_namespace)
+    finally:
+        alice.close()
+
+
+def test_quota_refusal_names_the_quota(classroom: Classroom, cluster: LocalCluster) -> None:
+    bob = as_participant(classroom, "bob")
+    greedy = {
+        "metadata": {"name": "greedy"},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "c",
+                    "image": cluster.image_ref("base"),
+                    "command": ["true"],
+                    "resources": {"requests": {"cpu": "3"}, "limits": {"cpu": "3"}},
+                }
+            ],
+        },
+    }
+    try:
+        message = forbidden(bob.core.create_namespaced_pod, PREFIX + "bob", greedy)
+    finally:
+        bob.close()
+    assert "exceeded quota: kubedojo-quota" in message and "requests.cpu" in message
+
+
+def test_participant_runs_a_lab_with_own_credentials_and_oom_does_not_disturb_others(
+    classroom: Classroom, cluster: LocalCluster, admin: KubeClient, tmp_path: Path
+) -> None:
+    # Bob's steady Job runs while Alice's hungry one is OOM-killed next to it.
+    lab03 = CATALOG.get("03-exception")
+    cluster.ensure_context_images(
+        __import__("kubedojo.labs.images", fromlist=["lab_images"]).lab_images(lab03)
+    )
+    bob = as_participant(classroom, "bob")
+    alice = as_participant(classroom, "alice")
+    try:
+        steady = {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "steady"},
+            "spec": {
+                "backoffLimit": 0,
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [
+                            {
+                                "name": "train",
+                                "image": cluster.image_ref("base"),
+                                "command": ["python3", "-c", "import time; time.sleep(20); print('done')"],
+                                "resources": {
+                                    "requests": {"cpu": "100m", "memory": "64Mi"},
+                                    "limits": {"memory": "128Mi"},
+                                },
+                            }
+                        ],
+                    }
+                },
+            },
+        }
+        bob.apply_one(steady, PREFIX + "bob")
+        runner = LabRunner(
+            alice, ResultStore(tmp_path), reader=VolumeReader(alice, cluster.image_ref("base"))
+        )
+        result = runner.run(lab03, lab03.solution_path, PREFIX + "alice", "alice", timeout=300)
+        assert_full_marks(result)
+        job = wait_job_finished(admin, PREFIX + "bob", "steady", timeout=120)
+        assert job.status.succeeded == 1
+        pods = admin.core.list_namespaced_pod(
+            PREFIX + "bob", label_selector="batch.kubernetes.io/job-name=steady"
+        ).items
+        assert [p.status.container_statuses[0].restart_count for p in pods] == [0]
+        phases = pod_phases(admin, classroom.participants())
+        assert phases["alice"]["Failed"] >= 1 and phases["bob"]["Succeeded"] == 1
+
+        # The instructor grades everyone at once.
+        grades = grade_class(
+            admin,
+            [CATALOG.get("01-run-job"), lab03],
+            classroom.participants(),
+            ResultStore(tmp_path / "class"),
+            VolumeReader(admin, cluster.image_ref("base")),
+        )
+        board = scoreboard(grades.results, [("01-run-job", "", 10), ("03-exception", "", lab03.max_score)])
+        scores = {name: {lab: r.score for lab, r in results.items()} for name, results in board.rows}
+        assert scores["alice"]["03-exception"] == lab03.max_score
+        statuses = {(r.participant, r.lab): r.status for r in grades.results}
+        assert (
+            statuses[("bob", "03-exception")] == "pending" and statuses[("alice", "01-run-job")] == "pending"
+        )
+    finally:
+        bob.close()
+        alice.close()
+
+
+def test_removing_a_participant_removes_only_theirs(classroom: Classroom, admin: KubeClient) -> None:
+    classroom.setup([Participant("carol")], "Test class")
+    assert "carol" in classroom.participants()
+    admin.core.create_namespaced_config_map(PREFIX + "alice", {"metadata": {"name": "keep-me"}})
+    classroom.remove(["carol"])
+    assert "carol" not in classroom.participants()
+    assert not classroom.kubeconfig_path("carol").exists()
+    assert admin.core.read_namespaced_config_map("keep-me", PREFIX + "alice").metadata.name == "keep-me"
+    assert {"alice", "bob"} <= set(classroom.participants())
