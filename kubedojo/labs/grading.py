@@ -517,6 +517,8 @@ def _node_healthy(ctx: GradingContext, check: NodeHealthyCheck) -> Outcome:
     jobs, early = ctx.finished_jobs(check.jobs, what)
     if jobs is None:
         return early  # type: ignore[return-value]
+    if "Node" in ctx.snapshot.hidden:
+        return Outcome.pending(what, "this identity may not see nodes; the instructor's grading does")
     names = {p["spec"].get("nodeName") for j in jobs for p in ctx.pods_of(j)} - {None}
     nodes = {n["metadata"]["name"]: n for n in ctx.snapshot.of_kind("Node")}
     for name in sorted(names):

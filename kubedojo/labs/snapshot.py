@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..client.kube import KubeClient
+from ..client.kube import KubeClient, api_exception
 
 __all__ = ["ClusterSnapshot", "take_snapshot"]
 
@@ -25,6 +25,8 @@ class ClusterSnapshot:
     taken_at: datetime
     objects: dict[str, list[dict[str, Any]]]
     client: KubeClient | None = None
+    hidden: frozenset[str] = frozenset()
+    """Kinds this identity may not list (a participant cannot list Nodes)."""
     _logs: dict[tuple[str, str | None, bool], str | None] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
@@ -41,5 +43,13 @@ class ClusterSnapshot:
 
 def take_snapshot(client: KubeClient, namespace: str, kinds: Iterable[str] = ()) -> ClusterSnapshot:
     wanted = list(dict.fromkeys([*ALWAYS, *(k for k in kinds if k in KubeClient._LISTS)]))
-    objects = {kind: client.list_objects(kind, None if kind == "Node" else namespace) for kind in wanted}
-    return ClusterSnapshot(namespace, datetime.now(UTC), objects, client)
+    objects: dict[str, list[dict[str, Any]]] = {}
+    hidden = set()
+    for kind in wanted:
+        try:
+            objects[kind] = client.list_objects(kind, None if kind == "Node" else namespace)
+        except api_exception() as exc:
+            if getattr(exc, "status", None) != 403:
+                raise
+            hidden.add(kind)
+    return ClusterSnapshot(namespace, datetime.now(UTC), objects, client, frozenset(hidden))
