@@ -42,4 +42,14 @@ def test_gpu_node_advertises_gpus_with_the_pool_label_and_taint() -> None:
 def test_stages_cover_node_and_pod_lifecycles() -> None:
     stages = {s["metadata"]["name"]: s["spec"]["resourceRef"]["kind"] for s in kwok_stages()}
     assert sorted(stages.values()).count("Node") == 2
-    assert sorted(stages.values()).count("Pod") == 2
+    assert sorted(stages.values()).count("Pod") == 3
+
+
+def test_only_annotated_simulated_pods_complete() -> None:
+    from kubedojo.local.simnodes import SIM_OUTCOME
+
+    complete = next(s for s in kwok_stages() if s["metadata"]["name"] == "kubedojo-pod-complete")
+    keys = {e["key"]: e.get("values") for e in complete["spec"]["selector"]["matchExpressions"]}
+    assert keys[f'.metadata.annotations["{SIM_OUTCOME}"]'] == ["Succeeded"]
+    assert keys[".status.phase"] == ["Running"]
+    assert "phase: Succeeded" in complete["spec"]["next"]["statusTemplate"]
