@@ -27,6 +27,14 @@ def _lab_objects(ctx: GradingContext, lab: LabDefinition) -> list[dict[str, Any]
     return out
 
 
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present: ~5x faster
+
+
+def _without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    return {**obj, "metadata": meta}
+
+
 def save_evidence(ctx: GradingContext, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     objects = _lab_objects(ctx, ctx.lab)
@@ -41,7 +49,9 @@ def save_evidence(ctx: GradingContext, directory: Path) -> Path:
         or (e.get("involvedObject") or {}).get("name") in related
     ]
     with (directory / "objects.yaml").open("w") as handle:
-        yaml.safe_dump_all(objects + pods, handle, sort_keys=False)
+        yaml.dump_all(
+            [_without_managed_fields(o) for o in objects + pods], handle, Dumper=_Dumper, sort_keys=False
+        )
     lines = [
         f"{e.get('lastTimestamp') or e.get('eventTime') or ''}  {e.get('type')}  "
         f"{(e.get('involvedObject') or {}).get('kind')}/{(e.get('involvedObject') or {}).get('name')}  "

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -532,8 +533,22 @@ def _node_healthy(ctx: GradingContext, check: NodeHealthyCheck) -> Outcome:
     return Outcome.passed(what, ", ".join(f"{n}: Ready" for n in sorted(map(str, names))) or "no pods")
 
 
+_MODULES: dict[tuple[Path, float], ModuleType] = {}
+
+
 def _load_checks_module(lab: LabDefinition) -> ModuleType:
+    """``labs/<id>/checks.py``, loaded once per version of the file."""
     path = lab.directory / "checks.py"
+    try:
+        key = (path, path.stat().st_mtime)
+    except OSError:
+        raise ConfigError(f"{path}: missing (the lab has python checks)") from None
+    if key not in _MODULES:
+        _MODULES[key] = _import_checks(lab, path)
+    return _MODULES[key]
+
+
+def _import_checks(lab: LabDefinition, path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"kubedojo_lab_checks_{lab.id.replace('-', '_')}", path)
     if spec is None or spec.loader is None or not path.exists():
         raise ConfigError(f"{path}: missing (the lab has python checks)")
