@@ -163,29 +163,7 @@ class Classroom:
         return removed
 
     def _wait_namespace_gone(self, namespace: str, timeout: float) -> None:
-        _wait_gone(self.client, namespace, timeout)
-
-
-def _wait_gone(client: KubeClient, namespace: str, timeout: float) -> None:
-    import time
-
-    from ..errors import WaitTimeout
-
-    deadline = time.monotonic() + timeout
-    selector = f"metadata.name={namespace}"
-    while (left := deadline - time.monotonic()) > 0:
-        listing = client.core.list_namespace(field_selector=selector)
-        if not listing.items:
-            return
-        for event in client.watch(
-            client.core.list_namespace,
-            left,
-            field_selector=selector,
-            resource_version=listing.metadata.resource_version,
-        ):
-            if event["type"] == "DELETED":
-                return
-    raise WaitTimeout(f"namespace {namespace} to be deleted", timeout)
+        self.client.wait_deleted("Namespace", namespace, None, timeout)
 
 
 def _kubeconfig(server: str, ca: str, namespace: str, user: str, token: str) -> str:

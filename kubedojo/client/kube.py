@@ -119,32 +119,27 @@ class KubeClient:
         "Node": ("core", "list_node"),
     }
 
-    def list_everywhere(self, kind: str, **kwargs: Any) -> list[dict[str, Any]]:
-        """Every object of ``kind`` in every namespace, as plain dicts, in one request."""
+    def _plain_list(
+        self, kind: str, table: Mapping[str, tuple[str, str]], *args: Any, **kwargs: Any
+    ) -> list[dict[str, Any]]:
         import json
 
-        api, method = self._LISTS_ALL[kind]
+        api, method = table[kind]
         self.requests += 1
-        response = getattr(getattr(self, api), method)(_preload_content=False, **kwargs)
+        response = getattr(getattr(self, api), method)(*args, _preload_content=False, **kwargs)
         items: list[dict[str, Any]] = json.loads(response.data).get("items") or []
         for item in items:
             item.setdefault("kind", kind)
         return items
+
+    def list_everywhere(self, kind: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Every object of ``kind`` in every namespace, as plain dicts, in one request."""
+        return self._plain_list(kind, self._LISTS_ALL, **kwargs)
 
     def list_objects(self, kind: str, namespace: str | None = None, **kwargs: Any) -> list[dict[str, Any]]:
         """Every object of ``kind`` (in ``namespace``) as plain dicts, in one request, without
         building the client's model objects (much faster for large lists)."""
-        import json
-
-        api, method = self._LISTS[kind]
-        call = getattr(getattr(self, api), method)
-        args = () if namespace is None else (namespace,)
-        self.requests += 1
-        response = call(*args, _preload_content=False, **kwargs)
-        items: list[dict[str, Any]] = json.loads(response.data).get("items") or []
-        for item in items:
-            item.setdefault("kind", kind)
-        return items
+        return self._plain_list(kind, self._LISTS, *(() if namespace is None else (namespace,)), **kwargs)
 
     def pod_log(
         self, namespace: str, pod: str, container: str | None = None, previous: bool = False
@@ -238,23 +233,27 @@ class KubeClient:
         with contextlib.suppress(api_exception()):
             self.core.delete_node(name)
 
-    def wait_deleted(self, kind: str, name: str, namespace: str, timeout: float) -> None:
-        """Watch until the object is gone; :class:`WaitTimeout` after ``timeout``."""
-        api, method = self._LISTS[kind]
-        list_call = getattr(getattr(self, api), method)
+    def wait_deleted(self, kind: str, name: str, namespace: str | None, timeout: float) -> None:
+        """Watch until the object (a namespaced one, or a Namespace with ``namespace`` None) is gone;
+        :class:`WaitTimeout` after ``timeout``."""
+        if kind == "Namespace":
+            list_call, scope = self.core.list_namespace, {}
+        else:
+            api, method = self._LISTS[kind]
+            list_call, scope = getattr(getattr(self, api), method), {"namespace": namespace}
         deadline = time.monotonic() + timeout
         selector = f"metadata.name={name}"
         while (left := deadline - time.monotonic()) > 0:
-            listing = list_call(namespace, field_selector=selector)
+            listing = list_call(field_selector=selector, **scope)
             if not listing.items:
                 return
             try:
                 for event in self.watch(
                     list_call,
                     left,
-                    namespace=namespace,
                     field_selector=selector,
                     resource_version=listing.metadata.resource_version,
+                    **scope,
                 ):
                     if event["type"] == "DELETED":
                         return

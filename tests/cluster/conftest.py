@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 
 from kubedojo.client.kube import KubeClient
 from kubedojo.config import parse_config
-from kubedojo.errors import KubedojoError, WaitTimeout
+from kubedojo.errors import KubedojoError
 from kubedojo.labs import LabRunner, ResultStore
 from kubedojo.labs.images import lab_images
 from kubedojo.labs.reader import VolumeReader
@@ -95,20 +94,7 @@ def namespace(admin: KubeClient, request: pytest.FixtureRequest) -> Iterator[str
 
 
 def wait_gone(admin: KubeClient, name: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        listing = admin.core.list_namespace(field_selector=f"metadata.name={name}")
-        if not listing.items:
-            return
-        for event in admin.watch(
-            admin.core.list_namespace,
-            deadline - time.monotonic(),
-            field_selector=f"metadata.name={name}",
-            resource_version=listing.metadata.resource_version,
-        ):
-            if event["type"] == "DELETED":
-                return
-    raise WaitTimeout(f"namespace {name} to be deleted", timeout)
+    admin.wait_deleted("Namespace", name, None, timeout)
 
 
 @pytest.fixture(scope="session")
