@@ -302,12 +302,26 @@ def test_more2_limit_below_request_refused(
 # -- do it more: a directory on the node ---------------------------------------------------------------
 
 
-def test_more3_solution(lab_runner: LabRunner, namespace: str) -> None:
+@pytest.fixture(autouse=False)
+def host_results() -> Any:
+    """The lab writes into the node's /var/tmp/kubedojo-results; leave the machine as it was."""
+    import shutil
+
+    target = Path("/var/tmp/kubedojo-results")
+    existed = target.exists()
+    yield target
+    if not existed:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def test_more3_solution(lab_runner: LabRunner, namespace: str, host_results: Path) -> None:
     lab = CATALOG.get("more-3-host-dir")
     assert_full_marks(run(lab_runner, lab.id, lab.solution_path, namespace))
 
 
-def test_more3_other_host_directory(lab_runner: LabRunner, namespace: str, tmp_path: Path) -> None:
+def test_more3_other_host_directory(
+    lab_runner: LabRunner, namespace: str, tmp_path: Path, host_results: Path
+) -> None:
     lab = CATALOG.get("more-3-host-dir")
     manifest = variant(
         lab,
@@ -329,7 +343,7 @@ def test_more3_other_host_directory(lab_runner: LabRunner, namespace: str, tmp_p
 
 
 def test_more3_file_written_inside_the_container(
-    lab_runner: LabRunner, namespace: str, tmp_path: Path
+    lab_runner: LabRunner, namespace: str, tmp_path: Path, host_results: Path
 ) -> None:
     """The Job completes, but the weights go to the container's own disk and vanish with it."""
     lab = CATALOG.get("more-3-host-dir")
