@@ -9,6 +9,7 @@ from __future__ import annotations
 from .config import WorkshopConfig, load_config, parse_config
 from .errors import (
     BuildError,
+    Cancelled,
     ClusterBusyError,
     ClusterError,
     CommandError,
@@ -17,6 +18,7 @@ from .errors import (
     DownloadError,
     KubedojoError,
     NotRunningError,
+    ProvisionError,
     ToolMissingError,
     WaitTimeout,
 )
@@ -28,6 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "KUBERNETES_VERSION",
     "BuildError",
+    "Cancelled",
     "ClusterBusyError",
     "ClusterError",
     "CommandError",
@@ -37,6 +40,7 @@ __all__ = [
     "KubedojoError",
     "NotRunningError",
     "NullReporter",
+    "ProvisionError",
     "Reporter",
     "ToolMissingError",
     "WaitTimeout",

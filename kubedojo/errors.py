@@ -11,6 +11,8 @@ that line and exits non-zero, never a traceback.
     ├── BuildError         building binaries or images failed
     ├── DownloadError      a download failed or its checksum did not match
     ├── WaitTimeout        a bounded wait ran out (the message carries the timeout)
+    ├── ProvisionError     a playbook failed: the message names the host, the task and why
+    ├── Cancelled          the user stopped a long run (Ctrl-C); its record is kept
     └── ClusterError       the cluster is not in the state the command needs
         ├── NotRunningError    no cluster is running here
         ├── ClusterBusyError   another kubedojo cluster owns this machine
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 __all__ = [
     "BuildError",
+    "Cancelled",
     "ClusterBusyError",
     "ClusterError",
     "CommandError",
@@ -29,6 +32,7 @@ __all__ = [
     "DownloadError",
     "KubedojoError",
     "NotRunningError",
+    "ProvisionError",
     "ToolMissingError",
     "WaitTimeout",
 ]
@@ -77,6 +81,19 @@ class WaitTimeout(KubedojoError):
         super().__init__(f"timed out after {timeout:g} s waiting for {what}")
         self.what = what
         self.timeout = timeout
+
+
+class ProvisionError(KubedojoError):
+    """A playbook run failed. ``failures`` holds every host that failed, with its task and message."""
+
+    def __init__(self, message: str, failures: tuple[object, ...] = (), artifact_dir: str = "") -> None:
+        super().__init__(message)
+        self.failures = failures
+        self.artifact_dir = artifact_dir
+
+
+class Cancelled(KubedojoError):
+    """The user cancelled a long run; the task layer exits with 130, as for any Ctrl-C."""
 
 
 class ClusterError(KubedojoError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ import yaml
 from ..client.kube import KubeClient, api_exception
 from ..config import ClassSettings
 from ..errors import ClusterError, ConfigError
+from ..files import write_atomic
 from .handout import render_handout
 from .objects import CLASS_LABEL, SERVICE_ACCOUNT, participant_objects
 from .roster import Participant
@@ -92,12 +92,12 @@ class Classroom:
                 report.unchanged.append(person.name)
             token = self._token(namespace)
             path = self.kubeconfig_path(person.name)
-            _write_private(path, _kubeconfig(server, ca, namespace, person.name, token))
+            write_atomic(path, _kubeconfig(server, ca, namespace, person.name, token), 0o600, 0o700)
             report.kubeconfigs[person.name] = str(path)
         everyone = sorted({*existing, *(p.name for p in people)})
         handout = self.output / "handout.html"
         roster = {p.name: p for p in people}
-        _write_private(
+        write_atomic(
             handout,
             render_handout(
                 title,
@@ -105,7 +105,8 @@ class Classroom:
                 self.namespace,
                 self.settings.token_hours,
             ),
-            mode=0o600,
+            0o600,
+            0o700,
         )
         report.handout = str(handout)
         return report
@@ -182,13 +183,3 @@ def _kubeconfig(server: str, ca: str, namespace: str, user: str, token: str) -> 
         },
         sort_keys=False,
     )
-
-
-def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)

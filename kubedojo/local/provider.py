@@ -21,6 +21,14 @@ from ..client.host import Host
 from ..client.kube import KubeClient
 from ..client.probes import HttpProbe
 from ..client.processes import ProcessTable, processes_in_cgroup, terminate
+from ..clusterstatus import (
+    ClusterStatus,
+    ComponentStatus,
+    NodeStatus,
+    condition,
+    node_ready,
+    node_status,
+)
 from ..config import WorkshopConfig
 from ..errors import (
     ClusterBusyError,
@@ -30,6 +38,7 @@ from ..errors import (
     NotRunningError,
     WaitTimeout,
 )
+from ..files import write_atomic
 from ..paths import RUNTIME_DIR, CacheDirs, StateDirs
 from ..progress import NullReporter, Reporter
 from .addons import COREDNS_READY_PORT, HOSTPATH_PV_DIR, coredns_objects, storage_objects
@@ -65,39 +74,6 @@ class UpReport:
     @property
     def changed(self) -> bool:
         return any(action != "unchanged" for _, action in self.actions)
-
-
-@dataclass(frozen=True)
-class ComponentStatus:
-    name: str
-    pid: int | None
-    healthy: bool
-    log: str
-
-
-@dataclass(frozen=True)
-class NodeStatus:
-    name: str
-    ready: bool
-    simulated: bool
-    pool: str
-    kubelet_version: str
-    allocatable: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class ClusterStatus:
-    state_dir: str
-    components: list[ComponentStatus]
-    nodes: list[NodeStatus]
-    api_url: str
-    kubeconfig: str
-
-    @property
-    def healthy(self) -> bool:
-        return all(c.healthy for c in self.components) and any(
-            n.ready and not n.simulated for n in self.nodes
-        )
 
 
 class LocalCluster:
@@ -173,7 +149,7 @@ class LocalCluster:
             _OWNER.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             _OWNER.write_text(str(self.state.root) + "\n")
             changed = self.host_setup.apply()
-            self._write_file(self.state.cni / "net.d" / "10-kubedojo.conflist", cni_conflist(self.layout))
+            write_atomic(self.state.cni / "net.d" / "10-kubedojo.conflist", cni_conflist(self.layout))
             report.add("host", f"set up {', '.join(changed)}" if changed else "unchanged")
         for stage in sorted({c.stage for c in self.components}):
             self._start_stage(stage, report)
@@ -331,21 +307,6 @@ class LocalCluster:
     def registry(self) -> str:
         return self.layout.registry
 
-    def _write_file(self, path: Path, content: str, mode: int = 0o644) -> bool:
-        try:
-            if path.read_text() == content:
-                return False
-        except OSError:
-            pass
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(content)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        return True
-
     def _write_admin_kubeconfig(self) -> None:
         def b64(name: str) -> str:
             return base64.b64encode((self.state.pki / name).read_bytes()).decode()
@@ -382,7 +343,7 @@ class LocalCluster:
             },
             sort_keys=False,
         )
-        self._write_file(self.kubeconfig_path, text, mode=0o600)
+        write_atomic(self.kubeconfig_path, text, mode=0o600)
 
     def _start_stage(self, stage: int, report: UpReport) -> None:
         comps = [c for c in self.components if c.stage == stage]
@@ -391,7 +352,7 @@ class LocalCluster:
             waiting: list[Component] = []
             for comp in comps:
                 for path, content in comp.files.items():
-                    self._write_file(path, content, mode=0o600 if path.suffix == ".kubeconfig" else 0o644)
+                    write_atomic(path, content, mode=0o600 if path.suffix == ".kubeconfig" else 0o644)
                 stamp = self.state.pids / f"{comp.name}.fingerprint"
                 fingerprint = comp.fingerprint()
                 running = self.processes.alive(comp.daemon)
@@ -413,7 +374,7 @@ class LocalCluster:
                     self.state.kubelet.mkdir(parents=True, exist_ok=True)
                     self._kubelet_started = datetime.now(UTC) - timedelta(seconds=2)
                 self.processes.start(comp.daemon)
-                self._write_file(stamp, fingerprint)
+                write_atomic(stamp, fingerprint)
                 report.add(comp.name, action)
                 waiting.append(comp)
             self._wait_healthy(waiting)
@@ -449,11 +410,11 @@ class LocalCluster:
         since = self._kubelet_started
 
         def ready_now(node: Any) -> bool:
-            condition = _condition(node, "Ready")
+            ready = condition(node, "Ready")
             return bool(
-                condition is not None
-                and condition.status == "True"
-                and (since is None or condition.last_heartbeat_time >= since)
+                ready is not None
+                and ready.status == "True"
+                and (since is None or ready.last_heartbeat_time >= since)
             )
 
         client.wait_for(
@@ -469,11 +430,11 @@ class LocalCluster:
         API may still show a pod of the previous run until the kubelet has caught up)."""
 
         def serving(pod: Any) -> bool:
-            condition = _condition(pod, "Ready")
+            ready = condition(pod, "Ready")
             return bool(
                 pod.metadata.deletion_timestamp is None
-                and condition is not None
-                and condition.status == "True"
+                and ready is not None
+                and ready.status == "True"
                 and pod.status.pod_ip
                 and HttpProbe(f"http://{pod.status.pod_ip}:{COREDNS_READY_PORT}/ready")(timeout=1.0)
             )
@@ -507,7 +468,7 @@ class LocalCluster:
                 client.wait_for(
                     f"simulated node {name} to be Ready",
                     client.core.list_node,
-                    _node_ready,
+                    node_ready,
                     self.settings.start_timeout,
                     field_selector=f"metadata.name={name}",
                 )
@@ -605,20 +566,7 @@ class LocalCluster:
         if api.healthy:
             client = self.admin_client()
             try:
-                for node in client.core.list_node().items:
-                    labels = node.metadata.labels or {}
-                    nodes.append(
-                        NodeStatus(
-                            name=node.metadata.name,
-                            ready=_node_ready(node),
-                            simulated=labels.get("type") == "kwok",
-                            pool=labels.get(SIM_POOL_LABEL, ""),
-                            kubelet_version=node.status.node_info.kubelet_version
-                            if node.status.node_info
-                            else "",
-                            allocatable=dict(node.status.allocatable or {}),
-                        )
-                    )
+                nodes = [node_status(node) for node in client.core.list_node().items]
             finally:
                 client.close()
         return ClusterStatus(
@@ -631,18 +579,6 @@ class LocalCluster:
             raise NotRunningError(
                 f"no local cluster is running (state directory {self.state.root}): run 'invoke cluster.up'"
             )
-
-
-def _condition(obj: Any, kind: str) -> Any:
-    for condition in (obj.status.conditions or []) if obj.status else []:
-        if condition.type == kind:
-            return condition
-    return None
-
-
-def _node_ready(node: Any) -> bool:
-    condition = _condition(node, "Ready")
-    return bool(condition is not None and condition.status == "True")
 
 
 def _any_alive(pids: Path) -> bool:

@@ -11,7 +11,7 @@ from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import task
 
-from .support import console, emit_json, kubedojo_task, project_dir, settings, table
+from .support import confirm, console, emit_json, kubedojo_task, project_dir, settings, table
 
 _KUBECONFIG = "another cluster's admin kubeconfig (default: the local cluster's)"
 
@@ -22,20 +22,6 @@ def _environment(c: Context, kubeconfig: str) -> Iterator[Any]:
 
     with class_environment(settings(c), project_dir(c), Path(kubeconfig) if kubeconfig else None) as env:
         yield env
-
-
-def _confirm(question: str, yes: bool) -> None:
-    from ..errors import ConfigError
-
-    if yes:
-        return
-    import sys
-
-    if not sys.stdin.isatty():
-        raise ConfigError(f"{question}: add --yes to confirm (no terminal to ask on)")
-    answer = console().input(f"{question} [y/N] ")
-    if answer.strip().lower() not in ("y", "yes"):
-        raise ConfigError("nothing was changed")
 
 
 @task(
@@ -80,7 +66,7 @@ def remove(c: Context, names: str, yes: bool = False, kubeconfig: str = "") -> N
     """Remove participants: their namespace with everything in it, and their kubeconfig."""
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     with _environment(c, kubeconfig) as env:
-        _confirm(f"Delete the namespaces of {', '.join(wanted)} and everything in them?", yes)
+        confirm(f"Delete the namespaces of {', '.join(wanted)} and everything in them?", yes)
         removed = env.classroom.remove(wanted)
     console().print(f"Removed {', '.join(removed)}.")
 
@@ -94,7 +80,7 @@ def teardown(c: Context, yes: bool = False, kubeconfig: str = "") -> None:
         if not everyone:
             console().print("No participants: nothing to remove.")
             return
-        _confirm(f"Delete the namespaces of all {len(everyone)} participants and everything in them?", yes)
+        confirm(f"Delete the namespaces of all {len(everyone)} participants and everything in them?", yes)
         removed = env.classroom.teardown()
     console().print(f"Removed {len(removed)} participants.")
 

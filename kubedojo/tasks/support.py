@@ -16,6 +16,7 @@ from invoke.exceptions import Exit
 
 __all__ = [
     "RichReporter",
+    "confirm",
     "console",
     "emit_json",
     "kubedojo_task",
@@ -80,10 +81,12 @@ def kubedojo_task(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..errors import KubedojoError
+        from ..errors import Cancelled, KubedojoError
 
         try:
             return func(*args, **kwargs)
+        except Cancelled as exc:
+            raise Exit(f"kubedojo: {exc}", code=130) from None
         except KubedojoError as exc:
             raise Exit(f"kubedojo: {exc}", code=1) from None
         except KeyboardInterrupt:
@@ -154,6 +157,19 @@ def pending(collection: str, issue: str) -> Callable[[Context], None]:
 
     about.__doc__ = f"Say what the '{collection}' commands will do (not available yet)."
     return about
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask on the terminal unless ``--yes`` was given; without a terminal, say to add it."""
+    from ..errors import ConfigError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{question}: add --yes to confirm (no terminal to ask on)")
+    answer = console().input(f"{question} [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise ConfigError("nothing was changed")
 
 
 def mapping_rows(data: Mapping[str, str]) -> str:

@@ -1,0 +1,71 @@
+"""What ``cluster.status`` reports, for the local cluster and for an on-prem site alike."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .local.simnodes import SIM_POOL_LABEL
+
+__all__ = ["ClusterStatus", "ComponentStatus", "NodeStatus", "condition", "node_ready", "node_status"]
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    pid: int | None
+    healthy: bool
+    log: str
+    """Where its log is (local), or what was seen (on-prem)."""
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    ready: bool
+    simulated: bool
+    pool: str
+    kubelet_version: str
+    allocatable: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    state_dir: str
+    components: list[ComponentStatus]
+    nodes: list[NodeStatus]
+    api_url: str
+    kubeconfig: str
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.healthy for c in self.components) and any(
+            n.ready and not n.simulated for n in self.nodes
+        )
+
+
+def condition(obj: Any, kind: str) -> Any:
+    """An object's status condition of type ``kind`` (the official client's model), or None."""
+    for found in (obj.status.conditions or []) if obj.status else []:
+        if found.type == kind:
+            return found
+    return None
+
+
+def node_ready(node: Any) -> bool:
+    found = condition(node, "Ready")
+    return bool(found is not None and found.status == "True")
+
+
+def node_status(node: Any, pool_label: str = SIM_POOL_LABEL) -> NodeStatus:
+    """A Node object (the official client's model) as a :class:`NodeStatus`."""
+    labels = node.metadata.labels or {}
+    return NodeStatus(
+        name=node.metadata.name,
+        ready=node_ready(node),
+        simulated=labels.get("type") == "kwok",
+        pool=labels.get(pool_label, ""),
+        kubelet_version=node.status.node_info.kubelet_version if node.status.node_info else "",
+        allocatable=dict(node.status.allocatable or {}),
+    )
