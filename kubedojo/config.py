@@ -24,6 +24,7 @@ __all__ = [
     "LabSettings",
     "LocalSettings",
     "NetworkSettings",
+    "OnpremSettings",
     "SimPool",
     "WorkshopConfig",
     "load_config",
@@ -237,6 +238,26 @@ class ClassSettings(_Strict):
         return self
 
 
+class OnpremSettings(_Strict):
+    """On-prem sites (``invoke cluster.up -i inventory/<site>``): where kubespray comes from."""
+
+    kubespray_checkout: str = ""
+    """An existing kubespray checkout to use instead of the pinned release (relative to the project)."""
+    kubespray_url: str = "https://github.com/kubernetes-sigs/kubespray/archive/refs/tags"
+    """Where the pinned release archive is fetched from (``<url>/<version>.tar.gz``); a mirror works."""
+    kubespray_sha256: str = ""
+    """The archive's sha256, for a mirror that serves fixed bytes; the content is checked either way."""
+    forks: int = Field(default=10, ge=1, le=200)
+    """Hosts Ansible works on at once."""
+
+    @field_validator("kubespray_sha256")
+    @classmethod
+    def _sha256(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            raise ValueError("must be 64 hexadecimal digits")
+        return value.lower()
+
+
 class WorkshopConfig(_Strict):
     """The whole workshop.yaml."""
 
@@ -244,6 +265,7 @@ class WorkshopConfig(_Strict):
     local: LocalSettings = Field(default_factory=LocalSettings)
     labs: LabSettings = Field(default_factory=LabSettings)
     classroom: ClassSettings = Field(default_factory=ClassSettings, alias="class")
+    onprem: OnpremSettings = Field(default_factory=OnpremSettings)
     cache_dir: str = ""
     """Where built binaries and images are kept; empty means $KUBEDOJO_CACHE or ~/.cache/kubedojo."""
 

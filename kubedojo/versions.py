@@ -9,6 +9,9 @@ __all__ = [
     "COREDNS_VERSION",
     "GO_BUILD_FLAGS_VERSION",
     "KUBERNETES_VERSION",
+    "KUBESPRAY_COMMIT",
+    "KUBESPRAY_TREE",
+    "KUBESPRAY_VERSION",
     "KWOK_VERSION",
     "PAUSE_IMAGE_TAG",
 ]
@@ -27,3 +30,12 @@ PAUSE_IMAGE_TAG = "3.10-kubedojo1"
 
 GO_BUILD_FLAGS_VERSION = 1
 """Bump when the way binaries are built changes, so cached builds are not reused."""
+
+KUBESPRAY_VERSION = "v2.31.0"
+"""kubespray, which provisions on-prem sites; its default Kubernetes is :data:`KUBERNETES_VERSION`."""
+
+KUBESPRAY_COMMIT = "1c9add48975060f45396b34d8e022c30d7f80dab"
+"""The commit the v2.31.0 tag names."""
+
+KUBESPRAY_TREE = "be1344305045541c383b0f9e72ffe903653930c0"
+"""The git tree ID of v2.31.0's files: what the release archive must unpack to."""

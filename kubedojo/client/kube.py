@@ -65,6 +65,18 @@ class KubeClient:
     def close(self) -> None:
         self.api_client.close()
 
+    def readyz(self, timeout: float = 5.0) -> str:
+        """The API server's answer at /readyz: ``ok`` when it is ready."""
+        response = self.api_client.call_api(
+            "/readyz",
+            "GET",
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _return_http_data_only=True,
+            _request_timeout=timeout,
+        )
+        return str(response.data.decode("utf-8", "replace").strip())
+
     # -- typed APIs --------------------------------------------------------------------------
 
     @property
