@@ -81,8 +81,39 @@ def test_kubeconfig_without_a_cluster_says_what_to_do(tmp_path: Path) -> None:
     _assert_one_line_error(invoke("cluster.kubeconfig", workshop=config), "run 'invoke cluster.up' first")
 
 
-def test_on_prem_inventory_is_not_available_yet(tmp_path: Path) -> None:
-    _assert_one_line_error(invoke("cluster.up", "-i", "inventory/site"), "not available yet")
+def test_on_prem_commands_refuse_bad_sites_in_one_line(tmp_path: Path) -> None:
+    _assert_one_line_error(
+        invoke("cluster.up", "-i", "inventory/nowhere"), "inventory/nowhere: no such site directory"
+    )
+    site = tmp_path / "lab"
+    site.mkdir()
+    _assert_one_line_error(invoke("cluster.preflight", "-i", str(site)), f"{site}/site.yaml: missing; copy")
+    (site / "site.yaml").write_text(
+        "nodes:\n  - {name: cp1, address: 10.0.0.1, roles: [control-plane, worker]}\n"
+        "  - {name: Node2, address: 10.0.0.2}\n"
+    )
+    _assert_one_line_error(
+        invoke("cluster.up", "-i", str(site), "--dry-run"),
+        f"{site}/site.yaml: host 'Node2': 'nodes[1].name': host name 'Node2' must be lower-case",
+    )
+    _assert_one_line_error(
+        invoke("cluster.up", "-i", str(site), "--sim-nodes", "gpu=1"), "--sim-nodes is for the local"
+    )
+    _assert_one_line_error(
+        invoke("cluster.up", "--dry-run"), "--dry-run and --skip-preflight are for on-prem sites"
+    )
+
+
+def test_on_prem_commands_are_listed() -> None:
+    out = invoke("--list").stdout
+    for name in (
+        "cluster.preflight",
+        "cluster.scale",
+        "cluster.remove-node",
+        "cluster.reset",
+        "cluster.upgrade",
+    ):
+        assert name in out
 
 
 def test_lab_commands_are_listed() -> None:

@@ -1,0 +1,124 @@
+"""Ansible against test hosts over real SSH (see testhosts.py): one set of hosts per session.
+
+Outside CI a machine that cannot run them (not root, tools missing) skips these tests with the
+reason; in CI (``CI`` set) that is a failure, never a skip. Each test gets a fresh site directory;
+what a test does to a host (markers, records, listeners) is undone after it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kubedojo.config import parse_config
+from kubedojo.onprem.cluster import OnpremCluster
+from kubedojo.paths import CacheDirs
+
+from .testhosts import HostSpec, TestHosts
+
+REPO = Path(__file__).resolve().parents[2]
+STANDIN = Path(__file__).resolve().parent / "standin_kubespray"
+"""Stands in for kubespray's playbooks (see its README): kubedojo's driver runs it for real."""
+
+HOSTS = [
+    HostSpec("cp1"),
+    HostSpec("node1"),
+    HostSpec("node2"),
+    HostSpec("node3"),
+    HostSpec("swapper", swap_mb=512),
+    HostSpec("nosudo", sudo_password=True),
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/hosts/" in str(item.fspath):
+            item.add_marker(pytest.mark.hosts)
+
+
+def _unusable_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "the test hosts need root (network namespaces, runc)"
+    for tool in ("runc", "ip", "debootstrap", "ssh"):
+        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
+            return f"{tool} is not installed (run ./scripts/setup)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def test_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestHosts]:
+    reason = _unusable_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"host tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+    cache = CacheDirs.under(parse_config({}).cache_root)
+    hosts = TestHosts(cache, tmp_path_factory.mktemp("testhosts"), HOSTS)
+    with hosts.running():
+        yield hosts
+
+
+@pytest.fixture(autouse=True)
+def _undo_host_changes(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "test_hosts" in request.fixturenames:
+        hosts: TestHosts = request.getfixturevalue("test_hosts")
+        for host in hosts.hosts.values():
+            host.sh(
+                "rm -rf /etc/kubespray-standin /var/lib/kubespray-standin /etc/kubernetes; "
+                "pkill -f 'http.server' || true; pkill -x sleep || true",
+                check=False,
+            )
+
+
+Node = dict[str, Any]
+
+
+@pytest.fixture
+def make_site(test_hosts: TestHosts, tmp_path: Path) -> Callable[..., Path]:
+    """Write a site directory for some of the test hosts: ``make_site({"cp1": {...}, ...}, **keys)``."""
+
+    def make(nodes: dict[str, Node], **keys: Any) -> Path:
+        site = tmp_path / "site"
+        site.mkdir(exist_ok=True)
+        entries = []
+        for name, extra in nodes.items():
+            address = (
+                test_hosts.hosts[name].address if name in test_hosts.hosts else test_hosts.unused_address
+            )
+            entries.append({"name": name, "address": address, **extra})
+        assert test_hosts.key is not None
+        data = {
+            "ssh": {"user": "kdadmin", "key": str(test_hosts.key.private), "connect_timeout": 3},
+            "nodes": entries,
+            **keys,
+        }
+        (site / "site.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        return site
+
+    return make
+
+
+def standin_config(tmp_path: Path) -> Any:
+    return parse_config(
+        {"onprem": {"kubespray_checkout": str(STANDIN)}, "cache_dir": str(tmp_path / "cache")}
+    )
+
+
+@pytest.fixture
+def onprem(tmp_path: Path) -> Callable[..., OnpremCluster]:
+    """An OnpremCluster for a site directory, driving the stand-in playbooks."""
+
+    def make(site: Path, **kwargs: Any) -> OnpremCluster:
+        return OnpremCluster(site, standin_config(tmp_path), REPO, **kwargs)
+
+    return make
+
+
+THREE = {"cp1": {"roles": ["control-plane", "etcd", "worker"]}, "node1": {}, "node2": {}}

@@ -1,0 +1,112 @@
+"""The on-prem commands as a user meets them: `invoke cluster.* -i <site>` against the test hosts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from .conftest import REPO, STANDIN, THREE
+
+
+def _workshop(tmp_path: Path) -> Path:
+    path = tmp_path / "workshop.yaml"
+    path.write_text(yaml.safe_dump({"onprem": {"kubespray_checkout": str(STANDIN)}}))
+    return path
+
+
+def invoke(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBEDOJO_WORKSHOP": str(_workshop(tmp_path))}
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("kubedojo: ")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_dry_run_validates_and_runs_preflight_only(make_site, tmp_path, test_hosts) -> None:
+    site = make_site(THREE)
+    result = invoke(tmp_path, "cluster.up", "-i", str(site), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "Preflight" in result.stdout and "Dry run" in result.stdout
+    assert sorted(p.name.split("-")[-1] for p in (site / "runs").glob("2*")) == ["preflight"]
+    assert not any((test_hosts.hosts[n].root / "var/lib/kubespray-standin").exists() for n in THREE)
+
+
+def test_a_failed_preflight_prints_the_table_and_one_error_line(make_site, tmp_path) -> None:
+    site = make_site({**THREE, "swapper": {}})
+    result = invoke(tmp_path, "cluster.up", "-i", str(site))
+    assert result.returncode == 1
+    line = _one_error_line(result)
+    assert line.startswith("kubedojo: preflight failed: swapper: swap: swap is on (512 MB)")
+    assert "swapper" in result.stdout and "swap is on" in result.stdout
+    assert not any(p.name.endswith("-up") for p in (site / "runs").iterdir())
+
+
+def test_up_with_json_then_status_and_kubeconfig(make_site, tmp_path, test_hosts) -> None:
+    site = make_site(THREE)
+    result = invoke(tmp_path, "cluster.up", "-i", str(site), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["preflight"]["ok"] is True
+    assert [r["playbook"] for r in data["runs"]] == ["nfs-client.yml", "cluster.yml"]
+    assert data["runs"][-1]["hosts"]["cp1"]["failed"] == 0
+    assert data["kubeconfig"] == str(site / "admin.kubeconfig")
+
+    path = invoke(tmp_path, "cluster.kubeconfig", "-i", str(site))
+    assert path.stdout.strip() == str(site / "admin.kubeconfig")
+    # The stand-in wrote a kubeconfig, but no API server runs on the test hosts: status says so.
+    status = invoke(tmp_path, "cluster.status", "-i", str(site), "--json", timeout=120)
+    assert status.returncode == 1
+    state = json.loads(status.stdout)
+    assert state["healthy"] is False
+    assert state["api_url"] == f"https://{test_hosts.hosts['cp1'].address}:6443"
+    assert state["components"][0]["name"] == "kube-apiserver" and not state["components"][0]["healthy"]
+
+
+def test_ctrl_c_cancels_the_run_cleanly(make_site, tmp_path, test_hosts) -> None:
+    test_hosts.hosts["node1"].sh("mkdir -p /etc/kubespray-standin && echo 300 > /etc/kubespray-standin/sleep")
+    site = make_site(THREE)
+    env = {**os.environ, "KUBEDOJO_WORKSHOP": str(_workshop(tmp_path))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "cluster.up", "-i", str(site), "--skip-preflight"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    sleeping = False
+    while not sleeping and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        for events in (site / "runs").glob("*-up/job_events"):
+            sleeping = any(
+                "Download the binaries" in p.read_text(errors="replace") for p in events.glob("*.json")
+            )
+    assert sleeping, "the run never reached the slow task"
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+    _, err = process.communicate(timeout=90)
+    assert process.returncode == 130, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("kubedojo: ")]
+    assert len(lines) == 1 and "was cancelled" in lines[0], err
+    assert "Traceback" not in err
+    run = sorted((site / "runs").glob("*-up"))[-1]
+    assert (run / "status").read_text().strip() == "canceled"

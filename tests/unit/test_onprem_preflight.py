@@ -1,0 +1,176 @@
+"""Judging preflight observations (hand-written ones; the playbook runs for real in tests/hosts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from kubedojo.onprem.preflight import (
+    CHECKS,
+    CheckResult,
+    HostReport,
+    PreflightReport,
+    apply_ignores,
+    judge_host,
+    listening_ports,
+    required_ports,
+)
+from kubedojo.onprem.site import parse_site
+
+SITE = parse_site(
+    {
+        "nodes": [
+            {"name": "cp1", "address": "10.0.0.1", "roles": ["control-plane", "etcd", "worker"]},
+            {"name": "w1", "address": "10.0.0.2"},
+            {"name": "g1", "address": "10.0.0.3", "gpu": True},
+        ]
+    },
+    "site.yaml",
+)
+NOW = dt.datetime(2026, 11, 23, 9, 0, 0, tzinfo=dt.UTC)
+CLOCK = {"start": NOW.isoformat(), "end": (NOW + dt.timedelta(seconds=0.2)).isoformat()}
+
+
+def seen(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "distribution": "Ubuntu",
+        "distribution_version": "24.04",
+        "service_mgr": "systemd",
+        "vcpus": "4",
+        "memtotal_mb": "8000",
+        "swaptotal_mb": "0",
+        "sudo_ok": "True",
+        "sudo_message": "",
+        "clock": f"{NOW.timestamp() + 0.1:.3f}",
+        "timesync": ["timedatectl=yes", "active=chrony"],
+        "sockets": [],
+        "nfs": "/usr/sbin/mount.nfs",
+        "nvidia": [],
+    }
+    base.update(changes)
+    return base
+
+
+def judged(node: str, **changes: Any) -> dict[str, CheckResult]:
+    results = judge_host(SITE.node(node), SITE, seen(**changes), None, CLOCK)
+    assert [r.check for r in results] == list(CHECKS)
+    return {r.check: r for r in results}
+
+
+def test_a_good_host_passes() -> None:
+    results = judged("cp1")
+    assert {c: r.status for c, r in results.items()} == {**dict.fromkeys(CHECKS, "ok"), "gpu-driver": "n/a"}
+    assert results["time-sync"].detail == "chrony; skew +0.00 s"
+
+
+@pytest.mark.parametrize(
+    ("node", "changes", "check", "detail"),
+    [
+        (
+            "cp1",
+            {"sudo_ok": "False", "sudo_message": "Missing sudo password"},
+            "sudo",
+            "Missing sudo password",
+        ),
+        ("cp1", {"distribution": "Gentoo", "distribution_version": "2.17"}, "os", "Gentoo 2.17 is not"),
+        (
+            "cp1",
+            {"distribution": "Ubuntu", "distribution_version": "20.04"},
+            "os",
+            "Ubuntu 20.04: kubespray supports",
+        ),
+        ("cp1", {"service_mgr": "sysvinit"}, "systemd", "the init system is sysvinit"),
+        ("cp1", {"vcpus": "1"}, "cpu", "1 vCPUs; a control-plane node needs 2"),
+        (
+            "cp1",
+            {"memtotal_mb": "1400"},
+            "memory",
+            "1400 MB; kubespray needs 1500 MB on a control-plane node",
+        ),
+        ("w1", {"memtotal_mb": "1000"}, "memory", "1000 MB; kubespray needs 1024 MB on a worker node"),
+        ("w1", {"swaptotal_mb": "2048"}, "swap", "swap is on (2048 MB)"),
+        ("cp1", {"clock": f"{NOW.timestamp() + 30:.3f}"}, "time-sync", "clock is +29.9 s off"),
+        ("g1", {"nvidia": []}, "gpu-driver", "flagged gpu: true but no NVIDIA driver"),
+    ],
+)
+def test_each_problem_fails_its_own_check(
+    node: str, changes: dict[str, Any], check: str, detail: str
+) -> None:
+    results = judged(node, **changes)
+    assert results[check].status == "fail"
+    assert detail in results[check].detail
+    others = {c for c, r in results.items() if r.status == "fail"}
+    assert others == {check}
+
+
+def test_the_lower_bounds_pass_exactly() -> None:
+    assert judged("w1", memtotal_mb="1024", vcpus="1")["memory"].status == "ok"
+    assert judged("cp1", memtotal_mb="1500", vcpus="2")["cpu"].status == "ok"
+    assert judged("cp1", distribution="Debian", distribution_version="12.8")["os"].detail == "Debian 12.8"
+    assert judged("cp1", distribution="Flatcar", distribution_version="4152.2.1")["os"].status == "ok"
+
+
+def test_ports_in_use_come_from_proc_net_tcp() -> None:
+    lines = [
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+        "   0: 00000000:280A 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1",
+        "   1: 0100007F:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2",
+        "   2: 0B00000A:0016 0200000A:C350 01 00000000:00000000 02:000A7B3A 00000000     0        0 3",
+        "   0: 00000000000000000000000000000000:192B 00000000000000000000000000000000:0000 0A 0 0 0",
+    ]
+    assert listening_ports(lines) == {10250, 8000, 6443}  # the ESTABLISHED :22 does not count
+    results = judged("cp1", sockets=lines)
+    assert results["ports"].detail == "port 6443, 10250 already in use"
+    assert required_ports(SITE.node("w1")) == (10250, 10256)
+    assert 2379 in required_ports(SITE.node("cp1"))
+
+
+def test_time_service_missing_is_a_warning_and_an_unread_clock_too() -> None:
+    assert judged("cp1", timesync=[])["time-sync"].status == "warn"
+    results = judge_host(SITE.node("cp1"), SITE, seen(), None, None)
+    assert results[CHECKS.index("time-sync")] == CheckResult(
+        "time-sync", "warn", "the clock could not be read"
+    )
+
+
+def test_nfs_client_missing_is_fine_when_kubedojo_installs_it() -> None:
+    assert judged("w1", nfs="")["nfs-client"] == CheckResult(
+        "nfs-client", "ok", "not installed yet; cluster.up installs it"
+    )
+    without = parse_site(
+        {
+            "nodes": [{"name": "cp1", "address": "10.0.0.1", "roles": ["control-plane", "worker"]}],
+            "nfs_client": False,
+        },
+        "s",
+    )
+    result = judge_host(without.nodes[0], without, seen(nfs=""), None, CLOCK)[CHECKS.index("nfs-client")]
+    assert result.status == "warn"
+
+
+def test_a_gpu_node_with_a_driver_passes() -> None:
+    line = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.95.05  Tue Sep 23 2025"
+    assert judged("g1", nvidia=[line, "GPU 0: NVIDIA A100"])["gpu-driver"].status == "ok"
+
+
+def test_an_unreachable_host_fails_once_and_the_rest_is_not_applicable() -> None:
+    results = judge_host(SITE.node("w1"), SITE, None, "ssh: connect to host 10.0.0.2 port 22: No route", None)
+    assert results[0] == CheckResult("reachable", "fail", "ssh: connect to host 10.0.0.2 port 22: No route")
+    assert {r.status for r in results[1:]} == {"n/a"}
+
+
+def test_ignores_keep_the_finding_visible() -> None:
+    results = judge_host(SITE.node("w1"), SITE, seen(swaptotal_mb="10"), None, CLOCK)
+    ignored = apply_ignores(results, ["swap"])
+    swap = ignored[CHECKS.index("swap")]
+    assert swap.status == "ignored" and "swap is on (10 MB)" in swap.detail
+    report = PreflightReport((HostReport("w1", "10.0.0.2", ignored),))
+    assert report.ok and report.summary() == "every check passed"
+    failing = PreflightReport((HostReport("w1", "10.0.0.2", results), HostReport("w2", "x", results)))
+    assert not failing.ok
+    assert (
+        failing.summary()
+        == "w1: swap: swap is on (10 MB); turn it off (swapoff -a, and in /etc/fstab) (and 1 more)"
+    )
