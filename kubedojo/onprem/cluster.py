@@ -31,7 +31,15 @@ from ..progress import NullReporter, Reporter
 from ..versions import KUBERNETES_VERSION
 from .inventory import GeneratedInventory, write_inventory
 from .kubespray import KUBESPRAY, KubesprayFetcher, KubesprayRelease, KubesprayTree, check_ansible_version
-from .preflight import HostReport, PreflightReport, apply_ignores, judge_host, required_ports
+from .preflight import (
+    CLOCK_TASK,
+    PLAYBOOK_TASKS,
+    HostReport,
+    PreflightReport,
+    apply_ignores,
+    judge_host,
+    observations,
+)
 from .runs import PlaybookWatcher, RunReport, SiteRunner
 from .site import Site, load_site
 
@@ -39,8 +47,6 @@ __all__ = ["SUPPORTED_KUBERNETES", "OnpremCluster", "PreflightFailed", "UpReport
 
 SUPPORTED_KUBERNETES = ("1.33.0", KUBERNETES_VERSION.removeprefix("v"))
 """The Kubernetes versions kubespray v2.31.0 can install (its checksums' range)."""
-_REPORT_TASK = "kubedojo preflight report"
-_CLOCK_TASK = "Read the clock"
 _KUBECONFIG_TASK = "Read the admin kubeconfig"
 
 
@@ -171,13 +177,9 @@ class OnpremCluster:
             _assets(),
             "preflight.yml",
             timeout=self.site.timeouts.preflight,
-            extravars={
-                "kubedojo_ports": {n.name: list(required_ports(n)) for n in nodes},
-                "kubedojo_gpu_hosts": [n.name for n in self.site.gpu_nodes],
-            },
             limit=",".join(limit),
             become=False,
-            keep_results_of=(_REPORT_TASK, _CLOCK_TASK),
+            keep_results_of=PLAYBOOK_TASKS,
             envvars={
                 "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s "
                 "-o UserKnownHostsFile=/dev/null -o ConnectionAttempts=1",
@@ -188,8 +190,8 @@ class OnpremCluster:
         problems = {f.host: f for f in run.failures}
         hosts = []
         for node in nodes:
-            kept = progress.result(node.name, _REPORT_TASK)
-            seen = (kept.get("res") or {}).get("msg") if kept else None
+            kept = {task: progress.result(node.name, task) for task in PLAYBOOK_TASKS}
+            seen = observations(kept)
             failure = problems.get(node.name)
             problem = None
             if failure is not None and (failure.unreachable or seen is None):
@@ -198,7 +200,7 @@ class OnpremCluster:
                     if failure.unreachable
                     else f"stopped at '{failure.task}': {failure.message}"
                 )
-            results = judge_host(node, self.site, seen, problem, progress.result(node.name, _CLOCK_TASK))
+            results = judge_host(node, self.site, seen, problem, kept[CLOCK_TASK])
             hosts.append(
                 HostReport(node.name, node.address, apply_ignores(results, self.site.preflight.ignore))
             )

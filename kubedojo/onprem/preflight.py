@@ -26,6 +26,7 @@ __all__ = [
     "PreflightReport",
     "judge_host",
     "listening_ports",
+    "observations",
     "required_ports",
 ]
 
@@ -113,6 +114,59 @@ class PreflightReport:
         host, first = failures[0]
         more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
         return f"{host}: {first.check}: {first.detail}{more}"
+
+
+FACTS_TASK = "Gather facts"
+SUDO_TASK = "Check sudo"
+CLOCK_TASK = "Read the clock"
+LOOK_TASK = "Look around"
+PLAYBOOK_TASKS = (FACTS_TASK, SUDO_TASK, CLOCK_TASK, LOOK_TASK)
+"""The preflight playbook's tasks whose results kubedojo reads (assets/preflight.yml)."""
+
+
+def observations(results: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any] | None:
+    """What the preflight playbook saw on one host, from its tasks' kept results (see
+    :meth:`PlaybookProgress.result`), in the shape :func:`judge_host` reads; None if the facts are
+    missing (the host stopped before its first task)."""
+    facts_event = results.get(FACTS_TASK) or {}
+    if facts_event.get("event") != "runner_on_ok":
+        return None
+    facts = (facts_event.get("res") or {}).get("ansible_facts") or {}
+    sudo = results.get(SUDO_TASK) or {}
+    sudo_res = sudo.get("res") or {}
+    clock = (results.get(CLOCK_TASK) or {}).get("res") or {}
+    look = (results.get(LOOK_TASK) or {}).get("res") or {}
+    said: dict[str, list[str]] = {}
+    for line in str(look.get("stdout", "")).splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep:
+            said.setdefault(key, []).append(value)
+
+    def first(key: str) -> str:
+        return said.get(key, [""])[0]
+
+    return {
+        "distribution": facts.get("ansible_distribution", ""),
+        "distribution_version": facts.get("ansible_distribution_version", ""),
+        "service_mgr": facts.get("ansible_service_mgr", ""),
+        "vcpus": first("vcpus"),
+        "memtotal_mb": int(first("memtotal_kb") or 0) // 1024,
+        "swaptotal_mb": int(first("swaptotal_kb") or 0) // 1024,
+        "sudo_ok": sudo.get("event") == "runner_on_ok" and str(sudo_res.get("stdout", "")).strip() == "0",
+        "sudo_message": "" if sudo.get("event") == "runner_on_ok" else _sudo_message(sudo_res),
+        "clock": str(clock.get("stdout", "")).strip(),
+        "timesync": [f"timedatectl={v}" for v in said.get("timedatectl", [])]
+        + [f"active={v}" for v in said.get("active", [])],
+        "sockets": said.get("socket", []),
+        "nfs": first("nfs"),
+        "nvidia": said.get("nvidia", []),
+    }
+
+
+def _sudo_message(result: Mapping[str, Any]) -> str:
+    from .events import result_message
+
+    return result_message(result) if result else "sudo was not tried"
 
 
 def required_ports(node: Node) -> tuple[int, ...]:

@@ -1,4 +1,4 @@
-"""Ansible against test hosts over real SSH (see testhosts.py): one set of hosts per session.
+"""Ansible against test hosts over real SSH (see testhosts.py): one set of hosts for this package.
 
 Outside CI a machine that cannot run them (not root, tools missing) skips these tests with the
 reason; in CI (``CI`` set) that is a failure, never a skip. Each test gets a fresh site directory;
@@ -51,7 +51,7 @@ def _unusable_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # gone before the cluster tests' final "nothing left behind" check
 def test_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestHosts]:
     reason = _unusable_reason()
     if reason is not None:
@@ -62,6 +62,7 @@ def test_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestHosts]:
     hosts = TestHosts(cache, tmp_path_factory.mktemp("testhosts"), HOSTS)
     with hosts.running():
         yield hosts
+    assert hosts.leftovers() == [], "the test hosts left things behind"
 
 
 @pytest.fixture(autouse=True)

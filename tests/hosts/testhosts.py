@@ -471,6 +471,27 @@ class TestHosts:
                 with contextlib.suppress(OSError):
                     (sub / CGROUP_PARENT).rmdir()
 
+    def leftovers(self) -> list[str]:
+        """What is still on the machine after :meth:`stop` (should be nothing)."""
+        found = [f"netns {n}" for n in _run("ip", "netns", "list").stdout.split() if n.startswith("kdh-")]
+        found += [
+            f"link {line.split()[0]}"
+            for line in _run("ip", "-br", "link").stdout.splitlines()
+            if line.startswith(("kdv-", self.network.bridge))
+        ]
+        found += [
+            f"mount {line.split()[1]}"
+            for line in Path("/proc/mounts").read_text().splitlines()
+            if str(self.workdir) in line.split()[1]
+        ]
+        found += [
+            f"container {line.split()[0]}"
+            for line in _run("runc", "--root", str(RUNC_ROOT), "list", "-q", check=False).stdout.split()
+            if line
+        ]
+        found += [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/{CGROUP_PARENT}")]
+        return found
+
     @contextlib.contextmanager
     def running(self) -> Iterator[TestHosts]:
         self.start()

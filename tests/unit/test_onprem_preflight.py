@@ -174,3 +174,44 @@ def test_ignores_keep_the_finding_visible() -> None:
         failing.summary()
         == "w1: swap: swap is on (10 MB); turn it off (swapoff -a, and in /etc/fstab) (and 1 more)"
     )
+
+
+def test_observations_are_read_from_the_playbooks_task_results() -> None:
+    from kubedojo.onprem.preflight import observations
+
+    look = "\n".join(
+        [
+            "vcpus=8",
+            "memtotal_kb=16318812",
+            "swaptotal_kb=0",
+            "active=chrony",
+            "nfs=/usr/sbin/mount.nfs",
+            "socket=  sl  local_address rem_address   st",
+            "socket=   0: 00000000:192B 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 0 1",
+        ]
+    )
+    kept: dict[str, Any] = {
+        "Gather facts": {
+            "event": "runner_on_ok",
+            "res": {
+                "ansible_facts": {
+                    "ansible_distribution": "Debian",
+                    "ansible_distribution_version": "12.8",
+                    "ansible_service_mgr": "systemd",
+                }
+            },
+        },
+        "Check sudo": {"event": "runner_on_failed", "res": {"msg": "Missing sudo password"}},
+        "Read the clock": {"event": "runner_on_ok", "res": {"stdout": "1795424400.100\r\n"}},
+        "Look around": {"event": "runner_on_ok", "res": {"stdout": look}},
+    }
+    seen = observations(kept)
+    assert seen is not None
+    assert seen["memtotal_mb"] == 15936 and seen["swaptotal_mb"] == 0 and seen["vcpus"] == "8"
+    assert seen["sudo_ok"] is False and seen["sudo_message"] == "Missing sudo password"
+    assert seen["clock"] == "1795424400.100"
+    results = {r.check: r for r in judge_host(SITE.node("cp1"), SITE, seen, None, CLOCK)}
+    assert results["ports"].detail == "port 6443 already in use"
+    assert results["sudo"].status == "fail" and results["os"].detail == "Debian 12.8"
+    assert results["time-sync"].detail.startswith("chrony;")
+    assert observations({**kept, "Gather facts": {"event": "runner_on_failed", "res": {}}}) is None
