@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .config import WorkshopConfig, load_config, parse_config
 from .errors import (
+    AddonError,
     BuildError,
     Cancelled,
     ClusterBusyError,
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KUBERNETES_VERSION",
+    "AddonError",
     "BuildError",
     "Cancelled",
     "ClusterBusyError",

@@ -20,6 +20,7 @@ from .errors import ConfigError
 
 __all__ = [
     "DEFAULT_SIM_POOLS",
+    "ChartsSettings",
     "ClassSettings",
     "LabSettings",
     "LocalSettings",
@@ -258,6 +259,34 @@ class OnpremSettings(_Strict):
         return value.lower()
 
 
+class NfsSettings(_Strict):
+    server: str = ""
+    """The NFS server behind the ``nfs-storage`` class on an on-prem site; empty: none (the local
+    cluster has its own ``nfs-storage`` class)."""
+    path: str = "/srv/nfs/kubedojo"
+
+
+class ChartsSettings(_Strict):
+    """The add-ons (``invoke charts.*``)."""
+
+    releases: str = "charts/releases.yaml"
+    bundle: str = ""
+    """Install from this bundle directory (made by ``charts.pull``) instead of the repositories."""
+    helm: str = ""
+    """A helm binary to use; empty: kubedojo's pinned build, else helm on PATH."""
+    nfs: NfsSettings = Field(default_factory=NfsSettings)
+    autoscaler: str = "auto"
+    """cluster-autoscaler's provider: auto (kwok on the local cluster, none on kubespray machines,
+    which no provider drives), kwok, clusterapi, externalgrpc, or none."""
+
+    @field_validator("autoscaler")
+    @classmethod
+    def _provider(cls, value: str) -> str:
+        if value not in ("auto", "none", "kwok", "clusterapi", "externalgrpc"):
+            raise ValueError(f"{value!r} is not auto, none, kwok, clusterapi or externalgrpc")
+        return value
+
+
 class WorkshopConfig(_Strict):
     """The whole workshop.yaml."""
 
@@ -266,6 +295,7 @@ class WorkshopConfig(_Strict):
     labs: LabSettings = Field(default_factory=LabSettings)
     classroom: ClassSettings = Field(default_factory=ClassSettings, alias="class")
     onprem: OnpremSettings = Field(default_factory=OnpremSettings)
+    charts: ChartsSettings = Field(default_factory=ChartsSettings)
     cache_dir: str = ""
     """Where built binaries and images are kept; empty means $KUBEDOJO_CACHE or ~/.cache/kubedojo."""
 

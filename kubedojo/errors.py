@@ -13,6 +13,7 @@ that line and exits non-zero, never a traceback.
     ├── WaitTimeout        a bounded wait ran out (the message carries the timeout)
     ├── ProvisionError     a playbook failed: the message names the host, the task and why
     ├── Cancelled          the user stopped a long run (Ctrl-C); its record is kept
+    ├── AddonError         a chart release failed (or helm could not read it): names the release
     └── ClusterError       the cluster is not in the state the command needs
         ├── NotRunningError    no cluster is running here
         ├── ClusterBusyError   another kubedojo cluster owns this machine
@@ -22,6 +23,7 @@ that line and exits non-zero, never a traceback.
 from __future__ import annotations
 
 __all__ = [
+    "AddonError",
     "BuildError",
     "Cancelled",
     "ClusterBusyError",
@@ -94,6 +96,11 @@ class ProvisionError(KubedojoError):
 
 class Cancelled(KubedojoError):
     """The user cancelled a long run; the task layer exits with 130, as for any Ctrl-C."""
+
+
+class AddonError(KubedojoError):
+    """A chart release could not be rendered, installed, upgraded or removed; helm's reason is in the
+    message, and a failed install or upgrade has been rolled back."""
 
 
 class ClusterError(KubedojoError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 __all__ = [
     "COREDNS_VERSION",
     "GO_BUILD_FLAGS_VERSION",
+    "HELM_VERSION",
     "KUBERNETES_VERSION",
     "KUBESPRAY_COMMIT",
     "KUBESPRAY_TREE",
@@ -39,3 +40,6 @@ KUBESPRAY_COMMIT = "1c9add48975060f45396b34d8e022c30d7f80dab"
 
 KUBESPRAY_TREE = "be1344305045541c383b0f9e72ffe903653930c0"
 """The git tree ID of v2.31.0's files: what the release archive must unpack to."""
+
+HELM_VERSION = "v4.3.1"
+"""helm, which installs the add-ons (through pyhelm3); built from Go modules when not on PATH."""

@@ -104,6 +104,12 @@ class KubeClient:
         return client.RbacAuthorizationV1Api(self.api_client)
 
     @property
+    def extensions(self) -> Any:
+        from kubernetes import client
+
+        return client.ApiextensionsV1Api(self.api_client)
+
+    @property
     def dynamic(self) -> Any:
         if self._dynamic is None:
             from kubernetes.dynamic import DynamicClient
@@ -241,15 +247,39 @@ class KubeClient:
             raise
         return str(current.metadata.resourceVersion)
 
+    def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        """A Secret's data, decoded; None if it does not exist."""
+        import base64
+
+        try:
+            secret = self.core.read_namespaced_secret(name, namespace)
+        except api_exception() as exc:
+            if getattr(exc, "status", None) == 404:
+                return None
+            raise
+        return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+    def ensure_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> bool:
+        """Create a namespace unless it exists; True if created."""
+        try:
+            self.core.create_namespace({"metadata": {"name": name, "labels": dict(labels or {})}})
+        except api_exception() as exc:
+            if getattr(exc, "status", None) == 409:
+                return False
+            raise
+        return True
+
     def delete_node(self, name: str) -> None:
         with contextlib.suppress(api_exception()):
             self.core.delete_node(name)
 
     def wait_deleted(self, kind: str, name: str, namespace: str | None, timeout: float) -> None:
-        """Watch until the object (a namespaced one, or a Namespace with ``namespace`` None) is gone;
-        :class:`WaitTimeout` after ``timeout``."""
+        """Watch until the object (a namespaced one, or a Namespace or CustomResourceDefinition with
+        ``namespace`` None) is gone; :class:`WaitTimeout` after ``timeout``."""
         if kind == "Namespace":
             list_call, scope = self.core.list_namespace, {}
+        elif kind == "CustomResourceDefinition":
+            list_call, scope = self.extensions.list_custom_resource_definition, {}
         else:
             api, method = self._LISTS[kind]
             list_call, scope = getattr(getattr(self, api), method), {"namespace": namespace}

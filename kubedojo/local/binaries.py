@@ -23,10 +23,11 @@ from pathlib import Path
 from ..client.commands import Runner
 from ..errors import BuildError, CommandError, DownloadError, WaitTimeout
 from ..paths import CacheDirs
-from ..versions import COREDNS_VERSION, GO_BUILD_FLAGS_VERSION, KUBERNETES_VERSION, KWOK_VERSION
+from ..versions import COREDNS_VERSION, GO_BUILD_FLAGS_VERSION, HELM_VERSION, KUBERNETES_VERSION, KWOK_VERSION
 
 __all__ = [
     "COREDNS",
+    "HELM",
     "KUBERNETES",
     "KUBERNETES_PROGRAMS",
     "KWOK",
@@ -113,6 +114,15 @@ COREDNS = GoProgramSet(
     module="github.com/coredns/coredns",
     version=COREDNS_VERSION,
     packages=("github.com/coredns/coredns",),
+)
+
+HELM = GoProgramSet(
+    name="helm",
+    module="helm.sh/helm/v4",
+    version=HELM_VERSION,
+    packages=("helm.sh/helm/v4/cmd/helm",),
+    # pyhelm3 parses `helm version`; without this stamp it reads "v4.3", which is no full version.
+    ldflags=(f"-X helm.sh/helm/v4/internal/version.version={HELM_VERSION}",),
 )
 
 

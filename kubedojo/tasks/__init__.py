@@ -11,12 +11,12 @@ __all__ = ["namespace"]
 
 def namespace(project_dir: Path) -> Collection:
     """The root collection, configured with the project's workshop.yaml under the key ``kubedojo``."""
-    from . import classroom, cluster, images, lab, pending
+    from . import charts, classroom, cluster, images, lab
     from .support import read_workshop
 
     root = Collection()
     root.add_collection(cluster.ns)
-    root.add_collection(pending.charts)
+    root.add_collection(charts.ns)
     root.add_collection(images.ns)
     root.add_collection(lab.ns)
     root.add_collection(classroom.ns)

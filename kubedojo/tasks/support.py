@@ -149,16 +149,6 @@ def table(title: str, columns: list[str], rows: list[list[str]]) -> Any:
     return result
 
 
-def pending(collection: str, issue: str) -> Callable[[Context], None]:
-    """The default task of a namespace whose commands are not built yet: it says so, politely."""
-
-    def about(c: Context) -> None:
-        console().print(f"The '{collection}' commands are not available yet: they arrive with {issue}.")
-
-    about.__doc__ = f"Say what the '{collection}' commands will do (not available yet)."
-    return about
-
-
 def confirm(question: str, yes: bool) -> None:
     """Ask on the terminal unless ``--yes`` was given; without a terminal, say to add it."""
     from ..errors import ConfigError

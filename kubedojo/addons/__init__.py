@@ -1,0 +1,62 @@
+"""The add-ons (``invoke charts.*``): pinned chart releases installed with pyhelm3.
+
+``releases`` reads charts/releases.yaml; ``context`` holds the cluster facts that decide where a
+release applies and fill its values; ``credentials`` makes the Secrets releases need; ``bundle`` is
+the offline bundle; ``installer`` installs, compares, lists and removes; ``environment`` wires them
+for one cluster.
+"""
+
+from __future__ import annotations
+
+from .bundle import Bundle, BundledChart, images_in
+from .context import ClusterFacts, applies, merge_values, render_values
+from .credentials import ensure_credentials
+from .environment import addons_environment, cluster_facts, helm_binary
+from .installer import (
+    Addons,
+    InstallFailed,
+    NullObserver,
+    ReleaseDiff,
+    ReleaseObserver,
+    ReleaseResult,
+    ReleaseState,
+)
+from .releases import (
+    Credential,
+    Release,
+    ReleasesFile,
+    When,
+    levels,
+    load_releases,
+    parse_releases,
+    with_needs,
+)
+
+__all__ = [
+    "Addons",
+    "Bundle",
+    "BundledChart",
+    "ClusterFacts",
+    "Credential",
+    "InstallFailed",
+    "NullObserver",
+    "Release",
+    "ReleaseDiff",
+    "ReleaseObserver",
+    "ReleaseResult",
+    "ReleaseState",
+    "ReleasesFile",
+    "When",
+    "addons_environment",
+    "applies",
+    "cluster_facts",
+    "ensure_credentials",
+    "helm_binary",
+    "images_in",
+    "levels",
+    "load_releases",
+    "merge_values",
+    "parse_releases",
+    "render_values",
+    "with_needs",
+]

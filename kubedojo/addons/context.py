@@ -1,0 +1,104 @@
+"""What decides which releases apply and what their values say: facts about the target cluster.
+
+Values files may use ``${name}`` placeholders for these facts (``${nfs_server}``, ``${registry}`` …);
+an unknown placeholder is an error naming the file. Values files merge in order, as helm merges
+``-f`` files: mappings deeply, anything else (lists included) replaced by the later file.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from ..errors import ConfigError
+from .releases import Release, When
+
+__all__ = ["GPU_NODE_LABEL", "ClusterFacts", "applies", "merge_values", "render_values"]
+
+GPU_NODE_LABEL = "nvidia.com/gpu.present"
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    kind: Literal["local", "kubespray"]
+    gpu_nodes: int
+    """Nodes labelled ``nvidia.com/gpu.present=true``."""
+    nfs_server: str = ""
+    nfs_path: str = "/srv/nfs/kubedojo"
+    autoscaler: str = ""
+    """The cluster-autoscaler provider that fits the site ('' where none does)."""
+    cluster_name: str = "kubedojo"
+    registry: str = ""
+
+    def placeholders(self) -> dict[str, str]:
+        return {
+            "cluster_kind": self.kind,
+            "nfs_server": self.nfs_server,
+            "nfs_path": self.nfs_path,
+            "autoscaler": self.autoscaler,
+            "cluster_name": self.cluster_name,
+            "registry": self.registry,
+        }
+
+
+def applies(when: When, facts: ClusterFacts) -> str | None:
+    """None if the condition holds, else why the release does not apply here."""
+    if when.gpu_nodes is not None and when.gpu_nodes != (facts.gpu_nodes > 0):
+        return "no GPU nodes" if when.gpu_nodes else "the cluster has GPU nodes"
+    if when.nfs_server is not None and when.nfs_server != bool(facts.nfs_server):
+        return (
+            "no NFS server configured (charts.nfs.server)"
+            if when.nfs_server
+            else "an NFS server is configured"
+        )
+    if when.cluster is not None and facts.kind not in when.cluster:
+        return f"not on a {facts.kind} cluster"
+    if when.autoscaler is not None and facts.autoscaler not in when.autoscaler:
+        why = f"provider {facts.autoscaler!r}" if facts.autoscaler else "no provider fits this cluster"
+        return f"autoscaler: {why} (charts.autoscaler)"
+    return None
+
+
+def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_values(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def render_values(release: Release, directory: Path, facts: ClusterFacts) -> dict[str, Any]:
+    """The release's values: its files that apply here, placeholders filled, merged in order."""
+    merged: dict[str, Any] = {}
+    for values in release.values_files:
+        if applies(values.when, facts) is not None:
+            continue
+        path = directory / values.file
+        try:
+            text = string.Template(path.read_text(encoding="utf-8")).substitute(facts.placeholders())
+        except KeyError as exc:
+            known = ", ".join(sorted(facts.placeholders()))
+            raise ConfigError(f"{path}: unknown placeholder ${{{exc.args[0]}}} (known: {known})") from None
+        except ValueError as exc:
+            raise ConfigError(
+                f"{path}: a '$' that is not a placeholder ({exc}); write '$$' for a dollar"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}:" if mark is not None else ""
+            raise ConfigError(f"{path}:{where} {getattr(exc, 'problem', None) or 'not valid YAML'}") from None
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{path}: values must be a mapping")
+        merged = merge_values(merged, data)
+    return merged

@@ -1,0 +1,278 @@
+"""``charts/releases.yaml``: the add-on releases, in the spirit of helmfile — each pinned chart with its
+repository, namespace, values files, ``needs`` (ordering) and ``when`` (where it applies), plus
+credentials generated per install and kept in Secrets.
+
+Reading the file checks it whole: unknown keys, unpinned versions, missing values files, unknown or
+circular ``needs`` are each one :class:`~kubedojo.errors.ConfigError` line naming the release.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import ConfigError
+
+__all__ = [
+    "Credential",
+    "Release",
+    "ReleasesFile",
+    "When",
+    "levels",
+    "load_releases",
+    "parse_releases",
+    "with_needs",
+]
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_PINNED = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class When(_Strict):
+    """Where a release applies; every condition given must hold."""
+
+    gpu_nodes: bool | None = None
+    """True: only where nodes are labelled ``nvidia.com/gpu.present=true``."""
+    nfs_server: bool | None = None
+    """True: only where an NFS server is configured (``charts.nfs.server``)."""
+    cluster: list[Literal["local", "kubespray"]] | None = None
+    """Only on these kinds of cluster."""
+    autoscaler: list[str] | None = None
+    """Only where the site's autoscaler provider is one of these."""
+
+
+class ValuesFile(_Strict):
+    file: str
+    when: When = Field(default_factory=When)
+
+
+class Credential(_Strict):
+    """A Secret the release needs, made before it installs and kept between installs.
+
+    ``generate``: key -> a fixed string, or a number (that many random URL-safe characters, made
+    once, on the first install). ``copy_from`` (``namespace/name``) with ``keys`` (new key -> source
+    key): the same values, in another namespace."""
+
+    secret: str
+    namespace: str = ""
+    """Default: the release's namespace."""
+    generate: dict[str, str | int] = Field(default_factory=dict)
+    copy_from: str = ""
+    keys: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Credential:
+        if bool(self.generate) == bool(self.copy_from):
+            raise ValueError(f"credential {self.secret!r}: give either 'generate' or 'copy_from' with 'keys'")
+        if self.copy_from and (not self.keys or self.copy_from.count("/") != 1):
+            raise ValueError(f"credential {self.secret!r}: copy_from is namespace/name and needs 'keys'")
+        for key, value in self.generate.items():
+            if isinstance(value, int) and not 16 <= value <= 128:
+                raise ValueError(f"credential {self.secret!r}: {key}: a random value is 16 to 128 characters")
+        return self
+
+
+class Release(_Strict):
+    name: str
+    chart: str
+    """The chart's name in ``repo``; without ``repo``, a chart directory relative to releases.yaml."""
+    repo: str = ""
+    version: str
+    digest: str = ""
+    """``sha256:…`` of the chart archive, checked when it is pulled into a bundle."""
+    namespace: str
+    values: list[str | ValuesFile] = Field(default_factory=list)
+    needs: list[str] = Field(default_factory=list)
+    when: When = Field(default_factory=When)
+    credentials: list[Credential] = Field(default_factory=list)
+    extra_images: list[str] = Field(default_factory=list)
+    """Images the chart uses outside ``image:`` fields (an argument naming an image), for bundles."""
+    timeout: float | None = Field(default=None, gt=0)
+    description: str = ""
+
+    @field_validator("name", "namespace")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if not _NAME.match(value) or len(value) > 53:
+            raise ValueError(f"{value!r} must be a DNS label: lower-case letters, digits and '-', at most 53")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if not _PINNED.match(value):
+            raise ValueError(f"{value!r} is not a pinned version (x.y.z, no ranges)")
+        return value
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, value: str) -> str:
+        if value and not re.fullmatch(r"sha256:[0-9a-f]{64}", value):
+            raise ValueError("must be sha256: and 64 lower-case hexadecimal digits")
+        return value
+
+    @field_validator("repo")
+    @classmethod
+    def _repo(cls, value: str) -> str:
+        if value and not re.match(r"^(https?|oci)://", value):
+            raise ValueError(f"{value!r} must be an http(s):// or oci:// repository URL")
+        return value
+
+    @property
+    def values_files(self) -> list[ValuesFile]:
+        return [v if isinstance(v, ValuesFile) else ValuesFile(file=v) for v in self.values]
+
+    @property
+    def from_repository(self) -> bool:
+        return bool(self.repo)
+
+    @property
+    def archive_name(self) -> str:
+        return f"{Path(self.chart).name if not self.repo else self.chart}-{self.version}.tgz"
+
+
+class Defaults(_Strict):
+    timeout: float = Field(default=600.0, gt=0)
+    """Seconds each release may take to install and become ready before it is rolled back."""
+
+
+class ReleasesFile(_Strict):
+    defaults: Defaults = Field(default_factory=Defaults)
+    releases: list[Release]
+    path: Path = Path("charts/releases.yaml")
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def get(self, name: str) -> Release:
+        for release in self.releases:
+            if release.name == name:
+                return release
+        known = ", ".join(r.name for r in self.releases)
+        raise ConfigError(f"{self.path}: no release {name!r} (releases: {known})")
+
+    def timeout(self, release: Release) -> float:
+        return release.timeout or self.defaults.timeout
+
+
+def _describe(error: ValidationError, data: Any) -> str:
+    first = error.errors()[0]
+    loc = list(first["loc"])
+    where = ""
+    if len(loc) >= 2 and loc[0] == "releases" and isinstance(loc[1], int):
+        releases = data.get("releases") if isinstance(data, Mapping) else None
+        if isinstance(releases, list) and loc[1] < len(releases) and isinstance(releases[loc[1]], Mapping):
+            where = f"release {releases[loc[1]].get('name', loc[1])!r}: "
+        loc = loc[2:]
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{where}unknown key '{key}'"
+    if first["type"] == "missing":
+        return f"{where}missing key '{key}'"
+    return f"{where}'{key}': {first['msg'].removeprefix('Value error, ')}"
+
+
+def parse_releases(data: Any, path: Path) -> ReleasesFile:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: the top level must be a mapping with 'releases'")
+    try:
+        parsed = ReleasesFile.model_validate({**data, "path": path})
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc, data)}") from None
+    problem = _problem(parsed)
+    if problem:
+        raise ConfigError(f"{path}: {problem}")
+    return parsed
+
+
+def load_releases(path: Path) -> ReleasesFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no releases file (charts.releases in workshop.yaml names it)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}:" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} {getattr(exc, 'problem', None) or 'not valid YAML'}") from None
+    return parse_releases(data, path)
+
+
+def _problem(parsed: ReleasesFile) -> str | None:
+    names = [r.name for r in parsed.releases]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return f"two releases are named {name!r}"
+        seen.add(name)
+    for release in parsed.releases:
+        for need in release.needs:
+            if need not in seen:
+                return f"release {release.name!r}: needs {need!r}, which is not a release here"
+            if need == release.name:
+                return f"release {release.name!r}: needs itself"
+        for values in release.values_files:
+            if not (parsed.directory / values.file).is_file():
+                return (
+                    f"release {release.name!r}: values file {parsed.directory / values.file} does not exist"
+                )
+        if not release.repo and not (parsed.directory / release.chart).exists():
+            chart = parsed.directory / release.chart
+            return f"release {release.name!r}: chart {chart} does not exist (and it names no repo)"
+    try:
+        levels(parsed.releases)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def levels(releases: Sequence[Release]) -> list[list[Release]]:
+    """Releases in install order: each level needs only earlier levels; a level's releases are
+    independent of each other. ``needs`` outside ``releases`` are taken as met."""
+    pending = {r.name: r for r in releases}
+    result: list[list[Release]] = []
+    while pending:
+        ready = [r for r in pending.values() if not set(r.needs) & pending.keys()]
+        if not ready:
+            cycle = " -> ".join(_cycle(pending))
+            raise ConfigError(f"the releases' needs form a cycle: {cycle}")
+        result.append(sorted(ready, key=lambda r: r.name))
+        for release in ready:
+            del pending[release.name]
+    return result
+
+
+def _cycle(pending: Mapping[str, Release]) -> list[str]:
+    start = sorted(pending)[0]
+    path = [start]
+    current = start
+    while True:
+        current = next(n for n in pending[current].needs if n in pending)
+        if current in path:
+            return [*path[path.index(current) :], current]
+        path.append(current)
+
+
+def with_needs(parsed: ReleasesFile, names: Iterable[str]) -> list[Release]:
+    """The named releases and, transitively, what they need (in file order)."""
+    wanted: set[str] = set()
+    stack = list(names)
+    while stack:
+        release = parsed.get(stack.pop())
+        if release.name not in wanted:
+            wanted.add(release.name)
+            stack.extend(release.needs)
+    return [r for r in parsed.releases if r.name in wanted]

@@ -1,0 +1,322 @@
+"""``invoke charts.*``: the add-on releases (charts/releases.yaml) on the local cluster or a site."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.tasks import task
+
+from .support import RichReporter, confirm, console, emit_json, kubedojo_task, project_dir, settings, table
+
+_COMMON = {
+    "inventory": "an on-prem site directory (inventory/<site>); without it, the local cluster",
+    "kubeconfig": "another cluster's kubeconfig (instead of the local cluster's)",
+    "releases": "a releases file other than workshop.yaml's charts.releases",
+    "json": "print the result as JSON",
+}
+_ACTION_STYLE = {
+    "installed": "green",
+    "upgraded": "green",
+    "unchanged": "dim",
+    "skipped": "dim",
+    "failed": "red",
+    "not attempted": "yellow",
+    "uninstalled": "green",
+    "absent": "dim",
+    "pulled": "green",
+}
+
+
+class _LiveReleases:
+    """A live table of releases while they install (observer of the core)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.rows: dict[str, tuple[str, float]] = {}
+        self.lock = threading.Lock()
+
+    def started(self, release: str, doing: str) -> None:
+        with self.lock:
+            self.rows[release] = (doing, time.monotonic())
+
+    def finished(self, result: Any) -> None:
+        with self.lock:
+            self.rows.pop(result.name, None)
+
+    def render(self) -> Any:
+        from rich.spinner import Spinner
+        from rich.table import Table
+
+        grid = Table.grid(padding=(0, 1))
+        with self.lock:
+            for name, (doing, since) in sorted(self.rows.items()):
+                grid.add_row(Spinner("dots"), name, f"[dim]{doing} {time.monotonic() - since:.0f} s[/dim]")
+        return grid
+
+    @contextlib.contextmanager
+    def showing(self) -> Iterator[None]:
+        if self.quiet:
+            yield
+            return
+        from rich.live import Live
+
+        with Live(
+            get_renderable=self.render, console=console(stderr=True), refresh_per_second=4, transient=True
+        ):
+            yield
+
+
+def _names(names: str) -> list[str]:
+    return [n.strip() for n in names.split(",") if n.strip()]
+
+
+@contextlib.contextmanager
+def _addons(
+    c: Context, inventory: str, kubeconfig: str, releases: str, bundle: str = "", observer: Any = None
+) -> Iterator[Any]:
+    from ..addons import addons_environment
+
+    project = project_dir(c)
+    site = None
+    if inventory:
+        site = Path(inventory).expanduser()
+        site = site if site.is_absolute() or site.exists() else project / site
+    with addons_environment(
+        settings(c),
+        project,
+        site=site,
+        kubeconfig=Path(kubeconfig).expanduser() if kubeconfig else None,
+        bundle=bundle,
+        releases=releases,
+        observer=observer,
+    ) as addons:
+        yield addons
+
+
+def _results_table(title: str, results: list[Any]) -> Any:
+    rows = []
+    for r in results:
+        style = _ACTION_STYLE.get(r.action, "")
+        rows.append(
+            [
+                r.name,
+                r.namespace,
+                f"{Path(r.chart).name} {r.version}",
+                f"[{style}]{r.action}[/{style}]" if style else r.action,
+                str(r.revision or "-"),
+                f"{r.seconds:.1f}" if r.seconds else "-",
+                r.detail,
+            ]
+        )
+    return table(title, ["release", "namespace", "chart", "result", "rev", "seconds", "detail"], rows)
+
+
+def _results_json(results: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {k: v for k, v in asdict(r).items() if k not in ("started", "finished")}
+        | {"seconds": round(r.seconds, 2)}
+        for r in results
+    ]
+
+
+@task(
+    positional=["names"],
+    help={
+        "names": "releases to install, comma-separated (and what they need); empty: all",
+        "bundle": "install from this bundle directory (charts.pull), contacting no repository",
+        **_COMMON,
+    },
+)
+@kubedojo_task
+def install(
+    c: Context,
+    names: str = "",
+    inventory: str = "",
+    kubeconfig: str = "",
+    bundle: str = "",
+    releases: str = "",
+    json: bool = False,
+) -> None:
+    """Install or upgrade the add-ons in dependency order, each waiting until ready (rolled back if not)."""
+    from ..addons import InstallFailed
+
+    live = _LiveReleases(quiet=json)
+    with _addons(c, inventory, kubeconfig, releases, bundle, observer=live) as addons, live.showing():
+        try:
+            results = addons.install(_names(names))
+        except InstallFailed as exc:
+            if json:
+                emit_json({"results": _results_json(exc.results), "error": str(exc)})
+            else:
+                console().print(_results_table("Add-ons", exc.results))
+            raise
+    if json:
+        emit_json({"results": _results_json(results)})
+        return
+    console().print(_results_table("Add-ons", results))
+
+
+@task(
+    positional=["names"],
+    help={
+        "names": "releases to compare, comma-separated; empty: all",
+        "manifests": "also show the rendered objects' differences (Secrets' data hidden)",
+        **_COMMON,
+    },
+)
+@kubedojo_task
+def diff(
+    c: Context,
+    names: str = "",
+    manifests: bool = False,
+    inventory: str = "",
+    kubeconfig: str = "",
+    releases: str = "",
+    json: bool = False,
+) -> None:
+    """What charts.install would change: per release install, upgrade (chart, values keys) or unchanged."""
+    with _addons(c, inventory, kubeconfig, releases) as addons:
+        diffs = addons.diff(_names(names), manifests=manifests)
+    if json:
+        emit_json([asdict(d) for d in diffs])
+        return
+    out = console()
+    out.print(
+        table(
+            "What charts.install would do",
+            ["release", "namespace", "action", "changes"],
+            [[d.name, d.namespace, d.action, "; ".join(d.changes)] for d in diffs],
+        )
+    )
+    for d in diffs:
+        if d.manifest_diff:
+            out.print(f"[bold]{d.name}[/bold]")
+            out.print(d.manifest_diff, markup=False, highlight=False)
+
+
+@task(help=_COMMON)
+@kubedojo_task
+def status(
+    c: Context, inventory: str = "", kubeconfig: str = "", releases: str = "", json: bool = False
+) -> None:
+    """Each release: the pinned and the deployed chart version, helm's status, and whether it applies here."""
+    with _addons(c, inventory, kubeconfig, releases) as addons:
+        states = addons.status()
+    if json:
+        emit_json([asdict(s) for s in states])
+        return
+    console().print(
+        table(
+            "Add-ons",
+            ["release", "namespace", "pinned", "deployed", "status", "rev", "updated", "applies"],
+            [
+                [
+                    s.name,
+                    s.namespace,
+                    s.wanted,
+                    s.deployed,
+                    s.status,
+                    str(s.revision or "-"),
+                    s.updated,
+                    "yes" if not s.applies else f"no: {s.applies}",
+                ]
+                for s in states
+            ],
+        )
+    )
+
+
+@task(
+    positional=["names"],
+    help={"names": "releases to remove, comma-separated; empty: all", "yes": "do not ask", **_COMMON},
+)
+@kubedojo_task
+def uninstall(
+    c: Context,
+    names: str = "",
+    yes: bool = False,
+    inventory: str = "",
+    kubeconfig: str = "",
+    releases: str = "",
+    json: bool = False,
+) -> None:
+    """Remove add-ons in reverse dependency order (credentials Secrets and namespaces stay)."""
+    wanted = _names(names)
+    confirm(f"Uninstall {', '.join(wanted) or 'every add-on'}?", yes or json)
+    live = _LiveReleases(quiet=json)
+    with _addons(c, inventory, kubeconfig, releases, observer=live) as addons, live.showing():
+        results = addons.uninstall(wanted)
+    if json:
+        emit_json({"results": _results_json(results)})
+        return
+    console().print(_results_table("Uninstalled", results))
+
+
+@task(
+    positional=["names"],
+    help={
+        "names": "releases to pull, comma-separated; empty: all",
+        "bundle": "the bundle directory (default: workshop.yaml charts.bundle, else charts/bundle)",
+        **_COMMON,
+    },
+)
+@kubedojo_task
+def pull(
+    c: Context,
+    names: str = "",
+    bundle: str = "",
+    inventory: str = "",
+    kubeconfig: str = "",
+    releases: str = "",
+    json: bool = False,
+) -> None:
+    """Download the pinned charts (digests checked) and list their images into a bundle for offline sites."""
+    from ..addons import Bundle
+
+    config = settings(c)
+    target = Path(bundle or config.charts.bundle or "charts/bundle").expanduser()
+    target = target if target.is_absolute() else project_dir(c) / target
+    live = _LiveReleases(quiet=json)
+    with _addons(c, inventory, kubeconfig, releases, observer=live) as addons, live.showing():
+        entries = addons.pull(Bundle(target), _names(names))
+    if json:
+        emit_json({"bundle": str(target), "charts": [asdict(e) for e in entries]})
+        return
+    console().print(
+        table(
+            f"Bundle {target}",
+            ["release", "chart", "version", "sha256", "images"],
+            [[e.release, e.chart, e.version, e.sha256[:16] + "…", "\n".join(e.images)] for e in entries],
+        )
+    )
+    console().print(f"Images to mirror: {target / 'images.txt'}")
+
+
+@task(help={"json": "print the result as JSON"})
+@kubedojo_task
+def helm(c: Context, json: bool = False) -> None:
+    """Build the pinned helm from Go modules into the cache (unless built), for the charts.* commands."""
+    from ..local.binaries import HELM, Binaries
+    from ..paths import CacheDirs
+    from ..versions import HELM_VERSION
+
+    cache = CacheDirs.under(settings(c).cache_root)
+    binaries = Binaries(cache)
+    with RichReporter(quiet=json).step(f"helm {HELM_VERSION} from Go modules"):
+        built = binaries.ensure_built(HELM, cache.logs / "build-helm.log")
+    path = binaries.path(HELM, "helm")
+    if json:
+        emit_json({"helm": str(path), "version": HELM_VERSION, "built": built})
+    else:
+        console().print(f"{'Built' if built else 'Already built'}: {path}")
+
+
+ns = Collection("charts", install, diff, status, uninstall, pull, helm)
