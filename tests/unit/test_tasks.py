@@ -31,18 +31,16 @@ def test_list_shows_every_namespace() -> None:
         "cluster.kubeconfig",
         "cluster.sample-job",
         "images.build",
-        "charts",
+        "charts.install",
+        "charts.diff",
+        "charts.status",
+        "charts.uninstall",
+        "charts.pull",
+        "charts.helm",
         "lab",
         "class",
     ):
         assert name in result.stdout
-
-
-@pytest.mark.parametrize("namespace", ["charts"])
-def test_namespaces_still_to_come_say_so_politely(namespace: str) -> None:
-    result = invoke(namespace)
-    assert result.returncode == 0
-    assert f"The '{namespace}' commands are not available yet" in result.stdout
 
 
 def _assert_one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
@@ -150,3 +148,24 @@ def test_lab_errors_are_one_line(args: tuple[str, ...], expected: str) -> None:
     assert expected in result.stderr
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_charts_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "releases.yaml"
+    bad.write_text("releases:\n  - {name: minio, chart: minio, version: '>=5', namespace: minio, repo: https://x/}\n")
+    _assert_one_line_error(
+        invoke("charts.install", "--releases", str(bad)),
+        f"{bad}: release 'minio': 'version': '>=5' is not a pinned version",
+    )
+    _assert_one_line_error(invoke("charts.status", "--releases", str(tmp_path / "none.yaml")), "none.yaml: no releases file")
+    workshop = tmp_path / "workshop.yaml"
+    workshop.write_text(f"local: {{state_dir: {tmp_path / 'state'}}}\ncharts: {{helm: {tmp_path / 'no-helm'}}}\n")
+    _assert_one_line_error(invoke("charts.status", workshop=workshop), "no local cluster is running")
+    _assert_one_line_error(
+        invoke("charts.status", "--kubeconfig", str(tmp_path / "kc"), workshop=workshop), "no kubeconfig"
+    )
+    (tmp_path / "kc").write_text("apiVersion: v1\nkind: Config\nclusters: []\n")
+    _assert_one_line_error(
+        invoke("charts.status", "--kubeconfig", str(tmp_path / "kc"), workshop=workshop),
+        f"'{tmp_path / 'no-helm'}' is not installed: charts.helm in workshop.yaml names no executable file",
+    )
