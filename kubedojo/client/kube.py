@@ -276,6 +276,7 @@ class KubeClient:
     def wait_deleted(self, kind: str, name: str, namespace: str | None, timeout: float) -> None:
         """Watch until the object (a namespaced one, or a Namespace or CustomResourceDefinition with
         ``namespace`` None) is gone; :class:`WaitTimeout` after ``timeout``."""
+        scope: dict[str, Any]
         if kind == "Namespace":
             list_call, scope = self.core.list_namespace, {}
         elif kind == "CustomResourceDefinition":

@@ -187,7 +187,9 @@ def test_bundles_record_and_check_their_charts(tmp_path: Path) -> None:
     with pytest.raises(AddonError, match="the bundle recorded"):
         bundle.chart_path(parsed.releases[0])
     newer = parse(tmp_path, rel("a", version="1.1.0"))
-    with pytest.raises(AddonError, match=r"the bundle has chart version 1\.0\.0, releases\.yaml pins 1\.1\.0"):
+    with pytest.raises(
+        AddonError, match=r"the bundle has chart version 1\.0\.0, releases\.yaml pins 1\.1\.0"
+    ):
         bundle.chart_path(newer.releases[0])
     (bundle.directory / "bundle.yaml").write_text("releases: [1, 2]\n")
     with pytest.raises(ConfigError, match="not a kubedojo bundle"):

@@ -24,17 +24,26 @@ REPO = Path(__file__).resolve().parents[2]
 RELEASES = load_releases(REPO / "charts" / "releases.yaml")
 BUNDLE = Path(os.environ.get("KUBEDOJO_CHART_BUNDLE", REPO / "charts" / "bundle"))
 KUBESPRAY = ClusterFacts(
-    kind="kubespray", gpu_nodes=1, nfs_server="10.0.0.5", nfs_path="/srv/nfs/k8s", autoscaler="clusterapi",
-    cluster_name="lab", registry="10.0.0.9:5000",
+    kind="kubespray",
+    gpu_nodes=1,
+    nfs_server="10.0.0.5",
+    nfs_path="/srv/nfs/k8s",
+    autoscaler="clusterapi",
+    cluster_name="lab",
+    registry="10.0.0.9:5000",
 )
-LOCAL = ClusterFacts(kind="local", gpu_nodes=0, autoscaler="kwok", cluster_name="kubedojo", registry="127.0.0.1:5000")
+LOCAL = ClusterFacts(
+    kind="local", gpu_nodes=0, autoscaler="kwok", cluster_name="kubedojo", registry="127.0.0.1:5000"
+)
 
 
 def render(name: str, facts: ClusterFacts, tmp_path: Path) -> list[dict[str, Any]]:
     release = RELEASES.get(name)
     archive = BUNDLE / "charts" / f"{release.chart}-{release.version}.tgz"
     if not archive.is_file():
-        pytest.skip(f"{archive} is not there: 'invoke charts.pull' downloads it (needs the chart repositories)")
+        pytest.skip(
+            f"{archive} is not there: 'invoke charts.pull' downloads it (needs the chart repositories)"
+        )
     try:
         binary = helm_binary(parse_config({}))
     except ToolMissingError as exc:
@@ -114,7 +123,9 @@ def test_argo_workflows_installs_offline_with_server_auth_and_minio_artifacts(tm
 
 def test_the_device_plugin_runs_on_gpu_nodes_only(tmp_path: Path) -> None:
     (daemonset,) = [
-        d for d in find(render("nvidia-device-plugin", KUBESPRAY, tmp_path), "DaemonSet") if "mps" not in d["metadata"]["name"]
+        d
+        for d in find(render("nvidia-device-plugin", KUBESPRAY, tmp_path), "DaemonSet")
+        if "mps" not in d["metadata"]["name"]
     ]
     spec = daemonset["spec"]["template"]["spec"]
     assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}

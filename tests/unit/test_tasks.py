@@ -152,14 +152,20 @@ def test_lab_errors_are_one_line(args: tuple[str, ...], expected: str) -> None:
 
 def test_charts_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "releases.yaml"
-    bad.write_text("releases:\n  - {name: minio, chart: minio, version: '>=5', namespace: minio, repo: https://x/}\n")
+    bad.write_text(
+        "releases:\n  - {name: minio, chart: minio, version: '>=5', namespace: minio, repo: https://x/}\n"
+    )
     _assert_one_line_error(
         invoke("charts.install", "--releases", str(bad)),
         f"{bad}: release 'minio': 'version': '>=5' is not a pinned version",
     )
-    _assert_one_line_error(invoke("charts.status", "--releases", str(tmp_path / "none.yaml")), "none.yaml: no releases file")
+    _assert_one_line_error(
+        invoke("charts.status", "--releases", str(tmp_path / "none.yaml")), "none.yaml: no releases file"
+    )
     workshop = tmp_path / "workshop.yaml"
-    workshop.write_text(f"local: {{state_dir: {tmp_path / 'state'}}}\ncharts: {{helm: {tmp_path / 'no-helm'}}}\n")
+    workshop.write_text(
+        f"local: {{state_dir: {tmp_path / 'state'}}}\ncharts: {{helm: {tmp_path / 'no-helm'}}}\n"
+    )
     _assert_one_line_error(invoke("charts.status", workshop=workshop), "no local cluster is running")
     _assert_one_line_error(
         invoke("charts.status", "--kubeconfig", str(tmp_path / "kc"), workshop=workshop), "no kubeconfig"
