@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
@@ -338,19 +337,12 @@ def parse_config(data: Mapping[str, Any] | None, source: str = "workshop.yaml") 
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read workshop.yaml as plain data (validation is :func:`parse_config`'s job)."""
+    from .yamlfiles import read_yaml
+
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_yaml(path)
     except FileNotFoundError:
         return {}
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{path}:{where}: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from ..errors import ConfigError
+from ..yamlfiles import parse_yaml
 from .releases import Release, When
 
 __all__ = ["GPU_NODE_LABEL", "ClusterFacts", "applies", "merge_values", "render_values"]
@@ -92,12 +91,7 @@ def render_values(release: Release, directory: Path, facts: ClusterFacts) -> dic
             ) from None
         except OSError as exc:
             raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}:" if mark is not None else ""
-            raise ConfigError(f"{path}:{where} {getattr(exc, 'problem', None) or 'not valid YAML'}") from None
+        data = parse_yaml(text, str(path)) or {}
         if not isinstance(data, Mapping):
             raise ConfigError(f"{path}: values must be a mapping")
         merged = merge_values(merged, data)

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
+from ..yamlfiles import read_yaml
 
 __all__ = [
     "Credential",
@@ -196,18 +196,7 @@ def parse_releases(data: Any, path: Path) -> ReleasesFile:
 
 
 def load_releases(path: Path) -> ReleasesFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no releases file (charts.releases in workshop.yaml names it)") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}:" if mark is not None else ""
-        raise ConfigError(f"{path}:{where} {getattr(exc, 'problem', None) or 'not valid YAML'}") from None
+    data = read_yaml(path, "no releases file (charts.releases in workshop.yaml names it)")
     return parse_releases(data, path)
 
 

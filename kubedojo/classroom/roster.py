@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ConfigError
+from ..yamlfiles import parse_yaml
 
 __all__ = ["Participant", "read_roster"]
 
@@ -66,12 +65,7 @@ def read_roster(path: Path) -> list[Participant]:
                 continue
             people.append(_participant(cleaned, f"{path} line {line}"))
     elif path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}:" if mark is not None else ""
-            raise ConfigError(f"{path}:{where} not valid YAML") from None
+        data = parse_yaml(text, str(path))
         if isinstance(data, dict) and "participants" in data:
             data = data["participants"]
         if not isinstance(data, list):

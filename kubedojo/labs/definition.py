@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
+from ..yamlfiles import read_yaml
 from .jsonpath import parse_path
 
 __all__ = [
@@ -439,14 +439,7 @@ def _describe(error: ValidationError, source: Path, data: Any) -> str:
 
 def load_definition(path: Path, project: Path) -> LabDefinition:
     """Read and validate ``labs/<id>/lab.yaml``; every problem is one line naming the file and key."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}:" if mark is not None else ""
-        raise ConfigError(f"{path}:{where} {getattr(exc, 'problem', None) or 'not valid YAML'}") from None
+    data = read_yaml(path, "no such file")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     for reserved in ("directory", "project"):

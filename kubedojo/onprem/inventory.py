@@ -13,7 +13,6 @@ edit site.yaml, never them.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import shutil
 import tempfile
@@ -24,7 +23,7 @@ from typing import Any
 import yaml
 
 from ..versions import KUBERNETES_VERSION
-from .site import GPU_LABEL, GPU_TAINT, Site, ssh_key_path
+from .site import GPU_LABEL, GPU_TAINT, Site, is_ip, ssh_key_path
 
 __all__ = [
     "GPU_GROUP",
@@ -49,20 +48,12 @@ DOCKER_HUB_MIRROR = {
 """kubespray's default entry, kept because setting ``containerd_registries_mirrors`` replaces the list."""
 
 
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
 def hosts_document(site: Site, key_file: Path) -> dict[str, Any]:
     """The content of hosts.yaml."""
     hosts: dict[str, Any] = {}
     for node in site.nodes:
         entry: dict[str, Any] = {"ansible_host": node.address}
-        if _is_ip(node.internal_ip):
+        if is_ip(node.internal_ip):
             entry["ip"] = node.internal_ip
             entry["access_ip"] = node.internal_ip
         labels = dict(node.labels)

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ConfigError
+from ..yamlfiles import read_yaml
 
 __all__ = [
     "GPU_LABEL",
@@ -30,6 +30,7 @@ __all__ = [
     "SITE_FILE",
     "Node",
     "Site",
+    "is_ip",
     "load_site",
     "parse_site",
 ]
@@ -323,20 +324,7 @@ def load_site(directory: Path) -> Site:
     path = directory / SITE_FILE
     if not directory.is_dir():
         raise ConfigError(f"{directory}: no such site directory (a site is inventory/<name>/{SITE_FILE})")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: missing; copy inventory/sample/{SITE_FILE} and describe your machines"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}:" if mark is not None else ""
-        raise ConfigError(f"{path}:{where} {getattr(exc, 'problem', None) or 'not valid YAML'}") from None
+    data = read_yaml(path, f"missing; copy inventory/sample/{SITE_FILE} and describe your machines")
     return parse_site(data, str(path), directory)
 
 
@@ -365,7 +353,7 @@ def _hosts(site: Site) -> str | None:
         for key, value in (("address", node.address), ("ip", node.ip)):
             if value and not _is_address(value):
                 return f"host {node.name!r}: '{key}' {value!r} is neither an IP address nor a host name"
-        if node.ip and not _is_ip(node.ip):
+        if node.ip and not is_ip(node.ip):
             return f"host {node.name!r}: 'ip' {node.ip!r} must be an IP address (the one Kubernetes uses)"
         if node.gpu and not node.is_worker:
             return f"host {node.name!r}: 'gpu' is true but it is not a worker; add 'worker' to its roles"
@@ -392,7 +380,7 @@ def _networks(site: Site) -> str | None:
     if net.pods.overlaps(net.services):
         return f"'network.pod_cidr' {net.pod_cidr} overlaps 'network.service_cidr' {net.service_cidr}"
     for node in site.nodes:
-        if _is_ip(node.internal_ip):
+        if is_ip(node.internal_ip):
             address = ipaddress.ip_address(node.internal_ip)
             for key, network in (("pod_cidr", net.pods), ("service_cidr", net.services)):
                 if address in network:
@@ -451,7 +439,8 @@ def ssh_key_path(site: Site, base_dir: Path) -> Path:
     return key if key.is_absolute() else (base_dir / key).resolve()
 
 
-def _is_ip(value: str) -> bool:
+def is_ip(value: str) -> bool:
+    """Whether ``value`` is an IPv4 or IPv6 address."""
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -460,4 +449,4 @@ def _is_ip(value: str) -> bool:
 
 
 def _is_address(value: str) -> bool:
-    return _is_ip(value) or bool(_HOST_NAME.match(value.lower()))
+    return is_ip(value) or bool(_HOST_NAME.match(value.lower()))
