@@ -137,7 +137,10 @@ class HostSetup:
         for directory in PRIVATE_DIRS:
             directory.mkdir(parents=True, exist_ok=True)
         MOUNT_NAMESPACE.touch()
-        self.runner.run(["unshare", f"--mount={MOUNT_NAMESPACE}", "--propagation", "shared", "true"])
+        # Slave first: the namespace sees the host's mounts but sends none back. A host mount that is
+        # shared (systemd makes / shared; `ip netns add` makes /run/netns a shared bind mount) would
+        # otherwise carry the tmpfs below, and every pod's network namespace, into the host.
+        self.runner.run(["unshare", f"--mount={MOUNT_NAMESPACE}", "--propagation", "slave", "true"])
         for directory in PRIVATE_DIRS:
             self.runner.run(
                 [
@@ -153,6 +156,9 @@ class HostSetup:
                     str(directory),
                 ]
             )
+        # Then shared inside (a new peer group, still a slave of the host's): pods may ask for
+        # Bidirectional mount propagation between themselves and the kubelet.
+        self.runner.run(["nsenter", f"--mount={MOUNT_NAMESPACE}", "--", "mount", "--make-rshared", "/"])
         return True
 
     def _remember_created_dirs(self) -> None:

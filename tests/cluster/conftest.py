@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,6 +57,11 @@ def make_cluster() -> LocalCluster:
 @pytest.fixture(scope="session")
 def host_baseline() -> HostSnapshot:
     """The host as it was before the test cluster touched it."""
+    # First make /run/netns a shared mount, as `ip netns add` does on any machine where it was ever used
+    # (the Ansible test hosts use it): the cluster's pod network namespaces must still stay inside
+    # its own mount namespace, which the final "nothing left behind" test checks.
+    subprocess.run(["ip", "netns", "add", "kubedojo-probe"], check=True)
+    subprocess.run(["ip", "netns", "delete", "kubedojo-probe"], check=True)
     return HostSnapshot.take()
 
 
