@@ -67,15 +67,24 @@ class KubeClient:
 
     def readyz(self, timeout: float = 5.0) -> str:
         """The API server's answer at /readyz: ``ok`` when it is ready."""
-        response = self.api_client.call_api(
-            "/readyz",
-            "GET",
-            auth_settings=["BearerToken"],
-            _preload_content=False,
-            _return_http_data_only=True,
-            _request_timeout=timeout,
-        )
-        return str(response.data.decode("utf-8", "replace").strip())
+        api = self.api_client
+        if hasattr(api, "param_serialize"):  # the client's generator since v33
+            request = api.param_serialize(
+                method="GET", resource_path="/readyz", auth_settings=["BearerToken"]
+            )
+            response = api.call_api(*request, _request_timeout=timeout)
+            response.read()
+            data = response.data
+        else:
+            data = api.call_api(
+                "/readyz",
+                "GET",
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _return_http_data_only=True,
+                _request_timeout=timeout,
+            ).data
+        return str(data.decode("utf-8", "replace").strip())
 
     # -- typed APIs --------------------------------------------------------------------------
 

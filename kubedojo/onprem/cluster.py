@@ -418,7 +418,7 @@ class OnpremCluster:
             except KubedojoError:
                 raise
             except Exception as exc:  # the client raises urllib3's and its own kinds
-                reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                reason = _unreachable_reason(exc)
                 return ClusterStatus(
                     str(self.site_dir),
                     [ComponentStatus("kube-apiserver", None, False, f"{server}: {reason}")],
@@ -435,3 +435,11 @@ class OnpremCluster:
             server,
             str(self.kubeconfig_path),
         )
+
+
+def _unreachable_reason(exc: Exception) -> str:
+    """Why the API server did not answer, in a few words ("[Errno 111] Connection refused")."""
+    text = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+    if "[Errno" in text:
+        text = text[text.index("[Errno") :]
+    return text.splitlines()[0][:200].rstrip("')\"")

@@ -32,7 +32,7 @@ def test_status_of_a_site_lists_its_nodes_and_the_api_servers_health(
     )
     shutil.copy(cluster.kubeconfig_path, site / "admin.kubeconfig")
     state = OnpremCluster(site, parse_config({}), REPO).status()
-    assert state.healthy
+    assert state.healthy, (state.components, state.nodes)
     assert [c.name for c in state.components] == ["kube-apiserver"]
     assert state.components[0].log.endswith("/readyz: ok")
     real = [n for n in state.nodes if not n.simulated]

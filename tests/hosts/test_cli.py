@@ -77,7 +77,9 @@ def test_up_with_json_then_status_and_kubeconfig(make_site, tmp_path, test_hosts
     state = json.loads(status.stdout)
     assert state["healthy"] is False
     assert state["api_url"] == f"https://{test_hosts.hosts['cp1'].address}:6443"
-    assert state["components"][0]["name"] == "kube-apiserver" and not state["components"][0]["healthy"]
+    api = state["components"][0]
+    assert api["name"] == "kube-apiserver" and not api["healthy"]
+    assert api["log"] == f"https://{test_hosts.hosts['cp1'].address}:6443: [Errno 111] Connection refused"
 
 
 def test_ctrl_c_cancels_the_run_cleanly(make_site, tmp_path, test_hosts) -> None:
