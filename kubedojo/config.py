@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .validation import dotted, explain
 
 __all__ = [
     "DEFAULT_SIM_POOLS",
@@ -306,16 +307,7 @@ class WorkshopConfig(_Strict):
 
 def _describe(error: ValidationError, source: str) -> str:
     first = error.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        return f"{source}: unknown key '{key}'"
-    if kind == "missing":
-        return f"{source}: missing key '{key}'"
-    message = first["msg"].removeprefix("Value error, ")
-    got = first.get("input")
-    shown = f" (got {got!r})" if not isinstance(got, dict | list) and kind.endswith("_type") else ""
-    return f"{source}: '{key}': {message}{shown}"
+    return explain(first, dotted(first["loc"]), f"{source}: ")
 
 
 def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:

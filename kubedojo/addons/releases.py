@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
+from ..validation import dotted, explain
 from ..yamlfiles import read_yaml
 
 __all__ = [
@@ -166,6 +167,7 @@ class ReleasesFile(_Strict):
 
 
 def _describe(error: ValidationError, data: Any) -> str:
+    """The first error, named by its release (``release 'minio': 'version': …``)."""
     first = error.errors()[0]
     loc = list(first["loc"])
     where = ""
@@ -174,12 +176,7 @@ def _describe(error: ValidationError, data: Any) -> str:
         if isinstance(releases, list) and loc[1] < len(releases) and isinstance(releases[loc[1]], Mapping):
             where = f"release {releases[loc[1]].get('name', loc[1])!r}: "
         loc = loc[2:]
-    key = ".".join(str(p) for p in loc) or "(top level)"
-    if first["type"] == "extra_forbidden":
-        return f"{where}unknown key '{key}'"
-    if first["type"] == "missing":
-        return f"{where}missing key '{key}'"
-    return f"{where}'{key}': {first['msg'].removeprefix('Value error, ')}"
+    return explain(first, dotted(loc), where)
 
 
 def parse_releases(data: Any, path: Path) -> ReleasesFile:

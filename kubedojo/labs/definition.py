@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
+from ..validation import explain
 from ..yamlfiles import read_yaml
 from .jsonpath import parse_path
 
@@ -427,14 +428,9 @@ def _describe(error: ValidationError, source: Path, data: Any) -> str:
             continue
         parts.append(str(part))
     key = ".".join(parts) or "(top level)"
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        return f"{source}: unknown key '{key}'"
-    if kind == "missing":
-        return f"{source}: missing key '{key}'"
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
+    if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
         return f"{source}: '{key}': unknown or missing 'check' (one of: {', '.join(CHECK_KINDS)})"
-    return f"{source}: '{key}': {first['msg'].removeprefix('Value error, ')}"
+    return explain(first, key, f"{source}: ")
 
 
 def load_definition(path: Path, project: Path) -> LabDefinition:

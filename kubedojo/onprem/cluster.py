@@ -30,7 +30,14 @@ from ..paths import CacheDirs
 from ..progress import NullReporter, Reporter
 from ..versions import KUBERNETES_VERSION
 from .inventory import GeneratedInventory, write_inventory
-from .kubespray import KUBESPRAY, KubesprayFetcher, KubesprayRelease, KubesprayTree, check_ansible_version
+from .kubespray import (
+    KUBESPRAY,
+    KubesprayFetcher,
+    KubesprayRelease,
+    KubesprayTree,
+    check_ansible_version,
+    version_tuple,
+)
 from .preflight import (
     CLOCK_TASK,
     PLAYBOOK_TASKS,
@@ -68,10 +75,6 @@ class UpReport:
 
 def _assets() -> Path:
     return Path(str(resources.files("kubedojo.onprem").joinpath("assets")))
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split("."))
 
 
 class OnpremCluster:
@@ -335,11 +338,7 @@ class OnpremCluster:
         unless another one kubespray supports is named."""
         target = (version or KUBERNETES_VERSION).removeprefix("v")
         low, high = SUPPORTED_KUBERNETES
-        try:
-            ok = _version_tuple(low) <= _version_tuple(target) <= _version_tuple(high)
-        except ValueError:
-            ok = False
-        if not ok:
+        if not version_tuple(low) <= version_tuple(target) <= version_tuple(high) or target.count(".") != 2:
             raise ConfigError(
                 f"--version {version}: kubespray {KUBESPRAY.version} installs Kubernetes {low} to {high}"
             )

@@ -35,6 +35,7 @@ __all__ = [
     "KubesprayTree",
     "check_ansible_version",
     "git_tree_id",
+    "version_tuple",
 ]
 
 ENTRY_POINTS = ("cluster.yml", "scale.yml", "reset.yml", "remove-node.yml", "upgrade-cluster.yml")
@@ -92,7 +93,8 @@ class KubesprayTree:
         return None
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"v2.18.19"`` as ``(2, 18, 19)``: the numbers in a version, for comparing."""
     return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
 
 
@@ -102,7 +104,7 @@ def check_ansible_version(tree: KubesprayTree, installed: str) -> None:
     if bounds is None:
         return
     low, high = bounds
-    if not _version_tuple(low) <= _version_tuple(installed) < _version_tuple(high):
+    if not version_tuple(low) <= version_tuple(installed) < version_tuple(high):
         raise ToolMissingError(
             f"ansible-core>={low},<{high}",
             f"kubespray {tree.version} needs it and this Python has ansible-core {installed}; "

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ConfigError
+from ..validation import dotted, explain
 from ..yamlfiles import read_yaml
 
 __all__ = [
@@ -267,14 +268,10 @@ class Site(_Strict):
 # -- reading ---------------------------------------------------------------------------------
 
 
-def _where(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> tuple[str, str]:
-    """The dotted key of an error, and ``host 'name': `` when it lies inside a node."""
-    parts: list[str] = []
-    for part in loc:
-        if isinstance(part, int) and parts:
-            parts[-1] = f"{parts[-1]}[{part}]"
-        else:
-            parts.append(str(part))
+def _describe(error: ValidationError, data: Mapping[str, Any]) -> str:
+    """The first error, with ``host '<name>': `` before it when it lies inside a node."""
+    first = error.errors()[0]
+    loc = tuple(first["loc"])
     host = ""
     if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
         nodes = data.get("nodes")
@@ -282,27 +279,7 @@ def _where(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> tuple[str, st
             name = nodes[loc[1]].get("name")
             if isinstance(name, str):
                 host = f"host {name!r}: "
-    return host, ".".join(parts) or "(top level)"
-
-
-def _describe(error: ValidationError, data: Mapping[str, Any]) -> str:
-    first = error.errors()[0]
-    host, where = _where(tuple(first["loc"]), data)
-    kind = first["type"]
-    got = first.get("input")
-    if kind == "extra_forbidden":
-        return f"{host}unknown key '{where}'"
-    if kind == "missing":
-        return f"{host}missing key '{where}'"
-    if kind == "bool_type":
-        return f"{host}'{where}' must be true or false (got {got!r})"
-    message = first["msg"].removeprefix("Value error, ")
-    shown = (
-        f" (got {got!r})"
-        if not isinstance(got, dict | list) and (kind.endswith("_type") or kind == "literal_error")
-        else ""
-    )
-    return f"{host}'{where}': {message}{shown}"
+    return explain(first, dotted(loc), host)
 
 
 def parse_site(data: Any, source: str, base_dir: Path | None = None) -> Site:

@@ -69,18 +69,18 @@ def refused(tmp_path: Path, *releases: dict[str, Any]) -> str:
         ([rel("a", values=["values/missing.yaml"])], "release 'a': values file"),
         ([rel("a", repo="", chart="nowhere")], "release 'a': chart"),
         ([rel("a", when={"gpu": True})], "release 'a': unknown key 'when.gpu'"),
-        ([rel("a", when={"cluster": ["k3s"]})], "release 'a': 'when.cluster.0'"),
+        ([rel("a", when={"cluster": ["k3s"]})], "release 'a': 'when.cluster[0]'"),
         (
             [rel("a", credentials=[{"secret": "s", "generate": {"k": 4}}])],
-            "release 'a': 'credentials.0': credential 's': k: a random value is 16 to 128 characters",
+            "release 'a': 'credentials[0]': credential 's': k: a random value is 16 to 128 characters",
         ),
         (
             [rel("a", credentials=[{"secret": "s"}])],
-            "release 'a': 'credentials.0': credential 's': give either 'generate' or 'copy_from'",
+            "release 'a': 'credentials[0]': credential 's': give either 'generate' or 'copy_from'",
         ),
         (
             [rel("a", credentials=[{"secret": "s", "copy_from": "x", "keys": {"a": "b"}}])],
-            "release 'a': 'credentials.0': credential 's': copy_from is namespace/name",
+            "release 'a': 'credentials[0]': credential 's': copy_from is namespace/name",
         ),
     ],
 )
