@@ -14,7 +14,17 @@ from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import task
 
-from .support import RichReporter, confirm, console, emit_json, kubedojo_task, project_dir, settings, table
+from .support import (
+    RichReporter,
+    confirm,
+    console,
+    emit_json,
+    kubedojo_task,
+    project_dir,
+    settings,
+    site_dir,
+    table,
+)
 
 _COMMON = {
     "inventory": "an on-prem site directory (inventory/<site>); without it, the local cluster",
@@ -84,15 +94,10 @@ def _addons(
 ) -> Iterator[Any]:
     from ..addons import addons_environment
 
-    project = project_dir(c)
-    site = None
-    if inventory:
-        site = Path(inventory).expanduser()
-        site = site if site.is_absolute() or site.exists() else project / site
     with addons_environment(
         settings(c),
-        project,
-        site=site,
+        project_dir(c),
+        site=site_dir(c, inventory) if inventory else None,
         kubeconfig=Path(kubeconfig).expanduser() if kubeconfig else None,
         bundle=bundle,
         releases=releases,

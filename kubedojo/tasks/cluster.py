@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from invoke.collection import Collection
@@ -19,6 +18,7 @@ from .support import (
     mapping_rows,
     project_dir,
     settings,
+    site_dir,
     table,
 )
 
@@ -35,11 +35,8 @@ def _site(c: Context, inventory: str, quiet: bool = False) -> Any:
     from ..onprem.cluster import OnpremCluster
     from .onprem_view import RichPlaybookWatcher
 
-    path = Path(inventory).expanduser()
-    if not path.is_absolute() and not path.exists():
-        path = project_dir(c) / path
     return OnpremCluster(
-        path,
+        site_dir(c, inventory),
         settings(c),
         project_dir(c),
         watcher=RichPlaybookWatcher(quiet),

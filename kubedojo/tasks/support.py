@@ -23,6 +23,7 @@ __all__ = [
     "project_dir",
     "read_workshop",
     "settings",
+    "site_dir",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,6 +69,12 @@ def settings(c: Context) -> Any:
     source = raw.pop("_source", WORKSHOP_FILE)
     raw.pop(_PROJECT, None)
     return parse_config(raw, source=source)
+
+
+def site_dir(c: Context, inventory: str) -> Path:
+    """``-i inventory/<site>``: as given when it exists (or is absolute), else under the project."""
+    path = Path(inventory).expanduser()
+    return path if path.is_absolute() or path.exists() else project_dir(c) / path
 
 
 def project_dir(c: Context) -> Path:
