@@ -157,6 +157,7 @@ def host_measurements(rounds: int) -> dict[str, Any]:
                     },
                 )
                 plain.append(time.monotonic() - t)
+            site.runner.close_connections()
             results["standin_cluster_yml_kubedojo_s"] = round(statistics.median(ours), 2)
             results["standin_cluster_yml_ansible_playbook_s"] = round(statistics.median(plain), 2)
     return results

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProvisionError, ToolMissingError
+from .commands import Runner
 
-__all__ = ["AnsibleRunner", "PlaybookOutcome", "PlaybookRequest", "ansible_core_version"]
+__all__ = ["AnsibleRunner", "PlaybookOutcome", "PlaybookRequest", "ansible_core_version", "close_ssh_masters"]
 
 
 EventHandler = Callable[[Mapping[str, Any]], None]
@@ -36,6 +37,20 @@ def ansible_core_version() -> str:
         raise ToolMissingError(
             "ansible-core", "pip install -e . installs the version kubespray needs (or run ./scripts/setup)"
         ) from None
+
+
+def close_ssh_masters(directory: Path, runner: Runner | None = None) -> int:
+    """Ask every SSH connection master with a socket in ``directory`` to exit (Ansible's
+    ControlPersist keeps them for minutes otherwise); how many there were."""
+    runner = runner or Runner()
+    closed = 0
+    for socket_path in directory.glob("*") if directory.is_dir() else ():
+        if socket_path.is_socket():
+            runner.run(
+                ["ssh", "-O", "exit", "-o", f"ControlPath={socket_path}", "kubedojo"], timeout=10, check=False
+            )
+            closed += 1
+    return closed
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,8 @@ class OnpremCluster:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """One run per site at a time (a second would fight over the machines and the fact cache)."""
+        """One operation per site at a time (a second would fight over the machines and the fact
+        cache); when it ends, its SSH connections to the machines are closed, leaving no process."""
         lock = self.site_dir / ".kubedojo.lock"
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -160,7 +161,10 @@ class OnpremCluster:
                 ) from None
             os.ftruncate(fd, 0)
             os.write(fd, str(os.getpid()).encode())
-            yield
+            try:
+                yield
+            finally:
+                self.runner.close_connections()
         finally:
             os.close(fd)
 
@@ -173,6 +177,10 @@ class OnpremCluster:
 
     def preflight(self, limit: Sequence[str] = ()) -> PreflightReport:
         """Run the read-only preflight playbook and judge every host (``limit``: only those)."""
+        with self._locked():
+            return self._preflight(limit)
+
+    def _preflight(self, limit: Sequence[str] = ()) -> PreflightReport:
         write_inventory(self.site, self.site_dir)
         nodes = [n for n in self.site.nodes if not limit or n.name in limit]
         run, progress = self.runner.run(
@@ -233,7 +241,7 @@ class OnpremCluster:
             return report
 
     def _checked_preflight(self, limit: Sequence[str] = ()) -> PreflightReport:
-        report = self.preflight(limit)
+        report = self._preflight(limit)
         if not report.ok:
             raise PreflightFailed(report)
         return report

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..client.ansible import AnsibleRunner, PlaybookOutcome, PlaybookRequest
+from ..client.ansible import AnsibleRunner, PlaybookOutcome, PlaybookRequest, close_ssh_masters
 from ..errors import Cancelled, ProvisionError, WaitTimeout
 from .events import HostTally, PlaybookProgress, TaskFailure
 
@@ -95,9 +97,21 @@ class SiteRunner:
         self.connect_timeout = connect_timeout
         self.forks = forks
 
+    @property
+    def control_dir(self) -> Path:
+        """Where Ansible keeps this site's persistent SSH connections (a short path: it holds sockets)."""
+        digest = hashlib.sha256(str(self.facts_dir).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"kubedojo-ssh-{digest}"
+
+    def close_connections(self) -> int:
+        """Close the SSH connections Ansible kept open to the site's machines."""
+        return close_ssh_masters(self.control_dir)
+
     def environment(self) -> dict[str, str]:
-        """The fact cache is the site's own and outlives each run (``--limit`` needs it)."""
+        """The fact cache is the site's own and outlives each run (``--limit`` needs it); SSH
+        connections are kept per site, so they can be closed when an operation ends."""
         return {
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(self.control_dir),
             "ANSIBLE_CACHE_PLUGIN": "jsonfile",
             "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(self.facts_dir),
             "ANSIBLE_CACHE_PLUGIN_TIMEOUT": str(7 * 86400),

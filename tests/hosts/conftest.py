@@ -113,13 +113,19 @@ def standin_config(tmp_path: Path) -> Any:
 
 
 @pytest.fixture
-def onprem(tmp_path: Path) -> Callable[..., OnpremCluster]:
-    """An OnpremCluster for a site directory, driving the stand-in playbooks."""
+def onprem(tmp_path: Path) -> Iterator[Callable[..., OnpremCluster]]:
+    """An OnpremCluster for a site directory, driving the stand-in playbooks. Afterwards the SSH
+    connections that runs made outside an operation (tests calling the runner directly) are closed."""
+    made: list[OnpremCluster] = []
 
     def make(site: Path, **kwargs: Any) -> OnpremCluster:
-        return OnpremCluster(site, standin_config(tmp_path), REPO, **kwargs)
+        cluster = OnpremCluster(site, standin_config(tmp_path), REPO, **kwargs)
+        made.append(cluster)
+        return cluster
 
-    return make
+    yield make
+    for cluster in made:
+        cluster.runner.close_connections()
 
 
 THREE = {"cp1": {"roles": ["control-plane", "etcd", "worker"]}, "node1": {}, "node2": {}}

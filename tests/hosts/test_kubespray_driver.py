@@ -88,6 +88,8 @@ def test_up_hands_kubespray_the_generated_inventory_and_fetches_the_kubeconfig(
             assert "client-key-data" not in path.read_text(errors="replace"), path
     # Facts went to the site's own cache, not to the playbook tree's ansible.cfg location.
     assert sorted(p.name for p in (site.site_dir / "facts").iterdir()) == sorted(THREE)
+    # Ansible's persistent SSH connections were closed when the operation ended.
+    assert _ssh_masters(site.runner.control_dir) == []
     summary = json.loads((run.artifact_dir / "summary.json").read_text())
     assert summary["status"] == "successful" and set(summary["hosts"]) == set(THREE)
     assert (run.artifact_dir / "status").read_text().strip() == "successful"
@@ -212,6 +214,23 @@ class CancelWhenTaskStarts:
         finally:
             done.set()
             thread.join()
+
+
+def _processes(*needles: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if all(n in cmdline for n in needles):
+                found.append(cmdline)
+    return found
+
+
+def _ssh_masters(control_dir: Path) -> list[str]:
+    return _processes("ssh: ", str(control_dir))
 
 
 def _ansible_processes(site_dir: Path) -> list[str]:
