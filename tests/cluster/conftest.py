@@ -55,14 +55,18 @@ def make_cluster() -> LocalCluster:
 
 
 @pytest.fixture(scope="session")
-def host_baseline() -> HostSnapshot:
+def host_baseline() -> Iterator[HostSnapshot]:
     """The host as it was before the test cluster touched it."""
+    from tests.hosts.testhosts import NETNS_DIR, is_mount_point, unmount_netns_dir_if_unused
+
+    was_mount_point = is_mount_point(NETNS_DIR)
     # First make /run/netns a shared mount, as `ip netns add` does on any machine where it was ever used
     # (the Ansible test hosts use it): the cluster's pod network namespaces must still stay inside
     # its own mount namespace, which the final "nothing left behind" test checks.
     subprocess.run(["ip", "netns", "add", "kubedojo-probe"], check=True)
     subprocess.run(["ip", "netns", "delete", "kubedojo-probe"], check=True)
-    return HostSnapshot.take()
+    yield HostSnapshot.take()
+    unmount_netns_dir_if_unused(was_mount_point)
 
 
 @pytest.fixture(scope="session")

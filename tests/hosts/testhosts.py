@@ -73,6 +73,20 @@ _CAPABILITIES = [
 ]
 
 
+NETNS_DIR = Path("/run/netns")
+
+
+def is_mount_point(path: Path) -> bool:
+    return any(line.split()[1] == str(path) for line in Path("/proc/self/mounts").read_text().splitlines())
+
+
+def unmount_netns_dir_if_unused(was_mount_point: bool) -> None:
+    """`ip netns add` leaves /run/netns bind-mounted; undo that if it was not so before and no
+    namespace is left in it."""
+    if not was_mount_point and is_mount_point(NETNS_DIR) and not any(NETNS_DIR.iterdir()):
+        _run("umount", str(NETNS_DIR), check=False)
+
+
 def _run(*argv: str, timeout: float = 60.0, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     if check and result.returncode != 0:
@@ -435,6 +449,7 @@ class TestHosts:
         return self.network.address(200)
 
     def start(self) -> None:
+        self._netns_was_mounted = is_mount_point(NETNS_DIR)
         image = ensure_image(self.cache)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.key = KeyPair.create(self.workdir)
@@ -466,6 +481,7 @@ class TestHosts:
         for host in self.hosts.values():
             host.stop()
         self.network.down()
+        unmount_netns_dir_if_unused(getattr(self, "_netns_was_mounted", True))
         with contextlib.suppress(OSError):
             for sub in Path("/sys/fs/cgroup").iterdir():
                 with contextlib.suppress(OSError):
