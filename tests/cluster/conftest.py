@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pytest
 
 from kubedojo.client.kube import KubeClient
 from kubedojo.config import parse_config
-from kubedojo.errors import KubedojoError
+from kubedojo.errors import ClusterBusyError, KubedojoError
 from kubedojo.labs import LabRunner, ResultStore
 from kubedojo.labs.images import lab_images
 from kubedojo.labs.reader import VolumeReader
@@ -54,11 +55,33 @@ def make_cluster() -> LocalCluster:
     return LocalCluster(parse_config({"local": {"state_dir": STATE_DIR}}))
 
 
+def _require_usable_host() -> None:
+    reason = _unusable_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"cluster tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def host_baseline() -> Iterator[HostSnapshot]:
-    """The host as it was before the test cluster touched it."""
+    """The host as it was before the test cluster touched it.
+
+    A session that died without ``down`` (its processes killed, the machine's sandbox restarted)
+    leaves its bridge, veths, mounts, cgroups and iptables rules behind; they are cleared first, or
+    they would count as the host's own state and the final "nothing left behind" test would fail.
+    """
     from tests.hosts.testhosts import NETNS_DIR, is_mount_point, unmount_netns_dir_if_unused
 
+    _require_usable_host()
+    try:
+        leftovers = make_cluster().down()
+    except ClusterBusyError as exc:
+        pytest.fail(
+            f"another kubedojo cluster is running on this host ({exc}); stop it with `invoke cluster.down`"
+        )
+    if leftovers:
+        warnings.warn(f"cleared what an earlier cluster left behind: {', '.join(leftovers)}", stacklevel=1)
     was_mount_point = is_mount_point(NETNS_DIR)
     # First make /run/netns a shared mount, as `ip netns add` does on any machine where it was ever used
     # (the Ansible test hosts use it): the cluster's pod network namespaces must still stay inside
@@ -71,11 +94,6 @@ def host_baseline() -> Iterator[HostSnapshot]:
 
 @pytest.fixture(scope="session")
 def cluster(host_baseline: HostSnapshot) -> Iterator[LocalCluster]:
-    reason = _unusable_reason()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"cluster tests cannot run in CI: {reason}")
-        pytest.skip(reason)
     local = make_cluster()
     try:
         local.up(SIM_NODES)

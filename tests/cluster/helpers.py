@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+from pathlib import Path
 from typing import Any
 
 from kubedojo.client.kube import KubeClient
+from kubedojo.client.processes import processes_in_cgroup
+from kubedojo.local.components import CGROUP_ROOT, CONTAINERD_SOCKET
+from kubedojo.local.provider import LocalCluster
 
 BASE_IMAGE_NAME = "base"
 
@@ -86,3 +92,31 @@ def wait_event(admin: KubeClient, namespace: str, involved: str, reason: str, ti
         namespace=namespace,
         field_selector=f"involvedObject.name={involved}",
     )
+
+
+def crash(cluster: LocalCluster) -> None:
+    """SIGKILL every process of the cluster at once, as a machine whose processes all die (an
+    out-of-memory kill spree, a sandbox restart) does: components, shims and containers go, while
+    the kernel state (bridge, veths, mounts, cgroups, iptables rules) stays behind."""
+    for component in cluster.components:
+        cluster.processes.kill(component.daemon)
+    victims: set[int] = set()
+    for directory in cluster.host.cgroup_dirs(CGROUP_ROOT):
+        victims.update(processes_in_cgroup(directory))
+    marker = str(CONTAINERD_SOCKET).encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (
+                    b"containerd-shim" in (entry / "cmdline").read_bytes()
+                    and marker in (entry / "cmdline").read_bytes()
+                ):
+                    victims.add(int(entry.name))
+            except OSError:
+                continue
+    victims.discard(os.getpid())
+    for pid in victims:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
