@@ -51,14 +51,20 @@ def _unusable_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="package")  # gone before the cluster tests' final "nothing left behind" check
-def test_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestHosts]:
+@pytest.fixture(scope="package")
+def host_cache() -> CacheDirs:
+    """The cache the test-host image is built into; skips (fails in CI) where hosts cannot run."""
     reason = _unusable_reason()
     if reason is not None:
         if os.environ.get("CI"):
             pytest.fail(f"host tests cannot run in CI: {reason}")
         pytest.skip(reason)
-    cache = CacheDirs.under(parse_config({}).cache_root)
+    return CacheDirs.under(parse_config({}).cache_root)
+
+
+@pytest.fixture(scope="package")  # gone before the cluster tests' final "nothing left behind" check
+def test_hosts(host_cache: CacheDirs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestHosts]:
+    cache = host_cache
     hosts = TestHosts(cache, tmp_path_factory.mktemp("testhosts"), HOSTS)
     with hosts.running():
         yield hosts

@@ -442,6 +442,8 @@ class TestHosts:
         self.specs = specs
         self.hosts: dict[str, TestHost] = {}
         self.key: KeyPair | None = None
+        self.cleared: list[str] = []
+        """What :meth:`start` removed of an earlier session with the same host names."""
 
     @property
     def unused_address(self) -> str:
@@ -450,20 +452,23 @@ class TestHosts:
 
     def start(self) -> None:
         self._netns_was_mounted = is_mount_point(NETNS_DIR)
+        self.hosts = {
+            spec.name: TestHost(
+                spec.name,
+                self.network.address(index),
+                self.workdir / spec.name,
+                swap_mb=spec.swap_mb,
+                sudo_password=spec.sudo_password,
+            )
+            for index, spec in enumerate(self.specs, start=1)
+        }
+        self.cleared = self.clear_interrupted_session()
         image = ensure_image(self.cache)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.key = KeyPair.create(self.workdir)
         self.network.up()
         try:
-            for index, spec in enumerate(self.specs, start=1):
-                host = TestHost(
-                    spec.name,
-                    self.network.address(index),
-                    self.workdir / spec.name,
-                    swap_mb=spec.swap_mb,
-                    sudo_password=spec.sudo_password,
-                )
-                self.hosts[spec.name] = host
+            for host in self.hosts.values():
                 host.start(
                     image,
                     self.network.bridge,
@@ -485,27 +490,60 @@ class TestHosts:
         with contextlib.suppress(OSError):
             for sub in Path("/sys/fs/cgroup").iterdir():
                 with contextlib.suppress(OSError):
-                    (sub / CGROUP_PARENT).rmdir()
+                    (sub / CGROUP_PARENT).rmdir()  # fails, as it should, while other hosts run
+
+    def clear_interrupted_session(self) -> list[str]:
+        """Remove what an earlier session with these host names left when it died without
+        :meth:`stop`: its containers (they keep running when only the test process dies), their
+        root file systems (under that session's own temporary directory), veths and namespaces."""
+        cleared = []
+        containers = set(_run("runc", "--root", str(RUNC_ROOT), "list", "-q", check=False).stdout.split())
+        links = {line.split()[0].split("@")[0] for line in _run("ip", "-br", "link").stdout.splitlines()}
+        namespaces = set(_run("ip", "netns", "list").stdout.split())
+        for host in self.hosts.values():
+            if host.container in containers:
+                _run("runc", "--root", str(RUNC_ROOT), "delete", "--force", host.container, check=False)
+                cleared.append(f"container {host.container}")
+            for line in Path("/proc/mounts").read_text().splitlines():
+                kind, mount_point = line.split()[2], line.split()[1]
+                if (
+                    kind == "overlay"
+                    and mount_point.endswith(f"/{host.name}/merged")
+                    and "/testhosts" in mount_point
+                ):
+                    _run("umount", mount_point, check=False)
+                    cleared.append(f"mount {mount_point}")
+            if host.veth in links:
+                _run("ip", "link", "delete", host.veth, check=False)
+                cleared.append(f"link {host.veth}")
+            if host.netns in namespaces:
+                _run("ip", "netns", "delete", host.netns, check=False)
+                cleared.append(f"netns {host.netns}")
+        return cleared
 
     def leftovers(self) -> list[str]:
-        """What is still on the machine after :meth:`stop` (should be nothing)."""
-        found = [f"netns {n}" for n in _run("ip", "netns", "list").stdout.split() if n.startswith("kdh-")]
+        """What of these hosts is still on the machine after :meth:`stop` (should be nothing)."""
+        namespaces = set(_run("ip", "netns", "list").stdout.split())
+        found = [f"netns {h.netns}" for h in self.hosts.values() if h.netns in namespaces]
+        links = {line.split()[0].split("@")[0] for line in _run("ip", "-br", "link").stdout.splitlines()}
         found += [
-            f"link {line.split()[0]}"
-            for line in _run("ip", "-br", "link").stdout.splitlines()
-            if line.startswith(("kdv-", self.network.bridge))
+            f"link {name}"
+            for name in sorted(links & {self.network.bridge, *(h.veth for h in self.hosts.values())})
         ]
         found += [
             f"mount {line.split()[1]}"
             for line in Path("/proc/mounts").read_text().splitlines()
             if str(self.workdir) in line.split()[1]
         ]
+        containers = set(_run("runc", "--root", str(RUNC_ROOT), "list", "-q", check=False).stdout.split())
+        found += [f"container {h.container}" for h in self.hosts.values() if h.container in containers]
         found += [
-            f"container {line.split()[0]}"
-            for line in _run("runc", "--root", str(RUNC_ROOT), "list", "-q", check=False).stdout.split()
-            if line
+            str(p)
+            for h in self.hosts.values()
+            for p in Path("/sys/fs/cgroup").glob(f"*/{CGROUP_PARENT}/{h.name}")
         ]
-        found += [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/{CGROUP_PARENT}")]
+        if not containers:
+            found += [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/{CGROUP_PARENT}")]
         return found
 
     @contextlib.contextmanager
