@@ -506,8 +506,9 @@ class LocalCluster:
                 shutil.rmtree(RUNTIME_DIR)
         if purge:
             with self.reporter.step(f"Removing {self.state.root}"):
-                shutil.rmtree(self.state.root, ignore_errors=True)
-                undone.append(f"state directory {self.state.root}")
+                if self.state.root.exists():
+                    shutil.rmtree(self.state.root, ignore_errors=True)
+                    undone.append(f"state directory {self.state.root}")
                 # The volumes of the purged cluster's claims (its etcd, and so its PVs, are gone).
                 if Path(HOSTPATH_PV_DIR).is_dir():
                     shutil.rmtree(HOSTPATH_PV_DIR, ignore_errors=True)

@@ -75,7 +75,7 @@ def host_baseline() -> Iterator[HostSnapshot]:
 
     _require_usable_host()
     try:
-        leftovers = make_cluster().down()
+        leftovers = make_cluster().down(purge=True)  # and its state: each session starts afresh
     except ClusterBusyError as exc:
         pytest.fail(
             f"another kubedojo cluster is running on this host ({exc}); stop it with `invoke cluster.down`"

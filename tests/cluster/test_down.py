@@ -64,3 +64,6 @@ def test_down_after_every_process_died_leaves_nothing_behind(
     assert "mount namespace" in undone and "bridge kdojo0" in undone
     differences = HostSnapshot.take().differences(host_baseline)
     assert differences == {}, differences
+    # Purging removes the state directory once, and then there is nothing left to report.
+    assert f"state directory {cluster.state.root}" in cluster.down(purge=True)
+    assert cluster.down(purge=True) == []
