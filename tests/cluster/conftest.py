@@ -68,20 +68,29 @@ def host_baseline() -> Iterator[HostSnapshot]:
     """The host as it was before the test cluster touched it.
 
     A session that died without ``down`` (its processes killed, the machine's sandbox restarted)
-    leaves its bridge, veths, mounts, cgroups and iptables rules behind; they are cleared first, or
-    they would count as the host's own state and the final "nothing left behind" test would fail.
+    leaves its bridge, veths, mounts, cgroups and iptables rules behind, and maybe its test hosts
+    still running; they are cleared first, or they would count as the host's own state and the final
+    "nothing left behind" test would fail.
     """
-    from tests.hosts.testhosts import NETNS_DIR, is_mount_point, unmount_netns_dir_if_unused
+    from tests.hosts.testhosts import (
+        NETNS_DIR,
+        clear_killed_hosts,
+        is_mount_point,
+        unmount_netns_dir_if_unused,
+    )
 
     _require_usable_host()
     try:
         leftovers = make_cluster().down(purge=True)  # and its state: each session starts afresh
+        # The test hosts too: their systemd mounts cgroup hierarchies this machine has not mounted,
+        # which containerd then cannot resolve, and pods killed for memory lose their OOMKilled.
+        leftovers += clear_killed_hosts()
     except ClusterBusyError as exc:
         pytest.fail(
             f"another kubedojo cluster is running on this host ({exc}); stop it with `invoke cluster.down`"
         )
     if leftovers:
-        warnings.warn(f"cleared what an earlier cluster left behind: {', '.join(leftovers)}", stacklevel=1)
+        warnings.warn(f"cleared what an earlier test session left behind: {', '.join(leftovers)}", stacklevel=1)
     was_mount_point = is_mount_point(NETNS_DIR)
     # First make /run/netns a shared mount, as `ip netns add` does on any machine where it was ever used
     # (the Ansible test hosts use it): the cluster's pod network namespaces must still stay inside

@@ -27,7 +27,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -393,6 +393,51 @@ class TestHost:
         _run("ip", "netns", "delete", self.netns, check=False)
 
 
+def clear_killed_hosts(names: Collection[str] | None = None) -> list[str]:
+    """Remove what a test session that died without stopping its hosts left behind: their
+    containers (they keep running when only the test process dies, and their systemd keeps extra
+    cgroup hierarchies alive), root file systems, veths, namespaces and, for ``names=None`` (every
+    test host, for a session that starts before any of its own), the bridges."""
+
+    def ours(host: str) -> bool:
+        return names is None or host in names
+
+    cleared = []
+    for container in _run("runc", "--root", str(RUNC_ROOT), "list", "-q", check=False).stdout.split():
+        if container.startswith("kdh-") and ours(container.removeprefix("kdh-")):
+            _run("runc", "--root", str(RUNC_ROOT), "delete", "--force", container, check=False)
+            cleared.append(f"container {container}")
+    for line in Path("/proc/mounts").read_text().splitlines():
+        kind, mount_point = line.split()[2], line.split()[1]
+        merged = Path(mount_point)
+        if (
+            kind == "overlay"
+            and merged.name == "merged"
+            and "/testhosts" in mount_point
+            and ours(merged.parent.name)
+        ):
+            _run("umount", mount_point, check=False)
+            cleared.append(f"mount {mount_point}")
+    veths = None if names is None else {TestHost(n, "", Path()).veth for n in names}
+    for line in _run("ip", "-br", "link").stdout.splitlines():
+        link = line.split()[0].split("@")[0]
+        if (link.startswith("kdv-") and (veths is None or link in veths)) or (
+            names is None and link.startswith("kdhosts")
+        ):
+            _run("ip", "link", "delete", link, check=False)
+            cleared.append(f"link {link}")
+    for namespace in _run("ip", "netns", "list").stdout.split():
+        if namespace.startswith("kdh-") and ours(namespace.removeprefix("kdh-")):
+            _run("ip", "netns", "delete", namespace, check=False)
+            cleared.append(f"netns {namespace}")
+    if names is None:
+        for parent in Path("/sys/fs/cgroup").glob(f"*/{CGROUP_PARENT}"):
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+                cleared.append(f"cgroup {parent}")
+    return cleared
+
+
 class TestNetwork:
     """A bridge with the controller's address on it; the hosts' veths join it."""
 
@@ -493,33 +538,8 @@ class TestHosts:
                     (sub / CGROUP_PARENT).rmdir()  # fails, as it should, while other hosts run
 
     def clear_interrupted_session(self) -> list[str]:
-        """Remove what an earlier session with these host names left when it died without
-        :meth:`stop`: its containers (they keep running when only the test process dies), their
-        root file systems (under that session's own temporary directory), veths and namespaces."""
-        cleared = []
-        containers = set(_run("runc", "--root", str(RUNC_ROOT), "list", "-q", check=False).stdout.split())
-        links = {line.split()[0].split("@")[0] for line in _run("ip", "-br", "link").stdout.splitlines()}
-        namespaces = set(_run("ip", "netns", "list").stdout.split())
-        for host in self.hosts.values():
-            if host.container in containers:
-                _run("runc", "--root", str(RUNC_ROOT), "delete", "--force", host.container, check=False)
-                cleared.append(f"container {host.container}")
-            for line in Path("/proc/mounts").read_text().splitlines():
-                kind, mount_point = line.split()[2], line.split()[1]
-                if (
-                    kind == "overlay"
-                    and mount_point.endswith(f"/{host.name}/merged")
-                    and "/testhosts" in mount_point
-                ):
-                    _run("umount", mount_point, check=False)
-                    cleared.append(f"mount {mount_point}")
-            if host.veth in links:
-                _run("ip", "link", "delete", host.veth, check=False)
-                cleared.append(f"link {host.veth}")
-            if host.netns in namespaces:
-                _run("ip", "netns", "delete", host.netns, check=False)
-                cleared.append(f"netns {host.netns}")
-        return cleared
+        """Remove what an earlier session left of these hosts (see :func:`clear_killed_hosts`)."""
+        return clear_killed_hosts(self.hosts)
 
     def leftovers(self) -> list[str]:
         """What of these hosts is still on the machine after :meth:`stop` (should be nothing)."""
