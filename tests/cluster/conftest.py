@@ -90,7 +90,9 @@ def host_baseline() -> Iterator[HostSnapshot]:
             f"another kubedojo cluster is running on this host ({exc}); stop it with `invoke cluster.down`"
         )
     if leftovers:
-        warnings.warn(f"cleared what an earlier test session left behind: {', '.join(leftovers)}", stacklevel=1)
+        warnings.warn(
+            f"cleared what an earlier test session left behind: {', '.join(leftovers)}", stacklevel=1
+        )
     was_mount_point = is_mount_point(NETNS_DIR)
     # First make /run/netns a shared mount, as `ip netns add` does on any machine where it was ever used
     # (the Ansible test hosts use it): the cluster's pod network namespaces must still stay inside
