@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .local.simnodes import SIM_POOL_LABEL
@@ -37,6 +37,8 @@ class ClusterStatus:
     nodes: list[NodeStatus]
     api_url: str
     kubeconfig: str
+    warnings: list[str] = field(default_factory=list)
+    """What works, but not as it should (the cluster can still be healthy)."""
 
     @property
     def healthy(self) -> bool:

@@ -193,6 +193,31 @@ class Host:
 
     # -- cgroups -----------------------------------------------------------------------------
 
+    def unmounted_cgroup_hierarchies(self) -> list[str]:
+        """cgroup v1 hierarchies this machine has that no mount in this mount namespace shows.
+
+        Another mount namespace made them: systemd in a container mounts every controller it
+        knows. containerd resolves each hierarchy of a process's ``/proc/<pid>/cgroup`` through the
+        mount table, so while one of these exists it cannot load a pod's cgroups. Each is given as
+        its controllers, for example ``net_cls,net_prio``.
+        """
+        mounted = []
+        for line in (self.proc / "self/mountinfo").read_text().splitlines():
+            fs_type, _source, options, *_ = [*line.partition(" - ")[2].split(), "", "", ""]
+            if fs_type == "cgroup":
+                mounted.append(set(options.split(",")))
+        missing = []
+        for line in (self.proc / "self/cgroup").read_text().splitlines():
+            hierarchy, _, rest = line.partition(":")
+            controllers = rest.partition(":")[0]
+            if (
+                hierarchy != "0"
+                and controllers
+                and not any(set(controllers.split(",")) <= m for m in mounted)
+            ):
+                missing.append(controllers)
+        return missing
+
     def cgroup_dirs(self, name: str) -> list[Path]:
         """``/sys/fs/cgroup/<controller>/<name>`` in every v1 hierarchy where it exists."""
         if not _CGROUP_ROOT.is_dir():

@@ -67,6 +67,8 @@ class UpReport:
 
     actions: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    """What works, but not as it should on this machine (see :meth:`LocalCluster.warnings`)."""
 
     def add(self, subject: str, action: str) -> None:
         self.actions.append((subject, action))
@@ -174,6 +176,7 @@ class LocalCluster:
                 self._wait_dns_ready(client)
         finally:
             client.close()
+        report.warnings = self.warnings()
         report.seconds = time.monotonic() - started
         return report
 
@@ -571,8 +574,26 @@ class LocalCluster:
             finally:
                 client.close()
         return ClusterStatus(
-            str(self.state.root), comps, nodes, self.layout.api_url, str(self.kubeconfig_path)
+            str(self.state.root),
+            comps,
+            nodes,
+            self.layout.api_url,
+            str(self.kubeconfig_path),
+            warnings=self.warnings(),
         )
+
+    def warnings(self) -> list[str]:
+        """What this machine does that makes the cluster misreport, each as one line with the way out."""
+        missing = self.host.unmounted_cgroup_hierarchies()
+        if not missing:
+            return []
+        return [
+            f"cgroup hierarchies {' '.join(missing)} exist on this machine but are not mounted under "
+            "/sys/fs/cgroup (a container running systemd mounts them in its own namespace): containerd "
+            "cannot read pods' cgroups, so a pod killed for memory ends as Error, not OOMKilled, and "
+            "the OOM labs grade it wrong; stop that container, or mount them on the host "
+            "(docs/local-cluster.md, 'Unmounted cgroup hierarchies')"
+        ]
 
     def require_running(self) -> None:
         api = self.component("kube-apiserver")

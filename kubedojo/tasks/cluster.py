@@ -154,6 +154,7 @@ def up(
                 "seconds": round(report.seconds, 2),
                 "actions": [{"subject": s, "action": a} for s, a in report.actions],
                 "kubeconfig": str(cluster.kubeconfig_path),
+                "warnings": report.warnings,
             }
         )
         return
@@ -164,6 +165,14 @@ def up(
         out.print(f"Cluster ready in {report.seconds:.1f} s. Kubeconfig: {cluster.kubeconfig_path}")
     else:
         out.print(f"Nothing to change: the cluster is healthy ({report.seconds:.1f} s).")
+    _print_warnings(report.warnings)
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        from rich.markup import escape
+
+        console(stderr=True).print(f"[yellow]Warning:[/yellow] {escape(warning)}")
 
 
 @task(help={"json": "print the result as JSON"})
@@ -250,6 +259,7 @@ def status(c: Context, inventory: str = "", json: bool = False) -> None:
                 )
             )
         out.print(f"API server: {state.api_url}   kubeconfig: {state.kubeconfig}")
+        _print_warnings(state.warnings)
     if not state.healthy:
         raise Exit(code=1)
 
