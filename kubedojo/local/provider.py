@@ -527,19 +527,24 @@ class LocalCluster:
                 (self.state.pids / f"{comp.name}.fingerprint").unlink()
         undone.extend(name for name, was_running in results if was_running)
 
-    def _kill_pods(self) -> int:
-        """SIGKILL every container process and every shim of this cluster's containerd."""
-        victims: set[int] = set()
+    def pod_processes(self) -> set[int]:
+        """Every container process and every shim of this cluster's containerd (they outlive it)."""
+        found: set[int] = set()
         for directory in self.host.cgroup_dirs(CGROUP_ROOT):
-            victims.update(processes_in_cgroup(directory))
+            found.update(processes_in_cgroup(directory))
         marker = str(CONTAINERD_SOCKET).encode()
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 with contextlib.suppress(OSError):
                     cmdline = (entry / "cmdline").read_bytes()
                     if b"containerd-shim" in cmdline and marker in cmdline:
-                        victims.add(int(entry.name))
-        victims.discard(os.getpid())
+                        found.add(int(entry.name))
+        found.discard(os.getpid())
+        return found
+
+    def _kill_pods(self) -> int:
+        """SIGKILL every container process and every shim of this cluster's containerd."""
+        victims = self.pod_processes()
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda pid: terminate(pid, 0.0), victims))
         return len(victims)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 from typing import Any
 
 from kubedojo.client.kube import KubeClient
-from kubedojo.client.processes import processes_in_cgroup
-from kubedojo.local.components import CGROUP_ROOT, CONTAINERD_SOCKET
 from kubedojo.local.provider import LocalCluster
 
 BASE_IMAGE_NAME = "base"
@@ -100,22 +97,7 @@ def crash(cluster: LocalCluster) -> None:
     the kernel state (bridge, veths, mounts, cgroups, iptables rules) stays behind."""
     for component in cluster.components:
         cluster.processes.kill(component.daemon)
-    victims: set[int] = set()
-    for directory in cluster.host.cgroup_dirs(CGROUP_ROOT):
-        victims.update(processes_in_cgroup(directory))
-    marker = str(CONTAINERD_SOCKET).encode()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (
-                    b"containerd-shim" in (entry / "cmdline").read_bytes()
-                    and marker in (entry / "cmdline").read_bytes()
-                ):
-                    victims.add(int(entry.name))
-            except OSError:
-                continue
-    victims.discard(os.getpid())
-    for pid in victims:
+    for pid in cluster.pod_processes():
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
