@@ -27,6 +27,8 @@ class MountEntry:
     mount_point: str
     fs_type: str
     source: str
+    super_options: str = ""
+    """The file system's own options (for cgroup v1, its controllers), comma-separated."""
 
 
 class Host:
@@ -177,8 +179,8 @@ class Host:
         for line in (self.proc / "self/mountinfo").read_text().splitlines():
             left, _, right = line.partition(" - ")
             fields = left.split()
-            rest = right.split()
-            entries.append(MountEntry(_unescape(fields[4]), rest[0], rest[1] if len(rest) > 1 else ""))
+            fs_type, source, super_options, *_ = [*right.split(), "", "", ""]
+            entries.append(MountEntry(_unescape(fields[4]), fs_type, source, super_options))
         return entries
 
     def mounts_under(self, *prefixes: Path) -> list[MountEntry]:
@@ -201,11 +203,7 @@ class Host:
         mount table, so while one of these exists it cannot load a pod's cgroups. Each is given as
         its controllers, for example ``net_cls,net_prio``.
         """
-        mounted = []
-        for line in (self.proc / "self/mountinfo").read_text().splitlines():
-            fs_type, _source, options, *_ = [*line.partition(" - ")[2].split(), "", "", ""]
-            if fs_type == "cgroup":
-                mounted.append(set(options.split(",")))
+        mounted = [set(m.super_options.split(",")) for m in self.mounts() if m.fs_type == "cgroup"]
         missing = []
         for line in (self.proc / "self/cgroup").read_text().splitlines():
             hierarchy, _, rest = line.partition(":")
