@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kubedojo.paths import CacheDirs
 
-from .testhosts import RUNC_ROOT, HostSpec, TestHosts, TestNetwork
+from .testhosts import HostSpec, TestHosts, TestNetwork, runc_containers
 
 REPO = Path(__file__).resolve().parents[2]
 # A network and a host name of their own, so the package's hosts keep running meanwhile.
@@ -47,10 +47,7 @@ def test_hosts_start_over_what_a_killed_session_left(host_cache: CacheDirs, tmp_
         timeout=300,
     )
     assert killed.returncode == -9, killed.stderr
-    running = subprocess.run(
-        ["runc", "--root", str(RUNC_ROOT), "list", "-q"], capture_output=True, text=True, check=True
-    )
-    assert "kdh-orphan" in running.stdout.split()
+    assert "kdh-orphan" in runc_containers()
 
     hosts = TestHosts(host_cache, tmp_path / "testhosts-second", [SPEC], TestNetwork(*NETWORK))
     with hosts.running():

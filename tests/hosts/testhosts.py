@@ -179,7 +179,7 @@ class TestHost:
 
     @property
     def veth(self) -> str:
-        return f"kdv-{self.name}"[:15]
+        return veth_name(self.name)
 
     @property
     def root(self) -> Path:
@@ -393,6 +393,23 @@ class TestHost:
         _run("ip", "netns", "delete", self.netns, check=False)
 
 
+def veth_name(host: str) -> str:
+    """The host end of a test host's veth (link names have at most 15 characters)."""
+    return f"kdv-{host}"[:15]
+
+
+def runc_containers() -> list[str]:
+    return _run("runc", "--root", str(RUNC_ROOT), "list", "-q", check=False).stdout.split()
+
+
+def _links() -> list[str]:
+    return [line.split()[0].split("@")[0] for line in _run("ip", "-br", "link").stdout.splitlines()]
+
+
+def _namespaces() -> list[str]:
+    return [line.split()[0] for line in _run("ip", "netns", "list").stdout.splitlines() if line]
+
+
 def clear_killed_hosts(names: Collection[str] | None = None) -> list[str]:
     """Remove what a test session that died without stopping its hosts left behind: their
     containers (they keep running when only the test process dies, and their systemd keeps extra
@@ -403,7 +420,7 @@ def clear_killed_hosts(names: Collection[str] | None = None) -> list[str]:
         return names is None or host in names
 
     cleared = []
-    for container in _run("runc", "--root", str(RUNC_ROOT), "list", "-q", check=False).stdout.split():
+    for container in runc_containers():
         if container.startswith("kdh-") and ours(container.removeprefix("kdh-")):
             _run("runc", "--root", str(RUNC_ROOT), "delete", "--force", container, check=False)
             cleared.append(f"container {container}")
@@ -418,15 +435,14 @@ def clear_killed_hosts(names: Collection[str] | None = None) -> list[str]:
         ):
             _run("umount", mount_point, check=False)
             cleared.append(f"mount {mount_point}")
-    veths = None if names is None else {TestHost(n, "", Path()).veth for n in names}
-    for line in _run("ip", "-br", "link").stdout.splitlines():
-        link = line.split()[0].split("@")[0]
+    veths = None if names is None else {veth_name(n) for n in names}
+    for link in _links():
         if (link.startswith("kdv-") and (veths is None or link in veths)) or (
             names is None and link.startswith("kdhosts")
         ):
             _run("ip", "link", "delete", link, check=False)
             cleared.append(f"link {link}")
-    for namespace in _run("ip", "netns", "list").stdout.split():
+    for namespace in _namespaces():
         if namespace.startswith("kdh-") and ours(namespace.removeprefix("kdh-")):
             _run("ip", "netns", "delete", namespace, check=False)
             cleared.append(f"netns {namespace}")
@@ -543,9 +559,9 @@ class TestHosts:
 
     def leftovers(self) -> list[str]:
         """What of these hosts is still on the machine after :meth:`stop` (should be nothing)."""
-        namespaces = set(_run("ip", "netns", "list").stdout.split())
+        namespaces = set(_namespaces())
         found = [f"netns {h.netns}" for h in self.hosts.values() if h.netns in namespaces]
-        links = {line.split()[0].split("@")[0] for line in _run("ip", "-br", "link").stdout.splitlines()}
+        links = set(_links())
         found += [
             f"link {name}"
             for name in sorted(links & {self.network.bridge, *(h.veth for h in self.hosts.values())})
@@ -555,7 +571,7 @@ class TestHosts:
             for line in Path("/proc/mounts").read_text().splitlines()
             if str(self.workdir) in line.split()[1]
         ]
-        containers = set(_run("runc", "--root", str(RUNC_ROOT), "list", "-q", check=False).stdout.split())
+        containers = set(runc_containers())
         found += [f"container {h.container}" for h in self.hosts.values() if h.container in containers]
         found += [
             str(p)
