@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -26,6 +24,7 @@ from kubedojo.labs.images import lab_images
 from kubedojo.labs.reader import VolumeReader
 from kubedojo.local.provider import LocalCluster
 
+from ..ci import skip_or_fail, unmet_needs
 from .hostsnapshot import HostSnapshot
 
 STATE_DIR = os.environ.get("KUBEDOJO_TEST_STATE_DIR", "/var/lib/kubedojo/test-cluster")
@@ -43,12 +42,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _unusable_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "the local cluster needs root"
-    for tool in ("etcd", "containerd", "runc", "buildah", "docker-registry", "nft"):
-        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
-            return f"{tool} is not installed (run ./scripts/setup)"
-    return None
+    return unmet_needs(
+        "the local cluster needs root", ("etcd", "containerd", "runc", "buildah", "docker-registry", "nft")
+    )
 
 
 def make_cluster() -> LocalCluster:
@@ -58,9 +54,7 @@ def make_cluster() -> LocalCluster:
 def _require_usable_host() -> None:
     reason = _unusable_reason()
     if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"cluster tests cannot run in CI: {reason}")
-        pytest.skip(reason)
+        skip_or_fail(reason, "cluster tests")
 
 
 @pytest.fixture(scope="session")

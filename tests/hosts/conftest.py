@@ -7,8 +7,6 @@ what a test does to a host (markers, records, listeners) is undone after it.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from kubedojo.config import parse_config
 from kubedojo.onprem.cluster import OnpremCluster
 from kubedojo.paths import CacheDirs
 
+from ..ci import skip_or_fail, unmet_needs
 from .testhosts import HostSpec, TestHosts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,12 +42,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _unusable_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "the test hosts need root (network namespaces, runc)"
-    for tool in ("runc", "ip", "debootstrap", "ssh"):
-        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
-            return f"{tool} is not installed (run ./scripts/setup)"
-    return None
+    return unmet_needs(
+        "the test hosts need root (network namespaces, runc)", ("runc", "ip", "debootstrap", "ssh")
+    )
 
 
 @pytest.fixture(scope="package")
@@ -56,9 +52,7 @@ def host_cache() -> CacheDirs:
     """The cache the test-host image is built into; skips (fails in CI) where hosts cannot run."""
     reason = _unusable_reason()
     if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"host tests cannot run in CI: {reason}")
-        pytest.skip(reason)
+        skip_or_fail(reason, "host tests")
     return CacheDirs.under(parse_config({}).cache_root)
 
 

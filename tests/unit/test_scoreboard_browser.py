@@ -3,7 +3,6 @@ sorts it, and opens a cell's checks. No network: the page is a local file with n
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -13,6 +12,8 @@ import pytest
 
 from kubedojo.classroom.scoreboard import scoreboard
 from kubedojo.labs.results import CheckResult, LabResult
+
+from ..ci import skip_or_fail
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -36,9 +37,7 @@ def result(participant: str, lab: str, earned: int, status: str) -> LabResult:
 
 def dom(page: Path, fragment: str, tmp_path: Path) -> str:
     if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (run ./scripts/setup)")
-        pytest.skip("chromium is not installed (run ./scripts/setup)")
+        skip_or_fail("chromium is not installed (run ./scripts/setup)", "browser tests")
     argv = [
         CHROMIUM,
         "--headless",
