@@ -234,16 +234,7 @@ def _ssh_masters(control_dir: Path) -> list[str]:
 
 
 def _ansible_processes(site_dir: Path) -> list[str]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if "ansible-playbook" in cmdline and str(site_dir) in cmdline:
-                found.append(cmdline)
-    return found
+    return _processes("ansible-playbook", str(site_dir))
 
 
 def test_cancel_stops_the_run_and_keeps_its_record(make_site, onprem, test_hosts) -> None:
