@@ -47,27 +47,28 @@ class ClusterStatus:
         )
 
 
-def condition(obj: Any, kind: str) -> Any:
-    """An object's status condition of type ``kind`` (the official client's model), or None."""
-    for found in (obj.status.conditions or []) if obj.status else []:
-        if found.type == kind:
-            return found
+def condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
+    """An object's status condition of type ``kind`` (a plain object), or None."""
+    for found in (obj.get("status") or {}).get("conditions") or []:
+        if found.get("type") == kind:
+            return dict(found)
     return None
 
 
-def node_ready(node: Any) -> bool:
+def node_ready(node: Mapping[str, Any]) -> bool:
     found = condition(node, "Ready")
-    return bool(found is not None and found.status == "True")
+    return bool(found is not None and found.get("status") == "True")
 
 
-def node_status(node: Any, pool_label: str = SIM_POOL_LABEL) -> NodeStatus:
-    """A Node object (the official client's model) as a :class:`NodeStatus`."""
-    labels = node.metadata.labels or {}
+def node_status(node: Mapping[str, Any], pool_label: str = SIM_POOL_LABEL) -> NodeStatus:
+    """A Node (a plain object) as a :class:`NodeStatus`."""
+    labels = node["metadata"].get("labels") or {}
+    status = node.get("status") or {}
     return NodeStatus(
-        name=node.metadata.name,
+        name=node["metadata"]["name"],
         ready=node_ready(node),
         simulated=labels.get("type") == "kwok",
         pool=labels.get(pool_label, ""),
-        kubelet_version=node.status.node_info.kubelet_version if node.status.node_info else "",
-        allocatable=dict(node.status.allocatable or {}),
+        kubelet_version=(status.get("nodeInfo") or {}).get("kubeletVersion", ""),
+        allocatable=dict(status.get("allocatable") or {}),
     )

@@ -14,6 +14,13 @@ that line and exits non-zero, never a traceback.
     ├── ProvisionError     a playbook failed: the message names the host, the task and why
     ├── Cancelled          the user stopped a long run (Ctrl-C); its record is kept
     ├── AddonError         a chart release failed (or helm could not read it): names the release
+    ├── ApiError           the API server refused a request, or could not be reached (client layer)
+    │   ├── NotFound           404: no such object
+    │   ├── Conflict           409: it exists already, or changed meanwhile
+    │   ├── Forbidden          403: this identity may not do that
+    │   ├── Gone               410: a watch's resourceVersion is too old (list again)
+    │   ├── Invalid            422: the object is invalid; ``causes`` holds the server's field causes
+    │   └── Unreachable        no answer from the API server (connection refused, TLS, timeout)
     └── ClusterError       the cluster is not in the state the command needs
         ├── NotRunningError    no cluster is running here
         ├── ClusterBusyError   another kubedojo cluster owns this machine
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 __all__ = [
     "AddonError",
+    "ApiError",
     "BuildError",
     "Cancelled",
     "ClusterBusyError",
@@ -31,11 +39,17 @@ __all__ = [
     "CommandError",
     "ComponentError",
     "ConfigError",
+    "Conflict",
     "DownloadError",
+    "Forbidden",
+    "Gone",
+    "Invalid",
     "KubedojoError",
+    "NotFound",
     "NotRunningError",
     "ProvisionError",
     "ToolMissingError",
+    "Unreachable",
     "WaitTimeout",
 ]
 
@@ -101,6 +115,76 @@ class Cancelled(KubedojoError):
 class AddonError(KubedojoError):
     """A chart release could not be rendered, installed, upgraded or removed; helm's reason is in the
     message, and a failed install or upgrade has been rolled back."""
+
+
+class ApiError(KubedojoError):
+    """The API server refused a request (``status`` is its HTTP status) or could not be reached
+    (``status`` 0). The message is the server's own one-line explanation, after what was asked.
+
+    Only the client layer raises these (``kubedojo.client.kube`` maps the official client's
+    exceptions in one place); the core catches the subclass it expects instead of testing codes."""
+
+    status: int = 0
+
+    def __init__(
+        self, message: str, *, status: int | None = None, reason: str = "", server_message: str = ""
+    ) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+        self.reason = reason
+        """The server's machine-readable reason (``NotFound``, ``AlreadyExists``, ...); for
+        :class:`Unreachable`, the connection's failure (``[Errno 111] Connection refused``)."""
+        self.server_message = server_message or message
+        """The server's own words, without what was asked."""
+
+
+class NotFound(ApiError):
+    """404: the object (or its kind) does not exist."""
+
+    status = 404
+
+
+class Conflict(ApiError):
+    """409: the object already exists, or it changed since it was read."""
+
+    status = 409
+
+
+class Forbidden(ApiError):
+    """403: this identity may not do that (RBAC), or an admission policy refused it."""
+
+    status = 403
+
+
+class Gone(ApiError):
+    """410: a watch's resourceVersion is too old; list again."""
+
+    status = 410
+
+
+class Invalid(ApiError):
+    """422: the object is invalid. ``causes`` holds the server's ``(field, message)`` pairs."""
+
+    status = 422
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        reason: str = "",
+        server_message: str = "",
+        causes: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        super().__init__(message, status=status, reason=reason, server_message=server_message)
+        self.causes = causes
+
+
+class Unreachable(ApiError):
+    """The API server did not answer: connection refused, TLS failure or timeout."""
+
+    status = 0
 
 
 class ClusterError(KubedojoError):

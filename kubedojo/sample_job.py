@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .client.kube import KubeClient, api_exception
+from .client.kubeapi import KubeAPI, condition_true
 from .errors import ClusterError
 
 __all__ = ["SAMPLE_NAMESPACE", "SampleJobResult", "job_manifest", "run_sample_job"]
@@ -68,7 +68,7 @@ def job_manifest(name: str, image: str, args: list[str]) -> dict[str, Any]:
 
 
 def run_sample_job(
-    client: KubeClient,
+    client: KubeAPI,
     image: str,
     *,
     timeout: float = 300.0,
@@ -96,43 +96,32 @@ def run_sample_job(
             },
         ]
     )
-    client.batch.create_namespaced_job(namespace, job_manifest(name, image, list(args)))
+    client.create(job_manifest(name, image, list(args)), namespace)
     job = client.wait_for(
-        f"Job {namespace}/{name} to finish",
-        client.batch.list_namespaced_job,
-        _finished,
-        timeout,
-        namespace=namespace,
-        field_selector=f"metadata.name={name}",
+        f"Job {namespace}/{name} to finish", "Job", _finished, timeout, namespace, name=name
     )
     log = _job_log(client, namespace, name)
     match = _ACCURACY.search(log)
     return SampleJobResult(
         namespace=namespace,
         job=name,
-        succeeded=_condition(job, "Complete"),
+        succeeded=condition_true(job, "Complete"),
         accuracy=float(match.group(1)) if match else None,
         seconds=time.monotonic() - started,
         log=log,
     )
 
 
-def _condition(job: Any, kind: str) -> bool:
-    return any(c.type == kind and c.status == "True" for c in (job.status.conditions or []))
+def _finished(job: dict[str, Any]) -> bool:
+    return condition_true(job, "Complete") or condition_true(job, "Failed")
 
 
-def _finished(job: Any) -> bool:
-    return _condition(job, "Complete") or _condition(job, "Failed")
-
-
-def _job_log(client: KubeClient, namespace: str, job: str) -> str:
-    pods = client.core.list_namespaced_pod(namespace, label_selector=f"batch.kubernetes.io/job-name={job}")
-    if not pods.items:
+def _job_log(client: KubeAPI, namespace: str, job: str) -> str:
+    pods = client.pods(namespace, label_selector=f"batch.kubernetes.io/job-name={job}")
+    if not pods:
         raise ClusterError(f"Job {namespace}/{job} finished without a pod to read the log of")
-    pod = pods.items[0].metadata.name
-    try:
-        return str(client.core.read_namespaced_pod_log(pod, namespace, container="train"))
-    except api_exception() as exc:
-        raise ClusterError(
-            f"cannot read the log of pod {namespace}/{pod}: {getattr(exc, 'reason', exc)}"
-        ) from None
+    pod = pods[0]["metadata"]["name"]
+    log = client.pod_log(namespace, pod, container="train")
+    if log is None:
+        raise ClusterError(f"cannot read the log of pod {namespace}/{pod}: the node served no log")
+    return log

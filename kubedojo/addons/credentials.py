@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from ..client.kube import KubeClient
+from ..client.kubeapi import KubeAPI
 from .releases import Credential, Release
 
 __all__ = ["MANAGED_LABEL", "ensure_credentials"]
@@ -30,7 +30,7 @@ def _secret(name: str, namespace: str, data: dict[str, str], release: str) -> di
 
 
 def ensure_credentials(
-    client: KubeClient, release: Release, token: Callable[[int], str] = secrets.token_urlsafe
+    client: KubeAPI, release: Release, token: Callable[[int], str] = secrets.token_urlsafe
 ) -> list[str]:
     """Make or refresh the release's Secrets; what was done, as ``namespace/name: created|kept|updated``."""
     done = []
@@ -48,7 +48,7 @@ def ensure_credentials(
 
 
 def _wanted(
-    client: KubeClient, credential: Credential, current: dict[str, str], token: Callable[[int], str]
+    client: KubeAPI, credential: Credential, current: dict[str, str], token: Callable[[int], str]
 ) -> dict[str, str]:
     if credential.copy_from:
         from ..errors import AddonError

@@ -10,6 +10,7 @@ from typing import Literal
 
 from ..client.helm import HelmClient, find_helm
 from ..client.kube import KubeClient
+from ..client.kubeapi import KubeAPI
 from ..config import WorkshopConfig
 from ..local.binaries import HELM, Binaries
 from ..paths import CacheDirs
@@ -32,14 +33,14 @@ def helm_binary(config: WorkshopConfig) -> str:
 
 
 def cluster_facts(
-    kube: KubeClient,
+    kube: KubeAPI,
     config: WorkshopConfig,
     kind: Literal["local", "kubespray"],
     cluster_name: str,
     registry: str,
 ) -> ClusterFacts:
     """What the releases' conditions and values depend on, read from the cluster and workshop.yaml."""
-    gpu_nodes = len(kube.core.list_node(label_selector=f"{GPU_NODE_LABEL}=true").items)
+    gpu_nodes = len(kube.nodes(label_selector=f"{GPU_NODE_LABEL}=true"))
     provider = config.charts.autoscaler
     if provider == "auto":
         provider = "kwok" if kind == "local" else ""

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import yaml
 
 from ..client.helm import ChartRef, HelmClient
-from ..client.kube import KubeClient
+from ..client.kubeapi import KubeAPI
 from ..errors import AddonError, ConfigError
 from .bundle import Bundle, BundledChart, images_in, sha256_of
 from .context import ClusterFacts, applies, render_values
@@ -151,7 +151,7 @@ class Addons:
         self,
         releases: ReleasesFile,
         helm: HelmClient,
-        kube: KubeClient,
+        kube: KubeAPI,
         facts: ClusterFacts,
         *,
         bundle: Bundle | None = None,

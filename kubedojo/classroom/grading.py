@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..client.kube import KubeClient
+from ..client.kubeapi import KubeAPI
 from ..labs.definition import LabDefinition
 from ..labs.evidence import save_evidence
 from ..labs.grading import FileReader, GradingContext, grade
@@ -23,7 +23,7 @@ from ..labs.objects import parse_time
 from ..labs.records import ResultStore
 from ..labs.results import CheckResult, LabResult
 from ..labs.session import LAB_LABEL
-from ..labs.snapshot import ALWAYS, ClusterSnapshot
+from ..labs.snapshot import ALWAYS, NEVER, ClusterSnapshot
 
 __all__ = ["ClassGrades", "grade_class"]
 
@@ -44,7 +44,7 @@ def _not_started(lab: LabDefinition, participant: str, namespace: str, now: date
 
 
 def grade_class(
-    client: KubeClient,
+    client: KubeAPI,
     labs: list[LabDefinition],
     participants: dict[str, str],
     store: ResultStore,
@@ -54,20 +54,20 @@ def grade_class(
 ) -> ClassGrades:
     """Grade every participant (name → namespace) for every lab; write a record for each."""
     began, requests = time.monotonic(), client.requests
-    kinds = list(dict.fromkeys([*ALWAYS, *(k for lab in labs for k in lab.kinds if k in client._LISTS_ALL)]))
+    kinds = list(dict.fromkeys([*ALWAYS, *(k for lab in labs for k in lab.kinds if k not in NEVER)]))
     wanted = set(participants.values())
     per_ns: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     nodes: list[dict[str, Any]] = []
     for kind in kinds:
         if kind == "Node":
-            nodes = client.list_everywhere("Node")
+            nodes = client.nodes()
             continue
-        for obj in client.list_everywhere(kind):
+        for obj in client.list(kind):
             ns = (obj.get("metadata") or {}).get("namespace")
             if ns in wanted:
                 per_ns[ns][kind].append(obj)
     starts: dict[tuple[str, str], datetime] = {}
-    for cm in client.list_everywhere("ConfigMap", label_selector=LAB_LABEL):
+    for cm in client.list("ConfigMap", label_selector=LAB_LABEL):
         meta = cm.get("metadata") or {}
         when = parse_time((cm.get("data") or {}).get("startedAt"))
         if meta.get("namespace") in wanted and when is not None:

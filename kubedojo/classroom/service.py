@@ -9,9 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from ..client.kube import KubeClient, api_exception
+from ..client.kubeapi import KubeAPI
 from ..config import ClassSettings
-from ..errors import ClusterError, ConfigError
+from ..errors import ApiError, ClusterError, ConfigError
 from ..files import write_atomic
 from .handout import render_handout
 from .objects import CLASS_LABEL, SERVICE_ACCOUNT, participant_objects
@@ -50,7 +50,7 @@ class Classroom:
 
     def __init__(
         self,
-        client: KubeClient,
+        client: KubeAPI,
         settings: ClassSettings,
         admin_kubeconfig: Path,
         output: Path,
@@ -112,27 +112,20 @@ class Classroom:
         return report
 
     def _token(self, namespace: str) -> str:
-        body = {"spec": {"expirationSeconds": self.settings.token_hours * 3600}}
         try:
-            result = self.client.core.create_namespaced_service_account_token(
-                SERVICE_ACCOUNT, namespace, body
-            )
-        except api_exception() as exc:
-            raise ClusterError(
-                f"cannot issue a token in {namespace}: {getattr(exc, 'reason', exc)}"
-            ) from None
-        return str(result.status.token)
+            return self.client.request_token(namespace, SERVICE_ACCOUNT, self.settings.token_hours * 3600)
+        except ApiError as exc:
+            raise ClusterError(f"cannot issue a token in {namespace}: {exc.server_message}") from None
 
     # -- who is in the class -----------------------------------------------------------------
 
     def participants(self) -> dict[str, str]:
         """participant name → namespace, for every namespace this class created."""
-        listing = self.client.core.list_namespace(label_selector=f"{CLASS_LABEL}={self.class_name}")
         out = {}
-        for ns in listing.items:
-            name = (ns.metadata.labels or {}).get("kubedojo.dev/participant")
+        for ns in self.client.list("Namespace", label_selector=f"{CLASS_LABEL}={self.class_name}"):
+            name = (ns["metadata"].get("labels") or {}).get("kubedojo.dev/participant")
             if name:
-                out[name] = ns.metadata.name
+                out[name] = ns["metadata"]["name"]
         return out
 
     # -- removing ----------------------------------------------------------------------------
@@ -147,7 +140,7 @@ class Classroom:
                     f"{name!r} is not a participant of this class ('invoke class.status' lists them)"
                 )
         for name in names:
-            self.client.core.delete_namespace(known[name])
+            self.client.delete("Namespace", known[name])
             removed.append(name)
         for name in names:
             self._wait_namespace_gone(known[name], timeout)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from ..client.kube import KubeClient, api_exception
+from ..client.kubeapi import KubeAPI
 
 __all__ = ["PHASES", "follow_phases", "pod_phases"]
 
@@ -22,46 +21,31 @@ def _table(pods: dict[str, tuple[str, str]], participants: dict[str, str]) -> di
     return table
 
 
-def pod_phases(client: KubeClient, participants: dict[str, str]) -> dict[str, Counter[str]]:
+def _entry(pod: dict[str, Any]) -> tuple[str, tuple[str, str]]:
+    meta = pod["metadata"]
+    return meta["uid"], (meta["namespace"], (pod.get("status") or {}).get("phase") or "Unknown")
+
+
+def pod_phases(client: KubeAPI, participants: dict[str, str]) -> dict[str, Counter[str]]:
     wanted = set(participants.values())
-    pods = {
-        p["metadata"]["uid"]: (p["metadata"]["namespace"], (p.get("status") or {}).get("phase", "Unknown"))
-        for p in client.list_everywhere("Pod")
-        if p["metadata"]["namespace"] in wanted
-    }
+    pods = dict(_entry(p) for p in client.pods(None) if p["metadata"]["namespace"] in wanted)
     return _table(pods, participants)
 
 
 def follow_phases(
-    client: KubeClient, participants: dict[str, str], duration: float
+    client: KubeAPI, participants: dict[str, str], duration: float
 ) -> Iterator[dict[str, Counter[str]]]:
     """The table now, then again after every change, for ``duration`` seconds (a watch, no polling)."""
     wanted = set(participants.values())
-    deadline = time.monotonic() + duration
-    while (left := deadline - time.monotonic()) > 0:
-        listing = client.core.list_pod_for_all_namespaces()
-        pods: dict[str, tuple[str, str]] = {
-            p.metadata.uid: (p.metadata.namespace, p.status.phase or "Unknown")
-            for p in listing.items
-            if p.metadata.namespace in wanted
-        }
+    pods: dict[str, tuple[str, str]] = {}
+    for event in client.watch("Pod", timeout=duration):
+        mine = [p for p in event.objects if p["metadata"]["namespace"] in wanted]
+        if event.type == "LISTED":
+            pods = dict(_entry(p) for p in mine)
+        elif not mine:
+            continue
+        elif event.type == "DELETED":
+            pods.pop(mine[0]["metadata"]["uid"], None)
+        else:
+            pods.update(_entry(p) for p in mine)
         yield _table(pods, participants)
-        try:
-            for event in client.watch(
-                client.core.list_pod_for_all_namespaces,
-                left,
-                resource_version=listing.metadata.resource_version,
-            ):
-                pod: Any = event["object"]
-                if pod.metadata.namespace not in wanted:
-                    continue
-                if event["type"] == "DELETED":
-                    pods.pop(pod.metadata.uid, None)
-                else:
-                    pods[pod.metadata.uid] = (pod.metadata.namespace, pod.status.phase or "Unknown")
-                yield _table(pods, participants)
-                if time.monotonic() >= deadline:
-                    return
-        except api_exception() as exc:
-            if getattr(exc, "status", None) != 410:
-                raise

@@ -7,13 +7,14 @@ is deleted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import posixpath
 import secrets
 from typing import Any
 
-from ..client.kube import KubeClient, api_exception
-from ..errors import ClusterError, WaitTimeout
+from ..client.kubeapi import KubeAPI
+from ..errors import ApiError, ClusterError, WaitTimeout
 from .grading import FileInfo
 from .session import MANAGED
 
@@ -41,7 +42,7 @@ print(json.dumps(out))
 
 
 class VolumeReader:
-    def __init__(self, client: KubeClient, image: str, timeout: float = 90.0) -> None:
+    def __init__(self, client: KubeAPI, image: str, timeout: float = 90.0) -> None:
         self.client = client
         self.image = image
         self.timeout = timeout
@@ -91,28 +92,30 @@ class VolumeReader:
         self, namespace: str, claim: str | None, host_path: str | None, node: str | None
     ) -> list[FileInfo]:
         name = f"kubedojo-reader-{secrets.token_hex(4)}"
-        self.client.core.create_namespaced_pod(namespace, self._pod(name, claim, host_path, node))
+        self.client.create(self._pod(name, claim, host_path, node), namespace)
         try:
             pod = self.client.wait_for(
                 f"reader pod {namespace}/{name}",
-                self.client.core.list_namespaced_pod,
-                lambda p: p.status.phase in ("Succeeded", "Failed"),
+                "Pod",
+                lambda p: _phase(p) in ("Succeeded", "Failed"),
                 self.timeout,
-                namespace=namespace,
-                field_selector=f"metadata.name={name}",
+                namespace,
+                name=name,
             )
             log = self.client.pod_log(namespace, name, "reader") or ""
         except WaitTimeout as exc:
             raise ClusterError(f"could not read the volume: {exc}") from None
         finally:
-            try:
-                self.client.core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
-            except api_exception():
-                pass
-        if pod.status.phase != "Succeeded":
+            with contextlib.suppress(ApiError):
+                self.client.delete("Pod", name, namespace, grace_seconds=0)
+        if _phase(pod) != "Succeeded":
             raise ClusterError(f"the reader pod {namespace}/{name} failed: {log.strip()[-200:]}")
         try:
             entries = json.loads(log.strip().splitlines()[-1])
         except (ValueError, IndexError):
             raise ClusterError(f"the reader pod {namespace}/{name} printed no listing") from None
         return [FileInfo(e["name"], int(e["size"]), float(e["mtime"]), e.get("npz_arrays")) for e in entries]
+
+
+def _phase(pod: dict[str, Any]) -> str:
+    return str((pod.get("status") or {}).get("phase") or "")

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..client.kube import KubeClient, api_exception, server_message
-from ..errors import ConfigError
+from ..client.kubeapi import KubeAPI, object_ref
+from ..errors import ApiError, ConfigError
 from .definition import LabDefinition, Select
 from .evidence import save_evidence
 from .grading import FileReader, GradingContext, grade
@@ -34,13 +34,7 @@ from .submission import Submission, read_submission
 __all__ = ["LabReporter", "LabRunner", "NullLabReporter"]
 
 _DELETE_TIMEOUT = 120.0
-_API_VERSIONS = {
-    "Job": "batch/v1",
-    "Pod": "v1",
-    "ConfigMap": "v1",
-    "PersistentVolumeClaim": "v1",
-    "Secret": "v1",
-}
+_RESET_KINDS = frozenset({"Job", "Pod", "ConfigMap", "PersistentVolumeClaim", "Secret"})
 
 
 class LabReporter(Protocol):
@@ -78,16 +72,18 @@ class NullLabReporter:
         return None
 
 
-def _pod_detail(pod: Any) -> str:
-    for status in pod.status.container_statuses or []:
-        state = status.state
-        if state.terminated is not None:
-            return f"{state.terminated.reason} (exit code {state.terminated.exit_code})"
-        if state.waiting is not None and state.waiting.reason:
-            return str(state.waiting.reason)
-    for cond in pod.status.conditions or []:
-        if cond.type == "PodScheduled" and cond.status == "False":
-            return f"{cond.reason}: {(cond.message or '')[:100]}"
+def _pod_detail(pod: dict[str, Any]) -> str:
+    status = pod.get("status") or {}
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state") or {}
+        if "terminated" in state:
+            ended = state["terminated"]
+            return f"{ended.get('reason')} (exit code {ended.get('exitCode')})"
+        if (state.get("waiting") or {}).get("reason"):
+            return str(state["waiting"]["reason"])
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+            return f"{cond.get('reason')}: {(cond.get('message') or '')[:100]}"
     return ""
 
 
@@ -95,7 +91,7 @@ def _pod_detail(pod: Any) -> str:
 class LabRunner:
     """Runs, checks and resets labs against one cluster as one identity (injected)."""
 
-    client: KubeClient
+    client: KubeAPI
     store: ResultStore
     reader: FileReader | None = None
     reporter: LabReporter = field(default_factory=NullLabReporter)
@@ -126,13 +122,13 @@ class LabRunner:
         """Delete this lab's objects in ``namespace`` (only those: what its checks select, what the
         submission names, kubedojo's reader pods), waiting until they are gone."""
         selectors = self._lab_selectors(lab, submission)
-        kinds = sorted({s.kind for s in selectors} & set(_API_VERSIONS))
+        kinds = sorted({s.kind for s in selectors} & _RESET_KINDS)
         doomed: list[tuple[str, str]] = []
         for kind in kinds:
-            for obj in self.client.list_objects(kind, namespace):
+            for obj in self.client.list(kind, namespace):
                 if any(s.matches(obj) for s in selectors):
                     doomed.append((kind, obj["metadata"]["name"]))
-        for pod in self.client.list_objects("Pod", namespace, label_selector=f"{READER_LABEL}=reader"):
+        for pod in self.client.pods(namespace, label_selector=f"{READER_LABEL}=reader"):
             doomed.append(("Pod", pod["metadata"]["name"]))
         if forget_start:
             doomed.append(("ConfigMap", session_name(lab.id)))
@@ -142,7 +138,7 @@ class LabRunner:
         deleted = []
         for kind, name in doomed:
             # Jobs in the foreground: they are gone only once their pods are.
-            if self.client.delete_one((_API_VERSIONS[kind], kind), name, namespace, foreground=kind == "Job"):
+            if self.client.delete(kind, name, namespace, foreground=kind == "Job"):
                 deleted.append(f"{kind}/{name}")
         for kind, name in doomed:
             self.client.wait_deleted(kind, name, namespace, _DELETE_TIMEOUT)
@@ -221,9 +217,9 @@ class LabRunner:
                 if meta.get("name"):
                     self.client.apply_one(obj, namespace, dry_run=True)
                 else:
-                    self.client.create_one(obj, namespace, dry_run=True)
-            except api_exception() as exc:
-                return f"{obj['kind']}/{meta.get('name') or meta.get('generateName')}: {server_message(exc)}"
+                    self.client.create(obj, namespace, dry_run=True)
+            except ApiError as exc:
+                return f"{object_ref(obj)}: {exc.server_message}"
         return None
 
     def _apply(self, submission: Submission, namespace: str) -> list[str]:
@@ -232,7 +228,7 @@ class LabRunner:
             if obj["metadata"].get("name"):
                 result = self.client.apply_one(obj, namespace)
             else:
-                result = self.client.create_one(obj, namespace)
+                result = self.client.create(obj, namespace)
             name = result["metadata"]["name"]
             self.reporter.note(f"{obj['kind']}/{name} submitted")
             if obj["kind"] == "Job":
@@ -255,66 +251,31 @@ class LabRunner:
             stop.set()
 
     def _wait_jobs(self, namespace: str, names: set[str], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
         done: set[str] = set()
-        while (left := deadline - time.monotonic()) > 0:
-            listing = self.client.batch.list_namespaced_job(namespace)
-            for job in listing.items:
-                if job.metadata.name in names and self._final(job):
-                    done.add(job.metadata.name)
+        for event in self.client.watch("Job", namespace, timeout=timeout):
+            done |= {job["metadata"]["name"] for job in event.present if job_finished(job) is not None}
             if done >= names:
                 return True
-            try:
-                for event in self.client.watch(
-                    self.client.batch.list_namespaced_job,
-                    left,
-                    namespace=namespace,
-                    resource_version=listing.metadata.resource_version,
-                ):
-                    job = event["object"]
-                    if job.metadata.name in names and self._final(job):
-                        done.add(job.metadata.name)
-                        if done >= names:
-                            return True
-                    if time.monotonic() >= deadline:
-                        break
-            except api_exception() as exc:
-                if getattr(exc, "status", None) != 410:
-                    raise
         return False
-
-    @staticmethod
-    def _final(job: Any) -> bool:
-        plain = {
-            "status": {
-                "conditions": [{"type": c.type, "status": c.status} for c in job.status.conditions or []]
-            }
-        }
-        return job_finished(plain) is not None
 
     def _watch_pods(self, namespace: str, jobs: set[str], stop: threading.Event, timeout: float) -> None:
         seen: dict[str, tuple[str, str]] = {}
         following: set[str] = set()
-        deadline = time.monotonic() + timeout
         with contextlib.suppress(Exception):  # progress only: never break the run
-            while not stop.is_set() and time.monotonic() < deadline:
-                for event in self.client.watch(
-                    self.client.core.list_namespaced_pod,
-                    min(30.0, deadline - time.monotonic()),
-                    namespace=namespace,
-                ):
-                    if stop.is_set():
-                        return
-                    pod = event["object"]
-                    labels = pod.metadata.labels or {}
+            for event in self.client.watch("Pod", namespace, timeout=timeout):
+                if stop.is_set():
+                    return
+                for pod in event.present:
+                    labels = pod["metadata"].get("labels") or {}
                     if labels.get("batch.kubernetes.io/job-name") not in jobs:
                         continue
-                    name = pod.metadata.name
-                    state = (str(pod.status.phase), _pod_detail(pod))
+                    name = pod["metadata"]["name"]
+                    state = (str((pod.get("status") or {}).get("phase")), _pod_detail(pod))
                     if seen.get(name) != state:
                         seen[name] = state
                         self.reporter.pod(name, *state)
-                    running = any(s.state.running for s in pod.status.container_statuses or [])
+                    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+                    running = any("running" in (s.get("state") or {}) for s in statuses)
                     if running and name not in following:
                         following.add(name)
                         threading.Thread(
@@ -323,18 +284,7 @@ class LabRunner:
 
     def _follow_log(self, namespace: str, pod: str, stop: threading.Event) -> None:
         with contextlib.suppress(Exception):
-            response = self.client.core.read_namespaced_pod_log(
-                pod, namespace, follow=True, _preload_content=False, _request_timeout=3600
-            )
-            pending = ""
-            for raw in response.stream(decode_content=True):
+            for line in self.client.follow_log(namespace, pod):
                 if stop.is_set():
                     break
-                pending += raw.decode("utf-8", errors="replace").replace("\r", "\n")
-                *lines, pending = pending.split("\n")
-                for line in lines:
-                    if line.strip():
-                        self.reporter.log(pod, line)
-            if pending.strip():
-                self.reporter.log(pod, pending)
-            response.release_conn()
+                self.reporter.log(pod, line)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ..client.kube import KubeClient, api_exception
+from ..client.kubeapi import KubeAPI
+from ..errors import Forbidden, NotFound
 from .objects import parse_time
 
 __all__ = ["MANAGED", "PARTICIPANT_LABEL", "ensure_namespace", "read_start", "record_start", "session_name"]
@@ -23,21 +24,17 @@ def session_name(lab_id: str) -> str:
     return f"kubedojo-lab-{lab_id}"
 
 
-def ensure_namespace(client: KubeClient, namespace: str, participant: str) -> None:
+def ensure_namespace(client: KubeAPI, namespace: str, participant: str) -> None:
     """Create the participant's namespace if it is not there (labelled as kubedojo's)."""
     try:
-        client.core.read_namespace(namespace)
-    except api_exception() as exc:
-        if getattr(exc, "status", None) == 403:
-            return  # a participant may not read namespaces: theirs was made by class.setup
-        if getattr(exc, "status", None) != 404:
-            raise
-        client.core.create_namespace(
-            {"metadata": {"name": namespace, "labels": {**MANAGED, PARTICIPANT_LABEL: participant}}}
-        )
+        client.get("Namespace", namespace)
+    except Forbidden:
+        return  # a participant may not read namespaces: theirs was made by class.setup
+    except NotFound:
+        client.ensure_namespace(namespace, {**MANAGED, PARTICIPANT_LABEL: participant})
 
 
-def record_start(client: KubeClient, namespace: str, lab_id: str, when: datetime | None = None) -> datetime:
+def record_start(client: KubeAPI, namespace: str, lab_id: str, when: datetime | None = None) -> datetime:
     started = (when or datetime.now(UTC)).replace(microsecond=0)
     body: dict[str, Any] = {
         "apiVersion": "v1",
@@ -49,11 +46,8 @@ def record_start(client: KubeClient, namespace: str, lab_id: str, when: datetime
     return started
 
 
-def read_start(client: KubeClient, namespace: str, lab_id: str) -> datetime | None:
-    try:
-        cm = client.core.read_namespaced_config_map(session_name(lab_id), namespace)
-    except api_exception() as exc:
-        if getattr(exc, "status", None) == 404:
-            return None
-        raise
-    return parse_time((cm.data or {}).get("startedAt"))
+def read_start(client: KubeAPI, namespace: str, lab_id: str) -> datetime | None:
+    cm = client.find("ConfigMap", session_name(lab_id), namespace)
+    if cm is None:
+        return None
+    return parse_time((cm.get("data") or {}).get("startedAt"))

@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..client.kube import KubeClient, api_exception
+from ..client.kubeapi import KubeAPI
+from ..errors import Forbidden
 
 __all__ = ["ClusterSnapshot", "take_snapshot"]
 
 ALWAYS = ("Job", "Pod", "Event", "Node")
+NEVER = frozenset({"Secret"})
+"""Kinds a snapshot never reads, even when a lab's submission may contain them (evidence is saved)."""
 
 
 @dataclass
@@ -24,7 +27,7 @@ class ClusterSnapshot:
     namespace: str
     taken_at: datetime
     objects: dict[str, list[dict[str, Any]]]
-    client: KubeClient | None = None
+    client: KubeAPI | None = None
     hidden: frozenset[str] = frozenset()
     """Kinds this identity may not list (a participant cannot list Nodes)."""
     _logs: dict[tuple[str, str | None, bool], str | None] = field(default_factory=dict)
@@ -41,15 +44,13 @@ class ClusterSnapshot:
         return self._logs[key]
 
 
-def take_snapshot(client: KubeClient, namespace: str, kinds: Iterable[str] = ()) -> ClusterSnapshot:
-    wanted = list(dict.fromkeys([*ALWAYS, *(k for k in kinds if k in KubeClient._LISTS)]))
+def take_snapshot(client: KubeAPI, namespace: str, kinds: Iterable[str] = ()) -> ClusterSnapshot:
+    wanted = list(dict.fromkeys([*ALWAYS, *(k for k in kinds if k not in NEVER)]))
     objects: dict[str, list[dict[str, Any]]] = {}
     hidden = set()
     for kind in wanted:
         try:
-            objects[kind] = client.list_objects(kind, None if kind == "Node" else namespace)
-        except api_exception() as exc:
-            if getattr(exc, "status", None) != 403:
-                raise
+            objects[kind] = client.list(kind, namespace)
+        except Forbidden:
             hidden.add(kind)
     return ClusterSnapshot(namespace, datetime.now(UTC), objects, client, frozenset(hidden))

@@ -412,48 +412,44 @@ class LocalCluster:
         name = self.settings.node_name
         since = self._kubelet_started
 
-        def ready_now(node: Any) -> bool:
+        def ready_now(node: Mapping[str, Any]) -> bool:
             ready = condition(node, "Ready")
+            beat = (ready or {}).get("lastHeartbeatTime")
             return bool(
                 ready is not None
-                and ready.status == "True"
-                and (since is None or ready.last_heartbeat_time >= since)
+                and ready.get("status") == "True"
+                and (since is None or (beat is not None and datetime.fromisoformat(beat) >= since))
             )
 
-        client.wait_for(
-            f"node {name} to be Ready",
-            client.core.list_node,
-            ready_now,
-            self.settings.start_timeout,
-            field_selector=f"metadata.name={name}",
-        )
+        client.wait_for(f"node {name} to be Ready", "Node", ready_now, self.settings.start_timeout, name=name)
 
     def _wait_dns_ready(self, client: KubeClient) -> None:
         """A coredns pod that the API calls Ready and whose readiness endpoint answers now (the
         API may still show a pod of the previous run until the kubelet has caught up)."""
 
-        def serving(pod: Any) -> bool:
+        def serving(pod: Mapping[str, Any]) -> bool:
             ready = condition(pod, "Ready")
+            ip = (pod.get("status") or {}).get("podIP")
             return bool(
-                pod.metadata.deletion_timestamp is None
+                pod["metadata"].get("deletionTimestamp") is None
                 and ready is not None
-                and ready.status == "True"
-                and pod.status.pod_ip
-                and HttpProbe(f"http://{pod.status.pod_ip}:{COREDNS_READY_PORT}/ready")(timeout=1.0)
+                and ready.get("status") == "True"
+                and ip
+                and HttpProbe(f"http://{ip}:{COREDNS_READY_PORT}/ready")(timeout=1.0)
             )
 
         client.wait_for(
             "the cluster DNS (coredns) to be Ready",
-            client.core.list_namespaced_pod,
+            "Pod",
             serving,
             self.settings.start_timeout,
-            recheck=1.0,
-            namespace="kube-system",
+            "kube-system",
             label_selector="k8s-app=kube-dns",
+            relist_every=1.0,
         )
 
     def _reconcile_sim_nodes(self, client: KubeClient, counts: Mapping[str, int], report: UpReport) -> None:
-        existing = {n.metadata.name for n in client.core.list_node(label_selector=SIM_POOL_LABEL).items}
+        existing = {n["metadata"]["name"] for n in client.nodes(label_selector=SIM_POOL_LABEL)}
         for pool, count in counts.items():
             spec = self.settings.sim_pools[pool]
             wanted = {sim_node_name(pool, i) for i in range(count)}
@@ -463,17 +459,17 @@ class LocalCluster:
                 client.apply(new)
                 report.add(f"sim pool {pool}", f"added {len(new)} node(s)")
             for extra in sorted(mine - wanted):
-                client.delete_node(extra)
+                client.delete("Node", extra)
                 report.add(f"sim pool {pool}", f"removed {extra}")
             if not new and not (mine - wanted):
                 report.add(f"sim pool {pool}", "unchanged")
             for name in sorted(wanted):
                 client.wait_for(
                     f"simulated node {name} to be Ready",
-                    client.core.list_node,
+                    "Node",
                     node_ready,
                     self.settings.start_timeout,
-                    field_selector=f"metadata.name={name}",
+                    name=name,
                 )
 
     # -- down --------------------------------------------------------------------------------
@@ -575,7 +571,7 @@ class LocalCluster:
         if api.healthy:
             client = self.admin_client()
             try:
-                nodes = [node_status(node) for node in client.core.list_node().items]
+                nodes = [node_status(node) for node in client.nodes()]
             finally:
                 client.close()
         return ClusterStatus(

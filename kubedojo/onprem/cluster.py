@@ -24,7 +24,14 @@ import yaml
 from ..client.ansible import AnsibleRunner, ansible_core_version
 from ..clusterstatus import ClusterStatus, ComponentStatus, node_status
 from ..config import WorkshopConfig
-from ..errors import ClusterError, ConfigError, KubedojoError, NotRunningError, ProvisionError
+from ..errors import (
+    ApiError,
+    ClusterError,
+    ConfigError,
+    NotRunningError,
+    ProvisionError,
+    Unreachable,
+)
 from ..files import write_atomic
 from ..paths import CacheDirs
 from ..progress import NullReporter, Reporter
@@ -417,15 +424,13 @@ class OnpremCluster:
                 f"{self.kubeconfig_path}: no kubeconfig yet; run 'invoke cluster.up -i {self.site_dir}'"
             )
         client = KubeClient.from_kubeconfig(self.kubeconfig_path)
-        server = str(client.api_client.configuration.host)
+        server = client.server
         try:
             try:
                 health = client.readyz()
-                nodes = [node_status(n) for n in client.core.list_node().items]
-            except KubedojoError:
-                raise
-            except Exception as exc:  # the client raises urllib3's and its own kinds
-                reason = _unreachable_reason(exc)
+                nodes = [node_status(n) for n in client.nodes()]
+            except ApiError as exc:
+                reason = exc.reason if isinstance(exc, Unreachable) else exc.server_message
                 return ClusterStatus(
                     str(self.site_dir),
                     [ComponentStatus("kube-apiserver", None, False, f"{server}: {reason}")],
@@ -442,11 +447,3 @@ class OnpremCluster:
             server,
             str(self.kubeconfig_path),
         )
-
-
-def _unreachable_reason(exc: Exception) -> str:
-    """Why the API server did not answer, in a few words ("[Errno 111] Connection refused")."""
-    text = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
-    if "[Errno" in text:
-        text = text[text.index("[Errno") :]
-    return text.splitlines()[0][:200].rstrip("')\"")
