@@ -15,11 +15,12 @@ import yaml
 from ..client.probes import HttpProbe, UnixSocketProbe
 from ..client.processes import Daemon
 from ..config import LocalSettings
+from ..kubeconfig import render_kubeconfig
 from ..paths import RUNTIME_DIR, StateDirs
 from .images import PAUSE
 from .simnodes import kwok_stages
 
-__all__ = ["Component", "Layout", "components", "kubeconfig"]
+__all__ = ["Component", "Layout", "components"]
 
 CONTAINERD_SOCKET = RUNTIME_DIR / "containerd" / "containerd.sock"
 MOUNT_NAMESPACE = RUNTIME_DIR / "mntns"
@@ -70,26 +71,6 @@ class Component:
         for path in sorted(self.files):
             digest.update(str(path).encode() + b"\0" + self.files[path].encode())
         return digest.hexdigest()
-
-
-def kubeconfig(server: str, ca: Path, cert: Path, key: Path, user: str) -> str:
-    """A kubeconfig that refers to certificate files."""
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": "kubedojo",
-                    "cluster": {"server": server, "certificate-authority": str(ca)},
-                }
-            ],
-            "users": [{"name": user, "user": {"client-certificate": str(cert), "client-key": str(key)}}],
-            "contexts": [{"name": "kubedojo", "context": {"cluster": "kubedojo", "user": user}}],
-            "current-context": "kubedojo",
-        },
-        sort_keys=False,
-    )
 
 
 def _daemon(
@@ -283,7 +264,10 @@ def components(layout: Layout, registry_storage: Path) -> list[Component]:
     # -- stage 2: everything that talks to the API server -----------------------------------
     def identity(name: str, cert: str) -> tuple[Path, str]:
         path = layout.kubeconfig_path(name)
-        return path, kubeconfig(layout.api_url, pki("ca.crt"), pki(f"{cert}.crt"), pki(f"{cert}.key"), name)
+        text = render_kubeconfig(
+            layout.api_url, pki("ca.crt"), name, cert=pki(f"{cert}.crt"), key=pki(f"{cert}.key")
+        )
+        return path, text
 
     cm_kc, cm_kc_text = identity("controller-manager", "controller-manager")
     comps.append(

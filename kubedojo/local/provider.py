@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..client.commands import Runner, require_tool
 from ..client.host import Host
 from ..client.kube import KubeClient
@@ -39,6 +37,7 @@ from ..errors import (
     WaitTimeout,
 )
 from ..files import write_atomic
+from ..kubeconfig import render_kubeconfig
 from ..paths import RUNTIME_DIR, CacheDirs, StateDirs
 from ..progress import NullReporter, Reporter
 from .addons import COREDNS_READY_PORT, HOSTPATH_PV_DIR, coredns_objects, storage_objects
@@ -314,37 +313,8 @@ class LocalCluster:
         def b64(name: str) -> str:
             return base64.b64encode((self.state.pki / name).read_bytes()).decode()
 
-        text = yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {
-                        "name": "kubedojo",
-                        "cluster": {
-                            "server": self.layout.api_url,
-                            "certificate-authority-data": b64("ca.crt"),
-                        },
-                    }
-                ],
-                "users": [
-                    {
-                        "name": "kubedojo-admin",
-                        "user": {
-                            "client-certificate-data": b64("admin.crt"),
-                            "client-key-data": b64("admin.key"),
-                        },
-                    }
-                ],
-                "contexts": [
-                    {
-                        "name": "kubedojo",
-                        "context": {"cluster": "kubedojo", "user": "kubedojo-admin"},
-                    }
-                ],
-                "current-context": "kubedojo",
-            },
-            sort_keys=False,
+        text = render_kubeconfig(
+            self.layout.api_url, b64("ca.crt"), "kubedojo-admin", cert=b64("admin.crt"), key=b64("admin.key")
         )
         write_atomic(self.kubeconfig_path, text, mode=0o600)
 
