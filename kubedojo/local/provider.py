@@ -18,7 +18,7 @@ from ..client.commands import Runner, require_tool
 from ..client.host import Host
 from ..client.kube import KubeClient
 from ..client.probes import HttpProbe
-from ..client.processes import ProcessTable, processes_in_cgroup, terminate
+from ..client.processes import ProcessTable, any_alive, processes_in_cgroup, processes_with_cmdline, terminate
 from ..clusterstatus import (
     ClusterStatus,
     ComponentStatus,
@@ -221,7 +221,7 @@ class LocalCluster:
             )
         with contextlib.suppress(OSError):
             owner = _OWNER.read_text().strip()
-            if owner and owner != str(self.state.root) and _any_alive(StateDirs(Path(owner)).pids):
+            if owner and owner != str(self.state.root) and any_alive(StateDirs(Path(owner)).pids):
                 raise ClusterBusyError(
                     f"another kubedojo cluster (state directory {owner}) is running on this machine; "
                     "stop it first with 'invoke cluster.down' using that state directory"
@@ -455,7 +455,7 @@ class LocalCluster:
             raise ClusterError("cluster.down needs root: run it as root or with sudo")
         with contextlib.suppress(OSError):
             owner = _OWNER.read_text().strip()
-            if owner and owner != str(self.state.root) and _any_alive(StateDirs(Path(owner)).pids):
+            if owner and owner != str(self.state.root) and any_alive(StateDirs(Path(owner)).pids):
                 raise ClusterBusyError(
                     f"the running cluster belongs to state directory {owner}, not {self.state.root}"
                 )
@@ -502,13 +502,7 @@ class LocalCluster:
         found: set[int] = set()
         for directory in self.host.cgroup_dirs(CGROUP_ROOT):
             found.update(processes_in_cgroup(directory))
-        marker = str(CONTAINERD_SOCKET).encode()
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError):
-                    cmdline = (entry / "cmdline").read_bytes()
-                    if b"containerd-shim" in cmdline and marker in cmdline:
-                        found.add(int(entry.name))
+        found.update(processes_with_cmdline(b"containerd-shim", str(CONTAINERD_SOCKET).encode()))
         found.discard(os.getpid())
         return found
 
@@ -576,17 +570,6 @@ class LocalCluster:
             raise NotRunningError(
                 f"no local cluster is running (state directory {self.state.root}): run 'invoke cluster.up'"
             )
-
-
-def _any_alive(pids: Path) -> bool:
-    """Whether any pidfile in ``pids`` names a live process (an owner with none is stale)."""
-    for pidfile in pids.glob("*.pid"):
-        with contextlib.suppress(OSError, ValueError):
-            pid = int(pidfile.read_text())
-            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-            if state != "Z":
-                return True
-    return False
 
 
 def _last_line(log: Path) -> str:
