@@ -290,7 +290,7 @@ def components(layout: Layout, registry_storage: Path) -> list[Component]:
                     "--use-service-account-credentials=true",
                     "--controllers=*,bootstrapsigner,tokencleaner",
                     # Volumes for the 'nfs-storage' class: directories under /tmp/hostpath_pv on
-                    # this one node (see addons.storage_objects).
+                    # this one node (see dns_storage.storage_objects).
                     "--enable-hostpath-provisioner=true",
                 ],
             ),

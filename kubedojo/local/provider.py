@@ -40,7 +40,6 @@ from ..files import write_atomic
 from ..kubeconfig import render_kubeconfig
 from ..paths import RUNTIME_DIR, CacheDirs, StateDirs
 from ..progress import NullReporter, Reporter
-from .addons import COREDNS_READY_PORT, HOSTPATH_PV_DIR, coredns_objects, storage_objects
 from .binaries import COREDNS, KUBERNETES, KWOK, Binaries, ReleaseDownloader
 from .components import (
     CGROUP_ROOT,
@@ -50,6 +49,7 @@ from .components import (
     cni_conflist,
     components,
 )
+from .dns_storage import COREDNS_READY_PORT, HOSTPATH_PV_DIR, coredns_objects, storage_objects
 from .hostsetup import HostSetup
 from .images import BASE, COREDNS_IMAGE, IMAGES, ContextImage, ImageBuilder, ImageRecipe
 from .pki import Pki, cluster_cert_specs

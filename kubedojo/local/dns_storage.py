@@ -1,4 +1,5 @@
-"""Objects the local cluster needs besides its daemons: the cluster DNS (CoreDNS) and storage."""
+"""The cluster DNS (CoreDNS) and the storage class: the API objects the local cluster needs besides
+its daemons."""
 
 from __future__ import annotations
 
