@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .components import CLUSTER_DOMAIN
+from .layout import CLUSTER_DOMAIN
 
 __all__ = [
     "COREDNS_PORT",

@@ -41,17 +41,12 @@ from ..kubeconfig import render_kubeconfig
 from ..paths import RUNTIME_DIR, CacheDirs, StateDirs
 from ..progress import NullReporter, Reporter
 from .binaries import COREDNS, KUBERNETES, KWOK, Binaries, ReleaseDownloader
-from .components import (
-    CGROUP_ROOT,
-    CONTAINERD_SOCKET,
-    Component,
-    Layout,
-    cni_conflist,
-    components,
-)
+from .components import components
 from .dns_storage import COREDNS_READY_PORT, HOSTPATH_PV_DIR, coredns_objects, storage_objects
 from .hostsetup import HostSetup
 from .images import BASE, COREDNS_IMAGE, IMAGES, ContextImage, ImageBuilder, ImageRecipe
+from .layout import CGROUP_ROOT, CONTAINERD_SOCKET, Component, Layout
+from .node import cni_conflist
 from .pki import Pki, cluster_cert_specs
 from .simnodes import SIM_POOL_LABEL, node_object, sim_node_name
 
