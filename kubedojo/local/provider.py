@@ -201,29 +201,6 @@ class LocalCluster:
                     "stop it first with 'invoke cluster.down' using that state directory"
                 )
 
-    def build_images(self, rebuild: bool = False) -> list[tuple[str, str, str]]:
-        """Build every image (again, with ``rebuild``) and push to the registry when it runs.
-        Rows of (reference, "built"|"cached", "pushed"|"present"|"registry not running")."""
-        return self.artifacts.build_images(self.layout.registry, self._registry_running(), rebuild)
-
-    def ensure_context_images(
-        self, images: Iterable[ContextImage], rebuild: bool = False, require_registry: bool = True
-    ) -> list[tuple[str, str, str]]:
-        """Build the given (lab) images when their directory changed (or ``rebuild``) and push them
-        to the running registry. Rows of (reference, "built"|"cached", "pushed"|"present"|...)."""
-        running = self._registry_running()
-        if require_registry and not running:
-            raise NotRunningError("the local registry is not running: run 'invoke cluster.up' first")
-        return self.artifacts.ensure_context_images(images, self.layout.registry, running, rebuild)
-
-    def _registry_running(self) -> bool:
-        registry = self.component("registry")
-        return self.processes.alive(registry.daemon) and registry.probe()
-
-    @property
-    def registry(self) -> str:
-        return self.layout.registry
-
     def _start_stage(self, stage: int, report: UpReport) -> None:
         comps = [c for c in self.components if c.stage == stage]
         names = ", ".join(c.name for c in comps)
@@ -406,6 +383,31 @@ class LocalCluster:
             raise NotRunningError(
                 f"no local cluster is running (state directory {self.state.root}): run 'invoke cluster.up'"
             )
+
+    # -- images -------------------------------------------------------------------------------
+
+    def build_images(self, rebuild: bool = False) -> list[tuple[str, str, str]]:
+        """Build every image (again, with ``rebuild``) and push to the registry when it runs.
+        Rows of (reference, "built"|"cached", "pushed"|"present"|"registry not running")."""
+        return self.artifacts.build_images(self.layout.registry, self._registry_running(), rebuild)
+
+    def ensure_context_images(
+        self, images: Iterable[ContextImage], rebuild: bool = False, require_registry: bool = True
+    ) -> list[tuple[str, str, str]]:
+        """Build the given (lab) images when their directory changed (or ``rebuild``) and push them
+        to the running registry. Rows of (reference, "built"|"cached", "pushed"|"present"|...)."""
+        running = self._registry_running()
+        if require_registry and not running:
+            raise NotRunningError("the local registry is not running: run 'invoke cluster.up' first")
+        return self.artifacts.ensure_context_images(images, self.layout.registry, running, rebuild)
+
+    def _registry_running(self) -> bool:
+        registry = self.component("registry")
+        return self.processes.alive(registry.daemon) and registry.probe()
+
+    @property
+    def registry(self) -> str:
+        return self.layout.registry
 
 
 def _last_line(log: Path) -> str:
