@@ -101,8 +101,8 @@ def main() -> None:
                 figures["unchanged_install_s"].append(timed(addons.install))
                 figures["diff_s"].append(timed(addons.diff))
                 figures["uninstall_s"].append(timed(addons.uninstall))
-            addons.kube.extensions.delete_custom_resource_definition("widgets.kubedojo.dev")
-            addons.kube.core.delete_namespace(NAMESPACE)
+            addons.kube.delete("CustomResourceDefinition", "widgets.kubedojo.dev")
+            addons.kube.delete("Namespace", NAMESPACE)
     results = {
         "targets": TARGETS,
         "rounds": args.rounds,

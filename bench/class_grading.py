@@ -76,7 +76,7 @@ def wait_finished(client: Any, expected: int, timeout: float = 1800) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         done = 0
-        for job in client.list_everywhere("Job"):
+        for job in client.jobs(None):  # every namespace, one request
             conditions = (job.get("status") or {}).get("conditions") or []
             finished = any(
                 c.get("type") in ("Complete", "Failed") and c.get("status") == "True" for c in conditions
@@ -114,9 +114,7 @@ def main() -> int:
         people = [Participant(f"p{i:03d}") for i in range(options.participants)]
         try:
             if options.reuse:
-                jobs = sum(
-                    1 for j in client.list_everywhere("Job") if j["metadata"]["namespace"].startswith(PREFIX)
-                )
+                jobs = sum(1 for j in client.jobs(None) if j["metadata"]["namespace"].startswith(PREFIX))
             else:
                 started = time.monotonic()
                 room.setup(people, "bench")

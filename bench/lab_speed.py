@@ -137,7 +137,7 @@ def main() -> int:
             )
             report["grading"] = grading(env, labs, options.rounds, Path(tmp))
         finally:
-            env.runner.client.core.delete_namespace(NAMESPACE)
+            env.runner.client.delete("Namespace", NAMESPACE)
     report["invoke_list_s"] = invoke_list(options.rounds)
 
     gaps = report["verdict_after_kubectl_wait_s"]

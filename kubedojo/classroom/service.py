@@ -13,6 +13,7 @@ from ..client.kubeapi import KubeAPI
 from ..config import ClassSettings
 from ..errors import ApiError, ClusterError, ConfigError
 from ..files import write_atomic
+from ..kubeconfig import render_kubeconfig
 from .handout import render_handout
 from .objects import CLASS_LABEL, SERVICE_ACCOUNT, participant_objects
 from .roster import Participant
@@ -92,7 +93,16 @@ class Classroom:
                 report.unchanged.append(person.name)
             token = self._token(namespace)
             path = self.kubeconfig_path(person.name)
-            write_atomic(path, _kubeconfig(server, ca, namespace, person.name, token), 0o600, 0o700)
+            kubeconfig = render_kubeconfig(
+                server,
+                ca,
+                person.name,
+                token=token,
+                cluster="workshop",
+                context=person.name,
+                namespace=namespace,
+            )
+            write_atomic(path, kubeconfig, 0o600, 0o700)
             report.kubeconfigs[person.name] = str(path)
         everyone = sorted({*existing, *(p.name for p in people)})
         handout = self.output / "handout.html"
@@ -158,21 +168,3 @@ class Classroom:
 
     def _wait_namespace_gone(self, namespace: str, timeout: float) -> None:
         self.client.wait_deleted("Namespace", namespace, None, timeout)
-
-
-def _kubeconfig(server: str, ca: str, namespace: str, user: str, token: str) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {"name": "workshop", "cluster": {"server": server, "certificate-authority-data": ca}}
-            ],
-            "users": [{"name": user, "user": {"token": token}}],
-            "contexts": [
-                {"name": user, "context": {"cluster": "workshop", "user": user, "namespace": namespace}}
-            ],
-            "current-context": user,
-        },
-        sort_keys=False,
-    )

@@ -254,17 +254,20 @@ class KubeAPI(ABC):
         name: str | None = None,
         api_version: str | None = None,
         label_selector: str | None = None,
+        field_selector: str | None = None,
         relist_every: float | None = None,
     ) -> Obj:
-        """Watch until an object (the one called ``name``, if given) satisfies ``done``; then return
-        it. :class:`WaitTimeout` naming ``what`` after ``timeout``."""
+        """Watch until an object (the one called ``name``, if given, among those the selectors
+        pick) satisfies ``done``; then return it. :class:`WaitTimeout` naming ``what`` after
+        ``timeout``."""
+        by_name = None if name is None else f"metadata.name={name}"
         for event in self.watch(
             kind,
             namespace,
             timeout=timeout,
             api_version=api_version,
             label_selector=label_selector,
-            field_selector=None if name is None else f"metadata.name={name}",
+            field_selector=",".join(filter(None, (by_name, field_selector))) or None,
             relist_every=relist_every,
         ):
             for obj in event.present:

@@ -19,7 +19,14 @@ from pathlib import Path
 
 from ..errors import ComponentError
 
-__all__ = ["Daemon", "ProcessTable", "processes_in_cgroup", "terminate"]
+__all__ = [
+    "Daemon",
+    "ProcessTable",
+    "any_alive",
+    "processes_in_cgroup",
+    "processes_with_cmdline",
+    "terminate",
+]
 
 _ROTATE_AT = 32 * 2**20
 """A log larger than this is moved to ``<name>.1`` when its daemon next starts."""
@@ -203,3 +210,24 @@ def processes_in_cgroup(cgroup_dir: Path) -> Iterator[int]:
             with contextlib.suppress(OSError):
                 for line in (Path(root) / "cgroup.procs").read_text().split():
                     yield int(line)
+
+
+def processes_with_cmdline(*parts: bytes) -> set[int]:
+    """PIDs whose command line contains every one of ``parts``."""
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                cmdline = (entry / "cmdline").read_bytes()
+                if all(part in cmdline for part in parts):
+                    found.add(int(entry.name))
+    return found
+
+
+def any_alive(pids: Path) -> bool:
+    """Whether any pidfile in the directory ``pids`` names a live (not zombie) process."""
+    for pidfile in pids.glob("*.pid"):
+        pid = _read_pid(pidfile)
+        if pid is not None and _state(pid) not in (None, "Z"):
+            return True
+    return False

@@ -19,7 +19,7 @@ from ..client.host import Host
 from ..config import NetworkSettings
 from ..errors import CommandError
 from ..paths import RUNTIME_DIR, StateDirs
-from .components import CGROUP_ROOT, MOUNT_NAMESPACE
+from .layout import CGROUP_ROOT, MOUNT_NAMESPACE
 
 __all__ = ["NFT_TABLE", "PRIVATE_DIRS", "SYSCTLS", "HostSetup"]
 

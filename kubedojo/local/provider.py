@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import shutil
@@ -12,21 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from ..client.commands import Runner, require_tool
 from ..client.host import Host
 from ..client.kube import KubeClient
-from ..client.probes import HttpProbe
-from ..client.processes import ProcessTable, processes_in_cgroup, terminate
+from ..client.processes import ProcessTable, any_alive, processes_in_cgroup, processes_with_cmdline, terminate
 from ..clusterstatus import (
     ClusterStatus,
     ComponentStatus,
     NodeStatus,
-    condition,
-    node_ready,
     node_status,
 )
 from ..config import WorkshopConfig
@@ -41,20 +34,14 @@ from ..errors import (
 from ..files import write_atomic
 from ..paths import RUNTIME_DIR, CacheDirs, StateDirs
 from ..progress import NullReporter, Reporter
-from .addons import COREDNS_READY_PORT, HOSTPATH_PV_DIR, coredns_objects, storage_objects
-from .binaries import COREDNS, KUBERNETES, KWOK, Binaries, ReleaseDownloader
-from .components import (
-    CGROUP_ROOT,
-    CONTAINERD_SOCKET,
-    Component,
-    Layout,
-    cni_conflist,
-    components,
-)
+from .artifacts import Artifacts
+from .components import components
+from .dns_storage import HOSTPATH_PV_DIR, coredns_objects, storage_objects
 from .hostsetup import HostSetup
-from .images import BASE, COREDNS_IMAGE, IMAGES, ContextImage, ImageBuilder, ImageRecipe
-from .pki import Pki, cluster_cert_specs
-from .simnodes import SIM_POOL_LABEL, node_object, sim_node_name
+from .images import IMAGES, ContextImage
+from .layout import CGROUP_ROOT, CONTAINERD_SOCKET, Component, Layout
+from .node import cni_conflist
+from .readiness import reconcile_sim_nodes, wait_dns_ready, wait_node_ready
 
 __all__ = ["ClusterStatus", "ComponentStatus", "LocalCluster", "NodeStatus", "UpReport"]
 
@@ -98,13 +85,12 @@ class LocalCluster:
         self.reporter: Reporter = reporter or NullReporter()
         self.state = StateDirs(Path(self.settings.state_dir))
         self.cache = CacheDirs.under(config.cache_root)
-        self.binaries = Binaries(self.cache, self.runner)
-        self.images = ImageBuilder(self.cache, self.runner)
+        self.artifacts = Artifacts(self.settings, self.cache, self.runner, self.reporter)
         self.layout = Layout(
             settings=self.settings,
             state=self.state,
-            k8s_bin=self.binaries.directory(KUBERNETES),
-            kwok_bin=self.binaries.path(KWOK, "kwok"),
+            k8s_bin=self.artifacts.k8s_bin,
+            kwok_bin=self.artifacts.kwok_bin,
         )
         self.components = components(self.layout, self.cache.registry)
         self._kubelet_started: datetime | None = None
@@ -136,17 +122,8 @@ class LocalCluster:
         started = time.monotonic()
         report = UpReport()
         self._preflight()
-        self._prepare_artifacts(report)
-        with self.reporter.step("PKI and configuration"):
-            written = Pki(self.state.pki).ensure(
-                cluster_cert_specs(
-                    self.settings.node_name,
-                    self.settings.network.node_ip,
-                    self.settings.network.api_service_ip,
-                )
-            )
-            report.add("certificates", f"issued {', '.join(written)}" if written else "unchanged")
-            self._write_admin_kubeconfig()
+        report.actions += self.artifacts.prepare()
+        report.actions += self.artifacts.certificates(self.layout)
         with self.reporter.step("Host network, cgroups and mount namespace"):
             _OWNER.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             _OWNER.write_text(str(self.state.root) + "\n")
@@ -156,10 +133,7 @@ class LocalCluster:
         for stage in sorted({c.stage for c in self.components}):
             self._start_stage(stage, report)
             if stage == 0:
-                with self.reporter.step("Images in the local registry"):
-                    for recipe in IMAGES:
-                        pushed = self.images.push(recipe, self.layout.registry)
-                        report.add(f"image {recipe.name}", "pushed" if pushed else "unchanged")
+                report.actions += self.artifacts.push_images(self.layout.registry)
         client = self.admin_client()
         try:
             with self.reporter.step("Cluster DNS, storage class and simulated nodes"):
@@ -170,10 +144,10 @@ class LocalCluster:
                 applied = client.apply(storage_objects())
                 report.add("storage class", f"applied {', '.join(applied)}" if applied else "unchanged")
                 if sim_nodes:
-                    self._reconcile_sim_nodes(client, sim_nodes, report)
+                    report.actions += reconcile_sim_nodes(client, self.settings, sim_nodes)
             with self.reporter.step("Node Ready"):
-                self._wait_node_ready(client)
-                self._wait_dns_ready(client)
+                wait_node_ready(client, self.settings, self._kubelet_started)
+                wait_dns_ready(client, self.settings)
         finally:
             client.close()
         report.warnings = self.warnings()
@@ -183,8 +157,7 @@ class LocalCluster:
     def build(self) -> UpReport:
         """Build or download the binaries and build the images, without starting anything."""
         started = time.monotonic()
-        report = UpReport()
-        self._prepare_artifacts(report)
+        report = UpReport(self.artifacts.prepare())
         report.seconds = time.monotonic() - started
         return report
 
@@ -222,131 +195,11 @@ class LocalCluster:
             )
         with contextlib.suppress(OSError):
             owner = _OWNER.read_text().strip()
-            if owner and owner != str(self.state.root) and _any_alive(StateDirs(Path(owner)).pids):
+            if owner and owner != str(self.state.root) and any_alive(StateDirs(Path(owner)).pids):
                 raise ClusterBusyError(
                     f"another kubedojo cluster (state directory {owner}) is running on this machine; "
                     "stop it first with 'invoke cluster.down' using that state directory"
                 )
-
-    def _prepare_artifacts(self, report: UpReport) -> None:
-        if self.settings.binaries == "download":
-            with self.reporter.step(f"Kubernetes {KUBERNETES.version} release binaries"):
-                downloader = ReleaseDownloader(self.settings.download_url)
-                got = self.binaries.ensure_downloaded(
-                    KUBERNETES, downloader, lambda p: self.reporter.note(f"downloading {p}")
-                )
-                report.add("kubernetes binaries", "downloaded" if got else "unchanged")
-        for programs in ((KUBERNETES,) if self.settings.binaries == "build" else ()) + (
-            KWOK,
-            COREDNS,
-        ):
-            if self.binaries.ready(programs):
-                report.add(f"{programs.name} binaries", "unchanged")
-                continue
-            require_tool("go")
-            with self.reporter.step(f"Building {programs.name} {programs.version} from Go modules"):
-                self.binaries.ensure_built(programs, self.cache.logs / f"build-{programs.name}.log")
-                report.add(f"{programs.name} binaries", "built")
-        for recipe in IMAGES:
-            built = self._build_image(recipe)
-            report.add(f"image {recipe.name} build", "built" if built else "unchanged")
-
-    def _build_image(self, recipe: ImageRecipe, rebuild: bool = False) -> bool:
-        if rebuild:
-            self.images.remove(recipe)
-        if self.images.exists(recipe):
-            return False
-        if recipe is COREDNS_IMAGE and not self.binaries.ready(COREDNS):
-            require_tool("go")
-            with self.reporter.step(f"Building coredns {COREDNS.version} from Go modules"):
-                self.binaries.ensure_built(COREDNS, self.cache.logs / "build-coredns.log")
-        with self.reporter.step(f"Building image {recipe.name}"):
-            return self.images.ensure(recipe, self.binaries.path(COREDNS, "coredns"))
-
-    def build_images(self, rebuild: bool = False) -> list[tuple[str, str, str]]:
-        """Build every image (again, with ``rebuild``) and push to the registry when it runs.
-        Rows of (reference, "built"|"cached", "pushed"|"present"|"registry not running")."""
-        registry = self.component("registry")
-        running = self.processes.alive(registry.daemon) and registry.probe()
-        rows = []
-        for recipe in IMAGES:
-            built = self._build_image(recipe, rebuild)
-            pushed = "registry not running"
-            if running:
-                with self.reporter.step(f"Pushing {recipe.ref(self.layout.registry)}"):
-                    if rebuild:
-                        self.images.push(recipe, self.layout.registry, force=True)
-                        pushed = "pushed"
-                    else:
-                        pushed = "pushed" if self.images.push(recipe, self.layout.registry) else "present"
-            rows.append((recipe.ref(self.layout.registry), "built" if built else "cached", pushed))
-        return rows
-
-    def ensure_context_images(
-        self, images: Iterable[ContextImage], rebuild: bool = False, require_registry: bool = True
-    ) -> list[tuple[str, str, str]]:
-        """Build the given (lab) images when their directory changed (or ``rebuild``) and push them
-        to the running registry. Rows of (reference, "built"|"cached", "pushed"|"present"|...)."""
-        registry = self.component("registry")
-        running = self.processes.alive(registry.daemon) and registry.probe()
-        if require_registry and not running:
-            raise NotRunningError("the local registry is not running: run 'invoke cluster.up' first")
-        self._build_image(BASE)
-        if running:
-            self.images.push(BASE, self.layout.registry)
-        rows = []
-        for image in images:
-            with self.reporter.step(f"Image {image.name}"):
-                if rebuild:
-                    self.images.remove(image)
-                built = self.images.ensure_context(image)
-                pushed = "registry not running"
-                if running:
-                    pushed = "pushed" if self.images.push(image, self.layout.registry) else "present"
-            rows.append((image.ref(self.layout.registry), "built" if built else "cached", pushed))
-        return rows
-
-    @property
-    def registry(self) -> str:
-        return self.layout.registry
-
-    def _write_admin_kubeconfig(self) -> None:
-        def b64(name: str) -> str:
-            return base64.b64encode((self.state.pki / name).read_bytes()).decode()
-
-        text = yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {
-                        "name": "kubedojo",
-                        "cluster": {
-                            "server": self.layout.api_url,
-                            "certificate-authority-data": b64("ca.crt"),
-                        },
-                    }
-                ],
-                "users": [
-                    {
-                        "name": "kubedojo-admin",
-                        "user": {
-                            "client-certificate-data": b64("admin.crt"),
-                            "client-key-data": b64("admin.key"),
-                        },
-                    }
-                ],
-                "contexts": [
-                    {
-                        "name": "kubedojo",
-                        "context": {"cluster": "kubedojo", "user": "kubedojo-admin"},
-                    }
-                ],
-                "current-context": "kubedojo",
-            },
-            sort_keys=False,
-        )
-        write_atomic(self.kubeconfig_path, text, mode=0o600)
 
     def _start_stage(self, stage: int, report: UpReport) -> None:
         comps = [c for c in self.components if c.stage == stage]
@@ -406,72 +259,6 @@ class LocalCluster:
             if pending:
                 time.sleep(0.1)  # a health endpoint offers nothing to watch
 
-    def _wait_node_ready(self, client: KubeClient) -> None:
-        """Ready, and (when the kubelet was just started) reported by this kubelet, not left in etcd
-        by the previous run."""
-        name = self.settings.node_name
-        since = self._kubelet_started
-
-        def ready_now(node: Mapping[str, Any]) -> bool:
-            ready = condition(node, "Ready")
-            beat = (ready or {}).get("lastHeartbeatTime")
-            return bool(
-                ready is not None
-                and ready.get("status") == "True"
-                and (since is None or (beat is not None and datetime.fromisoformat(beat) >= since))
-            )
-
-        client.wait_for(f"node {name} to be Ready", "Node", ready_now, self.settings.start_timeout, name=name)
-
-    def _wait_dns_ready(self, client: KubeClient) -> None:
-        """A coredns pod that the API calls Ready and whose readiness endpoint answers now (the
-        API may still show a pod of the previous run until the kubelet has caught up)."""
-
-        def serving(pod: Mapping[str, Any]) -> bool:
-            ready = condition(pod, "Ready")
-            ip = (pod.get("status") or {}).get("podIP")
-            return bool(
-                pod["metadata"].get("deletionTimestamp") is None
-                and ready is not None
-                and ready.get("status") == "True"
-                and ip
-                and HttpProbe(f"http://{ip}:{COREDNS_READY_PORT}/ready")(timeout=1.0)
-            )
-
-        client.wait_for(
-            "the cluster DNS (coredns) to be Ready",
-            "Pod",
-            serving,
-            self.settings.start_timeout,
-            "kube-system",
-            label_selector="k8s-app=kube-dns",
-            relist_every=1.0,
-        )
-
-    def _reconcile_sim_nodes(self, client: KubeClient, counts: Mapping[str, int], report: UpReport) -> None:
-        existing = {n["metadata"]["name"] for n in client.nodes(label_selector=SIM_POOL_LABEL)}
-        for pool, count in counts.items():
-            spec = self.settings.sim_pools[pool]
-            wanted = {sim_node_name(pool, i) for i in range(count)}
-            mine = {n for n in existing if n.startswith(f"sim-{pool}-")}
-            new = [node_object(pool, i, spec) for i in range(count) if sim_node_name(pool, i) not in mine]
-            if new:
-                client.apply(new)
-                report.add(f"sim pool {pool}", f"added {len(new)} node(s)")
-            for extra in sorted(mine - wanted):
-                client.delete("Node", extra)
-                report.add(f"sim pool {pool}", f"removed {extra}")
-            if not new and not (mine - wanted):
-                report.add(f"sim pool {pool}", "unchanged")
-            for name in sorted(wanted):
-                client.wait_for(
-                    f"simulated node {name} to be Ready",
-                    "Node",
-                    node_ready,
-                    self.settings.start_timeout,
-                    name=name,
-                )
-
     # -- down --------------------------------------------------------------------------------
 
     def down(self, purge: bool = False) -> list[str]:
@@ -481,7 +268,7 @@ class LocalCluster:
             raise ClusterError("cluster.down needs root: run it as root or with sudo")
         with contextlib.suppress(OSError):
             owner = _OWNER.read_text().strip()
-            if owner and owner != str(self.state.root) and _any_alive(StateDirs(Path(owner)).pids):
+            if owner and owner != str(self.state.root) and any_alive(StateDirs(Path(owner)).pids):
                 raise ClusterBusyError(
                     f"the running cluster belongs to state directory {owner}, not {self.state.root}"
                 )
@@ -528,13 +315,7 @@ class LocalCluster:
         found: set[int] = set()
         for directory in self.host.cgroup_dirs(CGROUP_ROOT):
             found.update(processes_in_cgroup(directory))
-        marker = str(CONTAINERD_SOCKET).encode()
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError):
-                    cmdline = (entry / "cmdline").read_bytes()
-                    if b"containerd-shim" in cmdline and marker in cmdline:
-                        found.add(int(entry.name))
+        found.update(processes_with_cmdline(b"containerd-shim", str(CONTAINERD_SOCKET).encode()))
         found.discard(os.getpid())
         return found
 
@@ -603,16 +384,30 @@ class LocalCluster:
                 f"no local cluster is running (state directory {self.state.root}): run 'invoke cluster.up'"
             )
 
+    # -- images -------------------------------------------------------------------------------
 
-def _any_alive(pids: Path) -> bool:
-    """Whether any pidfile in ``pids`` names a live process (an owner with none is stale)."""
-    for pidfile in pids.glob("*.pid"):
-        with contextlib.suppress(OSError, ValueError):
-            pid = int(pidfile.read_text())
-            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-            if state != "Z":
-                return True
-    return False
+    def build_images(self, rebuild: bool = False) -> list[tuple[str, str, str]]:
+        """Build every image (again, with ``rebuild``) and push to the registry when it runs.
+        Rows of (reference, "built"|"cached", "pushed"|"present"|"registry not running")."""
+        return self.artifacts.build_images(self.layout.registry, self._registry_running(), rebuild)
+
+    def ensure_context_images(
+        self, images: Iterable[ContextImage], rebuild: bool = False, require_registry: bool = True
+    ) -> list[tuple[str, str, str]]:
+        """Build the given (lab) images when their directory changed (or ``rebuild``) and push them
+        to the running registry. Rows of (reference, "built"|"cached", "pushed"|"present"|...)."""
+        running = self._registry_running()
+        if require_registry and not running:
+            raise NotRunningError("the local registry is not running: run 'invoke cluster.up' first")
+        return self.artifacts.ensure_context_images(images, self.layout.registry, running, rebuild)
+
+    def _registry_running(self) -> bool:
+        registry = self.component("registry")
+        return self.processes.alive(registry.daemon) and registry.probe()
+
+    @property
+    def registry(self) -> str:
+        return self.layout.registry
 
 
 def _last_line(log: Path) -> str:

@@ -1,4 +1,5 @@
-"""Simulated nodes: Node objects that kwok keeps alive, for labs about scheduling and capacity.
+"""Simulated nodes: Node objects that kwok keeps alive, for labs about scheduling and capacity; and the
+kwok daemon with its stages.
 
 ``--sim-nodes gpu=2,train-cpu=1`` sets how many nodes each pool has; pools not named keep what they
 have. A pool's nodes are named ``sim-<pool>-<n>``.
@@ -9,13 +10,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
+from ..client.probes import HttpProbe
 from ..config import SimPool
 from ..errors import ConfigError
+from .layout import Component, Layout, client_kubeconfig, daemon
 
-__all__ = ["SIM_OUTCOME", "SIM_POOL_LABEL", "kwok_stages", "node_object", "parse_sim_nodes", "sim_node_name"]
+__all__ = [
+    "SIM_OUTCOME",
+    "SIM_POOL_LABEL",
+    "kwok",
+    "kwok_stages",
+    "node_object",
+    "parse_sim_nodes",
+    "sim_node_name",
+]
 
 SIM_POOL_LABEL = "kubedojo.dev/sim-pool"
 MAX_SIM_NODES = 500
+KWOK_PORT = 10247
 
 
 def parse_sim_nodes(text: str, pools: Mapping[str, SimPool]) -> dict[str, int]:
@@ -234,3 +248,50 @@ containerStatuses:
             {"finalizers": {"empty": True}, "delete": True},
         ),
     ]
+
+
+def kwok(layout: Layout) -> Component:
+    """kwok, which keeps the simulated nodes (annotated ``kwok.x-k8s.io/node: fake``) and their pods
+    going through :func:`kwok_stages`."""
+    net = layout.settings.network
+    cfg = layout.state.config
+    kc, kc_text = client_kubeconfig(layout, "kwok", "kwok")
+    return Component(
+        "kwok",
+        daemon(
+            layout,
+            "kwok",
+            [
+                str(layout.kwok_bin),
+                f"--kubeconfig={kc}",
+                "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+                f"--cidr={net.sim_subnet}",
+                f"--node-ip={net.node_ip}",
+                f"--server-address=127.0.0.1:{KWOK_PORT}",
+                "--config=" + str(cfg / "kwok.yaml"),
+            ],
+        ),
+        HttpProbe(f"http://127.0.0.1:{KWOK_PORT}/healthz"),
+        2,
+        {
+            kc: kc_text,
+            cfg / "kwok.yaml": yaml.safe_dump_all(
+                [
+                    {
+                        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+                        "kind": "KwokConfiguration",
+                        "options": {
+                            "enableCNI": False,
+                            "nodePlayStageParallelism": 4,
+                            "podPlayStageParallelism": 4,
+                            "podsOnNodeSyncParallelism": 4,
+                            "nodeLeaseDurationSeconds": 40,
+                            "nodeLeaseParallelism": 2,
+                        },
+                    },
+                    *kwok_stages(),
+                ],
+                sort_keys=False,
+            ),
+        },
+    )

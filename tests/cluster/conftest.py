@@ -120,9 +120,15 @@ def namespace(admin: KubeClient, request: pytest.FixtureRequest) -> Iterator[str
     """A fresh namespace for one test, deleted (and waited for) afterwards."""
     short = request.node.name.split("[")[0].removeprefix("test_").replace("_", "-")[:30].strip("-")
     name = f"kdt-{short}-{secrets.token_hex(3)}"
-    admin.core.create_namespace({"metadata": {"name": name, "labels": {NAMESPACE_LABEL: "true"}}})
+    admin.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name, "labels": {NAMESPACE_LABEL: "true"}},
+        }
+    )
     yield name
-    admin.core.delete_namespace(name, propagation_policy="Background")
+    admin.delete("Namespace", name)  # propagation Background
     wait_gone(admin, name)
 
 

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from typing import Any
 
-from kubedojo.client.kube import KubeClient
+from kubedojo.client.kubeapi import KubeAPI, condition_true
 from kubedojo.local.provider import LocalCluster
 
 BASE_IMAGE_NAME = "base"
+Obj = dict[str, Any]
 
 
-def condition(obj: Any, kind: str) -> Any:
-    for cond in (obj.status.conditions or []) if obj.status else []:
-        if cond.type == kind:
-            return cond
+def condition(obj: Obj, kind: str) -> Obj | None:
+    """The object's status condition of type ``kind`` (a dict, as the API sends it), or None."""
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return cond  # type: ignore[no-any-return]
     return None
 
 
-def is_true(obj: Any, kind: str) -> bool:
-    cond = condition(obj, kind)
-    return cond is not None and cond.status == "True"
+def is_true(obj: Obj, kind: str) -> bool:
+    return condition_true(obj, kind)
 
 
 def job(
@@ -50,43 +52,39 @@ def job(
     }
 
 
-def wait_job_finished(admin: KubeClient, namespace: str, name: str, timeout: float = 180.0) -> Any:
+def wait_job_finished(admin: KubeAPI, namespace: str, name: str, timeout: float = 180.0) -> Obj:
     return admin.wait_for(
         f"Job {namespace}/{name} to finish",
-        admin.batch.list_namespaced_job,
+        "Job",
         lambda j: is_true(j, "Complete") or is_true(j, "Failed"),
         timeout,
-        namespace=namespace,
-        field_selector=f"metadata.name={name}",
+        namespace,
+        name=name,
     )
 
 
-def job_pods(admin: KubeClient, namespace: str, name: str) -> list[Any]:
-    return list(
-        admin.core.list_namespaced_pod(namespace, label_selector=f"batch.kubernetes.io/job-name={name}").items
-    )
+def job_pods(admin: KubeAPI, namespace: str, name: str) -> list[Obj]:
+    return admin.pods(namespace, label_selector=f"batch.kubernetes.io/job-name={name}")
 
 
 def wait_pod(
-    admin: KubeClient, namespace: str, name: str, done: Any, what: str, timeout: float = 120.0
-) -> Any:
-    return admin.wait_for(
-        f"pod {namespace}/{name} {what}",
-        admin.core.list_namespaced_pod,
-        done,
-        timeout,
-        namespace=namespace,
-        field_selector=f"metadata.name={name}",
-    )
+    admin: KubeAPI,
+    namespace: str,
+    name: str,
+    done: Callable[[Obj], bool],
+    what: str,
+    timeout: float = 120.0,
+) -> Obj:
+    return admin.wait_for(f"pod {namespace}/{name} {what}", "Pod", done, timeout, namespace, name=name)
 
 
-def wait_event(admin: KubeClient, namespace: str, involved: str, reason: str, timeout: float = 60.0) -> Any:
+def wait_event(admin: KubeAPI, namespace: str, involved: str, reason: str, timeout: float = 60.0) -> Obj:
     return admin.wait_for(
         f"a {reason} event for {namespace}/{involved}",
-        admin.core.list_namespaced_event,
-        lambda e: e.reason == reason,
+        "Event",
+        lambda e: e.get("reason") == reason,
         timeout,
-        namespace=namespace,
+        namespace,
         field_selector=f"involvedObject.name={involved}",
     )
 

@@ -15,9 +15,9 @@ from .helpers import is_true, job, job_pods, wait_job_finished
 
 
 def test_node_is_ready_and_kubectl_works(cluster: LocalCluster, admin: KubeClient) -> None:
-    node = admin.core.read_node(cluster.settings.node_name)
+    node = admin.get("Node", cluster.settings.node_name)
     assert is_true(node, "Ready")
-    assert node.status.node_info.kubelet_version == "v1.35.4"
+    assert node["status"]["nodeInfo"]["kubeletVersion"] == "v1.35.4"
 
     kubeconfig = cluster.kubeconfig_path
     assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
@@ -62,15 +62,14 @@ def test_services_resolve_by_name_and_pods_stay_on_this_machine(
         "except OSError as e:\n"
         "    print('outside', errno.errorcode.get(e.errno, e.errno))\n"
     )
-    admin.batch.create_namespaced_job(
-        namespace, job("probe", cluster.image_ref("base"), ["python3", "-c", program])
-    )
+    admin.create(job("probe", cluster.image_ref("base"), ["python3", "-c", program]), namespace)
     finished = wait_job_finished(admin, namespace, "probe")
     assert is_true(finished, "Complete")
     pod = job_pods(admin, namespace, "probe")[0]
-    log = admin.core.read_namespaced_pod_log(pod.metadata.name, namespace)
+    log = admin.pod_log(namespace, pod["metadata"]["name"])
+    assert log is not None, "no log of the probe pod"
     net = cluster.settings.network
     assert f"kubernetes {net.api_service_ip}" in log
     assert f"dns {net.dns_service_ip}" in log
     assert "outside ENETUNREACH" in log
-    assert ipaddress.ip_address(pod.status.pod_ip) in net.node_subnet
+    assert ipaddress.ip_address(pod["status"]["podIP"]) in net.node_subnet

@@ -61,11 +61,7 @@ def make_addons(cluster: LocalCluster, admin: KubeClient, tmp_path: Path) -> Ite
     yield make
     for env in reversed(stack):
         env.__exit__(None, None, None)
-    try:
-        admin.extensions.delete_custom_resource_definition(CRD)
-    except Exception as exc:  # not created by this test
-        if getattr(exc, "status", None) != 404:
-            raise
+    admin.delete("CustomResourceDefinition", CRD)  # False when this test did not create it
     admin.wait_deleted("CustomResourceDefinition", CRD, None, 60)
 
 
@@ -97,7 +93,7 @@ def by_name(results: list[Any]) -> dict[str, Any]:
 
 
 def configmap(admin: KubeClient, namespace: str, name: str) -> dict[str, str]:
-    return dict(admin.core.read_namespaced_config_map(name, namespace).data or {})
+    return dict(admin.get("ConfigMap", name, namespace).get("data") or {})
 
 
 def test_install_follows_needs_runs_a_level_concurrently_and_then_changes_nothing(
@@ -113,12 +109,10 @@ def test_install_follows_needs_runs_a_level_concurrently_and_then_changes_nothin
     crd, solo, app = results["kd-crd"], results["kd-solo"], results["kd-app"]
     assert app.started >= crd.finished  # kd-app needs kd-crd
     assert solo.started < crd.finished and crd.started < solo.finished  # one level, concurrently
-    widget = admin.dynamic.resources.get(api_version="kubedojo.dev/v1alpha1", kind="Widget").get(
-        name="kd-app", namespace=namespace
-    )
-    assert widget.spec.size == 3
-    deployment = admin.apps.read_namespaced_deployment("kd-crd-server", namespace)
-    assert deployment.status.ready_replicas == 1  # helm waited for readiness
+    widget = admin.get("Widget", "kd-app", namespace, api_version="kubedojo.dev/v1alpha1")
+    assert widget["spec"]["size"] == 3
+    deployment = admin.get("Deployment", "kd-crd-server", namespace)
+    assert deployment["status"].get("readyReplicas") == 1  # helm waited for readiness
 
     again = by_name(addons.install())
     assert {n: (r.action, r.revision) for n, r in again.items()} == {
@@ -171,8 +165,8 @@ def test_a_release_that_never_becomes_ready_is_removed_and_named(
     assert outcome["kd-never"].action == "failed"
     assert outcome["kd-after"].action == "not attempted"
     assert [s.status for s in addons.status() if s.name == "kd-never"] == ["not installed"]
-    deployments = admin.apps.list_namespaced_deployment(namespace).items
-    assert [d.metadata.name for d in deployments] == []  # rolled back: nothing of it is left
+    deployments = admin.list("Deployment", namespace)
+    assert [d["metadata"]["name"] for d in deployments] == []  # rolled back: nothing of it is left
 
 
 def test_a_failed_upgrade_is_rolled_back_to_the_working_revision(
@@ -202,7 +196,7 @@ def test_uninstall_goes_in_reverse_order_and_refuses_to_orphan_a_dependent(
     assert {s.name: s.status for s in addons.status()} == dict.fromkeys(
         ("kd-app", "kd-crd", "kd-solo"), "not installed"
     )
-    assert [d.metadata.name for d in admin.apps.list_namespaced_deployment(namespace).items] == []
+    assert [d["metadata"]["name"] for d in admin.list("Deployment", namespace)] == []
     assert by_name(addons.uninstall())["kd-app"].action == "absent"
 
 
@@ -257,7 +251,7 @@ def test_credentials_are_generated_once_copied_where_needed_and_never_printed(
         assert {r["action"] for r in json.loads(result.stdout)["results"]} == {"unchanged"}
         assert first["password"] not in result.stdout + result.stderr
     finally:
-        admin.core.delete_namespace(other)
+        admin.delete("Namespace", other)
 
 
 def _workshop(tmp_path: Path) -> Path:

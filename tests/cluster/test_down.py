@@ -27,8 +27,8 @@ def test_up_brings_back_a_cluster_whose_processes_all_died(
     assert ("kube-apiserver", "restarted") in report.actions
     status = cluster.status()
     assert status.healthy, [c for c in status.components if not c.healthy]
-    admin.batch.create_namespaced_job(
-        namespace, job("after-crash", cluster.image_ref("base"), ["python3", "-c", "print('alive')"])
+    admin.create(
+        job("after-crash", cluster.image_ref("base"), ["python3", "-c", "print('alive')"]), namespace
     )
     assert is_true(wait_job_finished(admin, namespace, "after-crash", timeout=120), "Complete")
 

@@ -33,22 +33,24 @@ def gpu_pod(name: str, image: str, gpus: int) -> dict[str, Any]:
 def test_gpu_pod_lands_on_a_simulated_gpu_node(
     cluster: LocalCluster, admin: KubeClient, namespace: str
 ) -> None:
-    admin.core.create_namespaced_pod(namespace, gpu_pod("one-gpu", cluster.image_ref("base"), 1))
-    pod = wait_pod(admin, namespace, "one-gpu", lambda p: p.status.phase == "Running", "to run")
-    node = admin.core.read_node(pod.spec.node_name)
-    assert node.metadata.labels[SIM_POOL_LABEL] == "gpu"
-    assert node.metadata.labels["role"] == "train-gpu"
+    admin.create(gpu_pod("one-gpu", cluster.image_ref("base"), 1), namespace)
+    pod = wait_pod(
+        admin, namespace, "one-gpu", lambda p: (p.get("status") or {}).get("phase") == "Running", "to run"
+    )
+    node = admin.get("Node", pod["spec"]["nodeName"])
+    assert node["metadata"]["labels"][SIM_POOL_LABEL] == "gpu"
+    assert node["metadata"]["labels"]["role"] == "train-gpu"
     # The GPU pool's taint is tolerated because the pod asks for the extended resource
     # (the ExtendedResourceToleration admission plugin added the toleration).
-    assert any(t.key == "nvidia.com/gpu" for t in pod.spec.tolerations)
+    assert any(t.get("key") == "nvidia.com/gpu" for t in pod["spec"]["tolerations"])
 
 
 def test_pod_asking_for_more_gpus_than_exist_stays_pending(
     cluster: LocalCluster, admin: KubeClient, namespace: str
 ) -> None:
-    admin.core.create_namespaced_pod(namespace, gpu_pod("greedy", cluster.image_ref("base"), 4))
+    admin.create(gpu_pod("greedy", cluster.image_ref("base"), 4), namespace)
     event = wait_event(admin, namespace, "greedy", "FailedScheduling")
-    assert "nvidia.com/gpu" in event.message
-    pod = admin.core.read_namespaced_pod("greedy", namespace)
-    assert pod.status.phase == "Pending"
-    assert pod.spec.node_name is None
+    assert "nvidia.com/gpu" in event["message"]
+    pod = admin.get("Pod", "greedy", namespace)
+    assert pod["status"]["phase"] == "Pending"
+    assert pod["spec"].get("nodeName") is None

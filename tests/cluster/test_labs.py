@@ -30,8 +30,8 @@ pytestmark = pytest.mark.cluster
 
 
 def nothing_applied(admin: KubeClient, namespace: str) -> None:
-    assert admin.list_objects("Job", namespace) == []
-    assert admin.list_objects("PersistentVolumeClaim", namespace) == []
+    assert admin.list("Job", namespace) == []
+    assert admin.list("PersistentVolumeClaim", namespace) == []
 
 
 # -- 01 run a Job -------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def experiments(admin: KubeClient, tmp_path: Path, edit: Any = None) -> Path:
     from kubedojo.labs.quantity import parse_quantity
 
     lab = CATALOG.get("05-many-jobs")
-    node = next(n for n in admin.list_objects("Node") if not n["metadata"]["name"].startswith("sim-"))
+    node = next(n for n in admin.nodes() if not n["metadata"]["name"].startswith("sim-"))
     cpu = float(parse_quantity(node["status"]["allocatable"]["cpu"]))
     per_job = int(cpu * 1000 * 0.9 / 3)  # three fit (with room for CoreDNS), four do not
     data = yaml.safe_load((lab.directory / "solution-experiments.yaml").read_text())
@@ -442,10 +442,8 @@ def test_check_grades_kubectl_work_and_reset_removes_only_the_lab(
 
     deleted = lab_runner.reset(lab, namespace)
     assert "Job/handson-01" in deleted
-    assert admin.list_objects("Job", namespace) == []
-    assert [p for p in admin.list_objects("Pod", namespace)] == []
+    assert admin.list("Job", namespace) == []
+    assert [p for p in admin.list("Pod", namespace)] == []
     assert [
-        c["metadata"]["name"]
-        for c in admin.list_objects("ConfigMap", namespace)
-        if c["metadata"]["name"] == "mine"
+        c["metadata"]["name"] for c in admin.list("ConfigMap", namespace) if c["metadata"]["name"] == "mine"
     ] == ["mine"]

@@ -17,38 +17,35 @@ def test_job_over_its_memory_limit_is_oomkilled_and_others_are_unharmed(
     cluster: LocalCluster, admin: KubeClient, namespace: str
 ) -> None:
     image = cluster.image_ref("base")
-    admin.batch.create_namespaced_job(
-        namespace, job("steady", image, ["python3", "-c", STEADY], memory_limit="128Mi")
-    )
+    admin.create(job("steady", image, ["python3", "-c", STEADY], memory_limit="128Mi"), namespace)
     # Wait until the neighbour really runs before the hog starts.
     admin.wait_for(
         "the steady Job's pod to run",
-        admin.core.list_namespaced_pod,
-        lambda p: p.status.phase == "Running",
+        "Pod",
+        lambda p: (p.get("status") or {}).get("phase") == "Running",
         120,
-        namespace=namespace,
+        namespace,
         label_selector="batch.kubernetes.io/job-name=steady",
     )
 
-    admin.batch.create_namespaced_job(
-        namespace, job("hog", image, ["python3", "-c", HOG], memory_limit="96Mi")
-    )
+    admin.create(job("hog", image, ["python3", "-c", HOG], memory_limit="96Mi"), namespace)
     hog = wait_job_finished(admin, namespace, "hog", timeout=120)
     failed = condition(hog, "Failed")
-    assert failed is not None and failed.status == "True"
-    assert failed.reason == "BackoffLimitExceeded"
+    assert failed is not None and failed["status"] == "True"
+    assert failed.get("reason") == "BackoffLimitExceeded"
     pods = job_pods(admin, namespace, "hog")
     assert len(pods) == 1
-    terminated = pods[0].status.container_statuses[0].state.terminated
+    terminated = pods[0]["status"]["containerStatuses"][0]["state"].get("terminated")
     assert terminated is not None
-    assert terminated.reason == "OOMKilled"
-    assert terminated.exit_code == 137
+    assert terminated.get("reason") == "OOMKilled"
+    assert terminated.get("exitCode") == 137
 
     # The neighbour was not disturbed: still running with no restart, then it completes.
     steady = job_pods(admin, namespace, "steady")[0]
-    assert steady.status.phase == "Running"
-    assert steady.status.container_statuses[0].restart_count == 0
-    assert is_true(admin.core.read_node(cluster.settings.node_name), "Ready")
+    assert steady["status"]["phase"] == "Running"
+    assert steady["status"]["containerStatuses"][0]["restartCount"] == 0
+    assert is_true(admin.get("Node", cluster.settings.node_name), "Ready")
     done = wait_job_finished(admin, namespace, "steady", timeout=120)
     assert is_true(done, "Complete")
-    assert "done" in admin.core.read_namespaced_pod_log(steady.metadata.name, namespace)
+    log = admin.pod_log(namespace, steady["metadata"]["name"])
+    assert log is not None and "done" in log

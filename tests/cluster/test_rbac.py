@@ -6,17 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from kubedojo.client.kube import KubeClient, api_exception
+from kubedojo.client.kube import KubeClient
+from kubedojo.errors import Forbidden
 from kubedojo.local.provider import LocalCluster
 
 
 @pytest.fixture
 def stranger(cluster: LocalCluster, admin: KubeClient, namespace: str) -> Iterator[KubeClient]:
     """A ServiceAccount with a real token and no RoleBinding."""
-    admin.core.create_namespaced_service_account(namespace, {"metadata": {"name": "stranger"}})
-    token = admin.core.create_namespaced_service_account_token(
-        "stranger", namespace, {"spec": {"expirationSeconds": 600}}
-    ).status.token
+    admin.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "stranger"}}, namespace)
+    token = admin.request_token(namespace, "stranger", 600)
     client = KubeClient.from_token(cluster.layout.api_url, cluster.state.pki / "ca.crt", token)
     yield client
     client.close()
@@ -25,21 +24,23 @@ def stranger(cluster: LocalCluster, admin: KubeClient, namespace: str) -> Iterat
 def test_identity_without_rolebinding_is_denied(
     admin: KubeClient, stranger: KubeClient, namespace: str
 ) -> None:
-    with pytest.raises(api_exception()) as denied:
-        stranger.core.list_namespaced_pod(namespace)
-    assert denied.value.status == 403  # type: ignore[attr-defined]
-    assert f"system:serviceaccount:{namespace}:stranger" in denied.value.body  # type: ignore[attr-defined]
-    with pytest.raises(api_exception()) as secrets:
-        stranger.core.list_secret_for_all_namespaces()
-    assert secrets.value.status == 403  # type: ignore[attr-defined]
+    with pytest.raises(Forbidden) as denied:
+        stranger.pods(namespace)
+    assert denied.value.status == 403
+    assert f"system:serviceaccount:{namespace}:stranger" in denied.value.server_message
+    with pytest.raises(Forbidden) as secrets:
+        stranger.list("Secret")  # in every namespace
+    assert secrets.value.status == 403
 
     # The control: with a RoleBinding to the built-in "view" role the same token may list pods.
-    admin.rbac.create_namespaced_role_binding(
-        namespace,
+    admin.create(
         {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
             "metadata": {"name": "stranger-view"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
             "subjects": [{"kind": "ServiceAccount", "name": "stranger", "namespace": namespace}],
         },
+        namespace,
     )
-    assert stranger.core.list_namespaced_pod(namespace).items == []
+    assert stranger.pods(namespace) == []

@@ -39,7 +39,5 @@ def test_sigkilled_component_is_brought_back_by_up(
     status = cluster.status()
     assert status.healthy, [c for c in status.components if not c.healthy]
     # The repaired cluster still runs workloads end to end.
-    admin.batch.create_namespaced_job(
-        namespace, job("after", cluster.image_ref("base"), ["python3", "-c", "print('alive')"])
-    )
+    admin.create(job("after", cluster.image_ref("base"), ["python3", "-c", "print('alive')"]), namespace)
     assert is_true(wait_job_finished(admin, namespace, "after", timeout=120), "Complete")

@@ -7,7 +7,9 @@ from pathlib import Path
 import yaml
 
 from kubedojo.config import parse_config
-from kubedojo.local.components import Layout, cni_conflist, components
+from kubedojo.local.components import components
+from kubedojo.local.layout import Layout
+from kubedojo.local.node import cni_conflist
 from kubedojo.paths import StateDirs
 
 

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from kubedojo.client.processes import Daemon, ProcessTable
+from kubedojo.client.processes import Daemon, ProcessTable, any_alive, processes_with_cmdline
 
 SLEEP = shutil.which("sleep") or "/bin/sleep"
 
@@ -65,12 +65,21 @@ def test_program_that_cannot_start_reports_in_its_log(tmp_path: Path) -> None:
 
 
 def test_an_owner_whose_processes_are_gone_is_stale(tmp_path: Path) -> None:
-    from kubedojo.local.provider import _any_alive
-
     table = ProcessTable()
     daemon = _daemon(tmp_path)
-    assert not _any_alive(tmp_path)
+    assert not any_alive(tmp_path)
     table.start(daemon)
-    assert _any_alive(tmp_path)
+    assert any_alive(tmp_path)
     table.kill(daemon)
-    assert not _any_alive(tmp_path)
+    assert not any_alive(tmp_path)
+
+
+def test_processes_are_found_by_their_command_line(tmp_path: Path) -> None:
+    table = ProcessTable()
+    daemon = _daemon(tmp_path, [SLEEP, "301"])
+    pid = table.start(daemon)
+    try:
+        assert pid in processes_with_cmdline(daemon.program.encode(), b"301")
+        assert pid not in processes_with_cmdline(daemon.program.encode(), b"302")
+    finally:
+        table.stop(daemon)

@@ -1,10 +1,11 @@
-"""Objects the local cluster needs besides its daemons: the cluster DNS (CoreDNS) and storage."""
+"""The cluster DNS (CoreDNS) and the storage class: the API objects the local cluster needs besides
+its daemons."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .components import CLUSTER_DOMAIN
+from .layout import CLUSTER_DOMAIN
 
 __all__ = [
     "COREDNS_PORT",
