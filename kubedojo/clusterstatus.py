@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .local.simnodes import SIM_POOL_LABEL
+from .labels import SIM_POOL_LABEL
 
 __all__ = ["ClusterStatus", "ComponentStatus", "NodeStatus", "condition", "node_ready", "node_status"]
 

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ConfigError
+from ..labels import GPU_NODE_LABEL
 from ..yamlfiles import parse_yaml
 from .releases import Release, When
 
 __all__ = ["GPU_NODE_LABEL", "ClusterFacts", "applies", "merge_values", "render_values"]
-
-GPU_NODE_LABEL = "nvidia.com/gpu.present"
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..client.kubeapi import KubeAPI
+from ..labels import LAB_LABEL
 from ..labs.definition import LabDefinition
 from ..labs.evidence import save_evidence
 from ..labs.grading import FileReader, GradingContext, grade
 from ..labs.objects import parse_time
 from ..labs.records import ResultStore
 from ..labs.results import CheckResult, LabResult
-from ..labs.session import LAB_LABEL
 from ..labs.snapshot import ALWAYS, NEVER, ClusterSnapshot
 
 __all__ = ["ClassGrades", "grade_class"]

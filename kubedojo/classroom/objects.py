@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import ClassSettings
+from ..labels import CLASS_LABEL, MANAGED, PARTICIPANT_LABEL
 from .roster import Participant
 
 __all__ = [
@@ -18,9 +19,6 @@ __all__ = [
     "role_rules",
 ]
 
-MANAGED = {"app.kubernetes.io/managed-by": "kubedojo"}
-CLASS_LABEL = "kubedojo.dev/class"
-PARTICIPANT_LABEL = "kubedojo.dev/participant"
 SERVICE_ACCOUNT = "participant"
 ROLE_NAME = "kubedojo-participant"
 

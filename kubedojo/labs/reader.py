@@ -15,8 +15,8 @@ from typing import Any
 
 from ..client.kubeapi import KubeAPI
 from ..errors import ApiError, ClusterError, WaitTimeout
+from ..labels import MANAGED
 from .grading import FileInfo
-from .session import MANAGED
 
 __all__ = ["READER_LABEL", "VolumeReader"]
 

@@ -11,13 +11,10 @@ from typing import Any
 
 from ..client.kubeapi import KubeAPI
 from ..errors import Forbidden, NotFound
+from ..labels import LAB_LABEL, MANAGED, PARTICIPANT_LABEL
 from .objects import parse_time
 
 __all__ = ["MANAGED", "PARTICIPANT_LABEL", "ensure_namespace", "read_start", "record_start", "session_name"]
-
-MANAGED = {"app.kubernetes.io/managed-by": "kubedojo"}
-PARTICIPANT_LABEL = "kubedojo.dev/participant"
-LAB_LABEL = "kubedojo.dev/lab"
 
 
 def session_name(lab_id: str) -> str:

@@ -15,6 +15,7 @@ import yaml
 from ..client.probes import HttpProbe
 from ..config import SimPool
 from ..errors import ConfigError
+from ..labels import SIM_POOL_LABEL
 from .layout import Component, Layout, client_kubeconfig, daemon
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "sim_node_name",
 ]
 
-SIM_POOL_LABEL = "kubedojo.dev/sim-pool"
 MAX_SIM_NODES = 500
 KWOK_PORT = 10247
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ConfigError
+from ..labels import GPU_NODE_LABEL
 from ..validation import dotted, explain
 from ..yamlfiles import read_yaml
 
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 SITE_FILE = "site.yaml"
-GPU_LABEL = ("nvidia.com/gpu.present", "true")
+GPU_LABEL = (GPU_NODE_LABEL, "true")
 """Put on GPU nodes: the NVIDIA device plugin's chart schedules on it."""
 GPU_TAINT = "nvidia.com/gpu=present:NoSchedule"
 """Put on GPU nodes, as on the local cluster's simulated GPU pool: only GPU Jobs land there."""
