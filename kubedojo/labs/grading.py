@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from ..errors import ConfigError
 from .definition import (
+    Check,
     ConcurrencyCheck,
     CountCheck,
     FieldCheck,
@@ -36,7 +37,6 @@ from .definition import (
     StringsCheck,
     TerminatedCheck,
     UnschedulableCheck,
-    _is_static,
 )
 from .jsonpath import select
 from .objects import condition, container_states, created_at, job_finished, owned_by, parse_time, pod_spec
@@ -587,16 +587,15 @@ _EVALUATORS: dict[type, Callable[[GradingContext, Any], Outcome]] = {
 }
 
 
-def evaluate(ctx: GradingContext, check: Any, refused: str | None = None) -> CheckResult:
-    phase = "static" if _is_static(check) else "runtime"
-    if refused is not None and phase == "runtime":
+def evaluate(ctx: GradingContext, check: Check, refused: str | None = None) -> CheckResult:
+    if refused is not None and check.phase == "runtime":
         outcome = Outcome.failed(check.title, f"nothing was applied: {refused}")
     else:
         outcome = _EVALUATORS[type(check)](ctx, check)
     return CheckResult(
         id=check.id,
         title=check.title,
-        phase=phase,  # type: ignore[arg-type]
+        phase=check.phase,
         status=outcome.status,
         points=check.points,
         earned=check.points if outcome.status == "passed" else 0,
