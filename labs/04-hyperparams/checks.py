@@ -8,8 +8,7 @@ from typing import Any
 
 import yaml
 
-from kubedojo.labs import GradingContext, Outcome, Select
-from kubedojo.labs.objects import job_finished
+from kubedojo.labs import GradingContext, Outcome, Select, job_finished
 
 _TYPES = (("epochs", int), ("activation", str), ("alpha", float))
 
