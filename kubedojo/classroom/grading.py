@@ -18,9 +18,9 @@ from typing import Any
 from ..client.kubeapi import KubeAPI
 from ..labels import LAB_LABEL
 from ..labs.definition import LabDefinition
-from ..labs.evidence import save_evidence
-from ..labs.grading import FileReader, GradingContext, grade
+from ..labs.grading import FileReader, GradingContext
 from ..labs.objects import parse_time
+from ..labs.recording import grade_and_record
 from ..labs.records import ResultStore
 from ..labs.results import CheckResult, LabResult
 from ..labs.snapshot import ALWAYS, NEVER, ClusterSnapshot
@@ -80,17 +80,12 @@ def grade_class(
         if started is None:
             result = _not_started(lab, participant, namespace, taken)
             result.attempt = store.next_attempt(participant, lab.id)
+            store.write(result)
         else:
             objects = {kind: per_ns[namespace][kind] for kind in kinds if kind != "Node"}
             snapshot = ClusterSnapshot(namespace, taken, {**objects, "Node": nodes}, client)
             ctx = GradingContext(lab, snapshot, started, reader=reader)
-            result = grade(ctx, participant)
-            result.attempt = store.next_attempt(participant, lab.id)
-            if result.status == "failed":
-                result.evidence = str(
-                    save_evidence(ctx, store.evidence_dir(participant, lab.id, result.attempt))
-                )
-        store.write(result)
+            result = grade_and_record(ctx, participant, store)
         return result
 
     jobs = [(p, ns, lab) for p, ns in sorted(participants.items()) for lab in labs]

@@ -1,24 +1,45 @@
 """Graded labs: definitions (``labs/<id>/lab.yaml``), the grader, and running a lab on a cluster.
 
 Layers: :mod:`definition` and :mod:`catalog` read labs; :mod:`submission` reads a participant's
-manifest; :mod:`grading` evaluates checks against a :mod:`snapshot` of the cluster; :mod:`runner`
-ties it together (start, submit, follow, grade, record, reset). Only the client layer talks to the
-API server.
+manifest; :mod:`grading` evaluates checks against a :mod:`snapshot` of the cluster, each with the
+evaluator registered for its kind (:mod:`evaluators`); :mod:`recording` grades, keeps evidence and
+writes the record; :mod:`runner` ties it together (start, submit, follow, grade, record, reset). Only
+the client layer talks to the API server.
+
+The lab-author API — what a lab's own ``labs/<id>/checks.py`` may import, from this package only — is
+``LAB_AUTHOR_API``, a part of ``__all__`` (see docs/labs.md).
 """
 
 from __future__ import annotations
 
 from .catalog import Catalog
+from .context import FileInfo, FileReader, GradingContext
 from .definition import LabDefinition, Select, load_definition
-from .grading import FileInfo, FileReader, GradingContext, grade
+from .grading import grade
+from .jsonpath import select
+from .objects import created_at, job_finished
 from .quantity import parse_quantity, same_quantity
 from .records import ResultStore
 from .results import CheckResult, LabResult, Outcome
 from .runner import LabReporter, LabRunner, NullLabReporter
 from .submission import BLANK, Submission, read_submission
 
+LAB_AUTHOR_API = (
+    "FileInfo",
+    "GradingContext",
+    "Outcome",
+    "Select",
+    "created_at",
+    "job_finished",
+    "parse_quantity",
+    "same_quantity",
+    "select",
+)
+"""What a lab's ``checks.py`` may import from :mod:`kubedojo.labs` (a unit test holds the labs to it)."""
+
 __all__ = [
     "BLANK",
+    "LAB_AUTHOR_API",
     "Catalog",
     "CheckResult",
     "FileInfo",
@@ -33,9 +54,12 @@ __all__ = [
     "ResultStore",
     "Select",
     "Submission",
+    "created_at",
     "grade",
+    "job_finished",
     "load_definition",
     "parse_quantity",
     "read_submission",
     "same_quantity",
+    "select",
 ]

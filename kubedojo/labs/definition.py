@@ -4,13 +4,17 @@ Checks are declarative, from a small vocabulary (the ``check`` key names one), w
 escape hatch for the few that need code (a function in ``labs/<id>/checks.py``). Unknown keys and
 wrong types are refused on load with the file and key named, so a typo in a check never makes it
 pass silently.
+
+A check kind is one model here, in the :data:`Check` union, declaring its ``phase`` (``static``: on the
+manifest or the live objects; ``runtime``: on what ran), plus one evaluator registered for the model
+(:mod:`kubedojo.labs.evaluators`). :data:`CHECK_KINDS` is derived from the union.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -18,9 +22,11 @@ from ..errors import ConfigError
 from ..validation import explain
 from ..yamlfiles import read_yaml
 from .jsonpath import parse_path
+from .results import Phase
 
 __all__ = [
-    "STATIC_CHECKS",
+    "CHECK_KINDS",
+    "CHECK_MODELS",
     "Check",
     "ConcurrencyCheck",
     "CountCheck",
@@ -40,6 +46,7 @@ __all__ = [
     "StringsCheck",
     "TerminatedCheck",
     "UnschedulableCheck",
+    "check_kind",
     "load_definition",
 ]
 
@@ -119,6 +126,7 @@ class FieldCheck(_PathCheck):
     """A field's value: ``equals``, ``one_of``, a ``quantity``, a ``min``/``max``, or ``present``."""
 
     check: Literal["field"]
+    phase: ClassVar[Phase] = "static"
     equals: Any = None
     one_of: list[Any] | None = None
     quantity: str | None = None
@@ -139,6 +147,7 @@ class StringsCheck(_PathCheck):
     """Every element of the list at ``path`` is a string (and there are ``length`` of them)."""
 
     check: Literal["strings"]
+    phase: ClassVar[Phase] = "static"
     length: int | None = None
 
 
@@ -146,6 +155,7 @@ class LimitsCheck(_Check):
     """Each container has limits for ``require`` and no limit is below its request."""
 
     check: Literal["limits_cover_requests"]
+    phase: ClassVar[Phase] = "static"
     object: Select
     require: list[str] = Field(default_factory=list)
 
@@ -154,6 +164,7 @@ class MountCheck(_Check):
     """A container mounts a volume of the given source at ``mount_path``."""
 
     check: Literal["mount"]
+    phase: ClassVar[Phase] = "static"
     object: Select
     mount_path: str
     claim: str | None = None
@@ -171,6 +182,7 @@ class CountCheck(_Check):
     """How many objects match: ``equals`` or ``min``."""
 
     check: Literal["count"]
+    phase: ClassVar[Phase] = "static"
     object: Select
     equals: int | None = None
     min: int | None = None
@@ -183,6 +195,7 @@ class JobConditionCheck(_Check):
     """Every selected Job ends with a condition of ``type`` (and ``reason``) that is True."""
 
     check: Literal["job_condition"]
+    phase: ClassVar[Phase] = "runtime"
     job: Select
     type: Literal["Complete", "Failed"]
     reason: str | None = None
@@ -192,6 +205,7 @@ class TerminatedCheck(_Check):
     """A container of the Job's pods was terminated with ``reason`` (and ``exit_code``)."""
 
     check: Literal["terminated"]
+    phase: ClassVar[Phase] = "runtime"
     job: Select
     reason: str
     exit_code: int | None = None
@@ -202,6 +216,7 @@ class LogMetricCheck(_Check):
     """A number from the log (the first group of ``pattern``, last match) within ``min``/``max``."""
 
     check: Literal["log_metric"]
+    phase: ClassVar[Phase] = "runtime"
     job: Select
     pattern: str
     min: float | None = None
@@ -220,6 +235,7 @@ class LogContainsCheck(_Check):
     """The log of every selected Job matches ``pattern`` (a regular expression)."""
 
     check: Literal["log_contains"]
+    phase: ClassVar[Phase] = "runtime"
     job: Select
     pattern: str
     container: str | None = None
@@ -235,6 +251,7 @@ class FileOnVolumeCheck(_Check):
     """A file named like ``pattern``, written after the lab started, on a claim or a node's host path."""
 
     check: Literal["file_on_volume"]
+    phase: ClassVar[Phase] = "runtime"
     job: Select
     pattern: str
     claim: str | None = None
@@ -255,6 +272,7 @@ class ConcurrencyCheck(_Check):
     and (``below_total``) fewer than the number of Jobs, i.e. some had to wait."""
 
     check: Literal["concurrency"]
+    phase: ClassVar[Phase] = "runtime"
     jobs: Select
     min: int = 1
     max: int | None = None
@@ -265,11 +283,13 @@ class UnschedulableCheck(_Check):
     """Some pod of the selected Jobs waited Pending because no node had room (FailedScheduling)."""
 
     check: Literal["unschedulable"]
+    phase: ClassVar[Phase] = "runtime"
     jobs: Select
 
 
 class QosClassCheck(_Check):
     check: Literal["qos_class"]
+    phase: ClassVar[Phase] = "runtime"
     job: Select
     equals: Literal["Guaranteed", "Burstable", "BestEffort"]
 
@@ -278,6 +298,7 @@ class NodeHealthyCheck(_Check):
     """The nodes the lab's pods ran on are Ready and not under memory pressure."""
 
     check: Literal["node_healthy"]
+    phase: ClassVar[Phase] = "runtime"
     jobs: Select
 
 
@@ -286,7 +307,8 @@ class PythonCheck(_Check):
 
     check: Literal["python"]
     function: str
-    phase: Literal["static", "runtime"]
+    phase: Phase
+    """Declared by the lab, unlike the other kinds' fixed phase."""
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -309,7 +331,17 @@ Check = Annotated[
     Field(discriminator="check"),
 ]
 
-STATIC_CHECKS = (FieldCheck, StringsCheck, LimitsCheck, MountCheck, CountCheck)
+CHECK_MODELS: tuple[type[BaseModel], ...] = get_args(get_args(Check)[0])
+"""The model of every check kind, in the order of the union."""
+
+
+def check_kind(model: type[BaseModel]) -> str:
+    """The ``check`` value that names a model's kind in ``lab.yaml``."""
+    (kind,) = get_args(model.model_fields["check"].annotation)
+    return str(kind)
+
+
+CHECK_KINDS = tuple(check_kind(model) for model in CHECK_MODELS)
 
 
 class ImageSpec(_Strict):
@@ -363,12 +395,12 @@ class LabDefinition(_Strict):
         return sum(check.points for check in self.checks)
 
     @property
-    def static_checks(self) -> list[Any]:
-        return [c for c in self.checks if _is_static(c)]
+    def static_checks(self) -> list[Check]:
+        return [c for c in self.checks if c.phase == "static"]
 
     @property
-    def runtime_checks(self) -> list[Any]:
-        return [c for c in self.checks if not _is_static(c)]
+    def runtime_checks(self) -> list[Check]:
+        return [c for c in self.checks if c.phase == "runtime"]
 
     @property
     def starter_path(self) -> Path:
@@ -385,31 +417,6 @@ class LabDefinition(_Strict):
     @property
     def handson_dir(self) -> Path:
         return self.project / "handson" / self.id
-
-
-def _is_static(check: Any) -> bool:
-    if isinstance(check, PythonCheck):
-        return check.phase == "static"
-    return isinstance(check, STATIC_CHECKS)
-
-
-CHECK_KINDS = (
-    "field",
-    "strings",
-    "limits_cover_requests",
-    "mount",
-    "count",
-    "job_condition",
-    "terminated",
-    "log_metric",
-    "log_contains",
-    "file_on_volume",
-    "concurrency",
-    "unschedulable",
-    "qos_class",
-    "node_healthy",
-    "python",
-)
 
 
 def _describe(error: ValidationError, source: Path, data: Any) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
+from .context import GradingContext
 from .definition import LabDefinition
-from .grading import GradingContext
 
 __all__ = ["save_evidence"]
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["CheckResult", "LabResult", "Outcome", "Status"]
+__all__ = ["CheckResult", "LabResult", "Outcome", "Phase", "Status"]
 
 Status = Literal["passed", "failed", "pending"]
+Phase = Literal["static", "runtime"]
+"""Static checks look at the manifest (or the live objects); runtime checks at what ran."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Outcome:
 class CheckResult:
     id: str
     title: str
-    phase: Literal["static", "runtime"]
+    phase: Phase
     status: Status
     points: int
     earned: int

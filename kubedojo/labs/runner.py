@@ -21,10 +21,10 @@ from typing import Any, Protocol
 from ..client.kubeapi import KubeAPI, object_ref
 from ..errors import ApiError, ConfigError
 from .definition import LabDefinition, Select
-from .evidence import save_evidence
-from .grading import FileReader, GradingContext, grade
+from .grading import FileReader, GradingContext
 from .objects import job_finished
 from .reader import READER_LABEL
+from .recording import GradingMeter, grade_and_record
 from .records import ResultStore
 from .results import LabResult
 from .session import ensure_namespace, read_start, record_start, session_name
@@ -149,15 +149,8 @@ class LabRunner:
     def _finish(
         self, ctx: GradingContext, participant: str, refused: str | None, began: float, requests: int
     ) -> LabResult:
-        result = grade(ctx, participant, refused=refused)
-        result.requests = self.client.requests - requests
-        result.attempt = self.store.next_attempt(participant, ctx.lab.id)
-        if result.status == "failed" and refused is None:
-            directory = self.store.evidence_dir(participant, ctx.lab.id, result.attempt)
-            result.evidence = str(save_evidence(ctx, directory))
-        result.seconds = round(time.monotonic() - began, 3)
-        self.store.write(result)
-        return result
+        meter = GradingMeter(self.client, requests, began)
+        return grade_and_record(ctx, participant, self.store, refused, meter)
 
     def check(self, lab: LabDefinition, namespace: str, participant: str) -> LabResult:
         """Grade what is on the cluster now (work submitted with kubectl, or a finished run)."""

@@ -8,8 +8,7 @@ from typing import Any
 
 import yaml
 
-from kubedojo.labs import GradingContext, Outcome, Select
-from kubedojo.labs.objects import job_finished
+from kubedojo.labs import GradingContext, Outcome, Select, job_finished
 
 _TYPES = (("epochs", int), ("activation", str), ("alpha", float))
 
@@ -47,10 +46,9 @@ def hp_file(ctx: GradingContext, config_map: str, key: str) -> Outcome:
 
 def used_config(ctx: GradingContext, job: str, config_map: str, key: str) -> Outcome:
     what = "the logged hyper-parameters equal the ConfigMap's, and that many epochs ran"
-    jobs, early = ctx.finished_jobs(Select(name=job), what)
-    if jobs is None:
-        assert early is not None
-        return early
+    jobs = ctx.finished_jobs(Select(name=job), what)
+    if isinstance(jobs, Outcome):
+        return jobs
     if (job_finished(jobs[0]) or {}).get("type") != "Complete":
         return Outcome.failed(what, f"{job} did not complete")
     maps = [m for m in ctx.snapshot.of_kind("ConfigMap") if m["metadata"]["name"] == config_map]

@@ -9,10 +9,9 @@ from kubedojo.labs import GradingContext, Outcome, Select
 
 def confusion_matrix(ctx: GradingContext, job: str, samples: int) -> Outcome:
     what = f"'Training finished with confusion matrix:' and a 3×3 matrix summing to {samples}"
-    jobs, early = ctx.finished_jobs(Select(name=job), what)
-    if jobs is None:
-        assert early is not None
-        return early
+    jobs = ctx.finished_jobs(Select(name=job), what)
+    if isinstance(jobs, Outcome):
+        return jobs
     log = ctx.log_of(jobs[0])
     marker = "Training finished with confusion matrix:"
     if marker not in log:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from kubedojo.labs import GradingContext, Outcome, Select
-from kubedojo.labs.jsonpath import select
-from kubedojo.labs.objects import created_at
+from kubedojo.labs import GradingContext, Outcome, Select, created_at, select
 
 GRID = Select(kind="Job", labels={"experiment": "grid"})
 

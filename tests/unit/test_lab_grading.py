@@ -1,11 +1,14 @@
 """Grading logic on hand-written object states: verdicts, partial credit, pending, anti-cheat."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from kubedojo.labs.catalog import Catalog
 from kubedojo.labs.grading import GradingContext, grade
+from kubedojo.labs.recording import GradingMeter, grade_and_record
 from kubedojo.labs.records import ResultStore
 from kubedojo.labs.snapshot import ClusterSnapshot
 
@@ -153,3 +156,32 @@ def test_regrading_gives_the_same_answer(tmp_path: Path) -> None:
     assert store.write(first).name == "attempt-001.json"
     assert store.write(second).name == "attempt-002.json"
     assert store.read(tmp_path / "me" / "01-run-job" / "attempt-002.json")["score"] == first.score
+
+
+MATRIX = "Training finished with confusion matrix:\n[[10  0  0]\n [ 0 13  1]\n [ 0  0 14]]\n"
+
+
+def test_python_check_waits_for_the_job_then_reads_its_log() -> None:
+    running = job("ds-job", 5, None)
+    assert by_id(grade(context({"Job": [running]}, lab="ds-job"), "me"))["matrix"].status == "pending"
+    stale = job("ds-job", -60, "Complete")
+    matrix = by_id(grade(context({"Job": [stale]}, lab="ds-job"), "me"))["matrix"]
+    assert matrix.status == "failed" and "before the lab started" in matrix.found
+    done = job("ds-job", 5, "Complete")
+    ctx = context({"Job": [done], "Pod": [pod("p1", done, 6, 9)]}, lab="ds-job", logs={"p1": MATRIX})
+    matrix = by_id(grade(ctx, "me"))["matrix"]
+    assert matrix.status == "passed" and "37/38 right" in matrix.found
+
+
+def test_grade_and_record_keeps_evidence_only_when_something_failed(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path)
+    failed = grade_and_record(context({"Job": [job("handson-01", -60, "Complete")]}), "me", store)
+    assert failed.status == "failed" and failed.attempt == 1 and failed.evidence
+    assert (Path(failed.evidence) / "objects.yaml").is_file()
+    refused = grade_and_record(context({}, submission=[]), "me", store, refused="Job/x: invalid")
+    assert refused.status == "failed" and refused.attempt == 2 and refused.evidence is None
+    counter = SimpleNamespace(requests=7)
+    pending = grade_and_record(context({}), "me", store, meter=GradingMeter(counter, 4, time.monotonic()))
+    assert pending.status == "pending" and pending.evidence is None
+    assert pending.requests == 3 and 0 <= pending.seconds < 5
+    assert store.attempts("me", "01-run-job") == [1, 2, 3]

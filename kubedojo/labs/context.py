@@ -1,0 +1,121 @@
+"""What checks see while grading: the lab, one cluster snapshot, the start, the submission and
+the files on volumes. Lab authors' Python checks (``labs/<id>/checks.py``) are given the same context.
+
+Runtime checks consider only objects created after the lab started, and only pods that their Job owns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from .definition import LabDefinition, Select
+from .objects import created_at, job_finished, owned_by
+from .results import Outcome
+from .snapshot import ClusterSnapshot
+
+__all__ = ["FileInfo", "FileReader", "GradingContext"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    name: str
+    size: int
+    mtime: float
+    npz_arrays: int | None = None
+
+
+class FileReader(Protocol):
+    def list_files(
+        self, namespace: str, *, claim: str | None, host_path: str | None, node: str | None
+    ) -> list[FileInfo]: ...
+
+
+class GradingContext:
+    """What checks see. Also what a lab's Python checks (``labs/<id>/checks.py``) are given."""
+
+    def __init__(
+        self,
+        lab: LabDefinition,
+        snapshot: ClusterSnapshot,
+        started_at: datetime,
+        submission: list[dict[str, Any]] | None = None,
+        reader: FileReader | None = None,
+    ) -> None:
+        self.lab = lab
+        self.snapshot = snapshot
+        self.started_at = started_at.replace(microsecond=0)
+        self.submission = submission
+        self.reader = reader
+        self._files: dict[tuple[str | None, str | None, str | None], list[FileInfo]] = {}
+
+    def files(self, claim: str | None, host_path: str | None, node: str | None) -> list[FileInfo]:
+        """What a volume holds, read once per grading (None reader: nothing can be read)."""
+        key = (claim, host_path, node)
+        if key not in self._files:
+            assert self.reader is not None
+            self._files[key] = self.reader.list_files(
+                self.snapshot.namespace, claim=claim, host_path=host_path, node=node
+            )
+        return self._files[key]
+
+    # -- objects -----------------------------------------------------------------------------
+
+    def fresh(self, obj: dict[str, Any]) -> bool:
+        when = created_at(obj)
+        return when is not None and when >= self.started_at
+
+    def submitted(self, sel: Select) -> list[dict[str, Any]]:
+        """The objects static checks look at: the manifest's (lab.run) or the live ones created since
+        the lab started (lab.check)."""
+        if self.submission is not None:
+            return [o for o in self.submission if sel.matches(o)]
+        return [o for o in self.snapshot.of_kind(sel.kind) if sel.matches(o) and self.fresh(o)]
+
+    def jobs(self, sel: Select) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(Jobs created since the lab started, older ones) that ``sel`` selects."""
+        found = [j for j in self.snapshot.of_kind("Job") if sel.matches(j)]
+        return [j for j in found if self.fresh(j)], [j for j in found if not self.fresh(j)]
+
+    def pods_of(self, job: dict[str, Any]) -> list[dict[str, Any]]:
+        pods = [p for p in self.snapshot.of_kind("Pod") if owned_by(p, job)]
+        return sorted(pods, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
+
+    def log_of(self, job: dict[str, Any], container: str | None = None) -> str:
+        """The logs of the Job's pods, oldest first, control characters removed."""
+        parts = []
+        for pod in self.pods_of(job):
+            name = pod["metadata"]["name"]
+            text = self.snapshot.log(name, container or _first_container(pod))
+            if text:
+                parts.append(text)
+        return _CONTROL.sub("", "\n".join(parts).replace("\r", "\n"))
+
+    def finished_jobs(self, sel: Select, what: str) -> list[dict[str, Any]] | Outcome:
+        """The selected Jobs when all have finished; otherwise the verdict to give (about ``what``):
+        pending while none exists or some still runs, failed when only older ones exist.
+
+        Use: ``jobs = ctx.finished_jobs(sel, what)``, then ``if isinstance(jobs, Outcome): return jobs``.
+        """
+        fresh, stale = self.jobs(sel)
+        if not fresh:
+            if stale:
+                return Outcome.failed(
+                    what,
+                    f"{sel.describe()} was created before the lab started; "
+                    "reset the lab ('invoke lab.reset') and submit again",
+                )
+            return Outcome.pending(what, f"no {sel.describe()} yet")
+        running = [j["metadata"]["name"] for j in fresh if job_finished(j) is None]
+        if running:
+            return Outcome.pending(what, f"still running: {', '.join(running)}")
+        return fresh
+
+
+def _first_container(pod: dict[str, Any]) -> str | None:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    return str(containers[0]["name"]) if containers else None

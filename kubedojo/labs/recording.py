@@ -1,0 +1,63 @@
+"""One grading, kept: grade every check → save the evidence when a check failed → write the record.
+
+Shared by a participant's ``lab.run`` / ``lab.check`` (:mod:`kubedojo.labs.runner`) and the grading of
+a whole class (:mod:`kubedojo.classroom.grading`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from .context import GradingContext
+from .evidence import save_evidence
+from .grading import grade
+from .records import ResultStore
+from .results import LabResult
+
+__all__ = ["GradingMeter", "grade_and_record"]
+
+
+class _CountsRequests(Protocol):
+    @property
+    def requests(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class GradingMeter:
+    """What one grading cost, for its record: the API requests the checks made (not the evidence's),
+    and the seconds until the record is written, both counted from ``requests`` and ``began``."""
+
+    client: _CountsRequests
+    requests: int
+    began: float
+    """``time.monotonic()`` when grading began."""
+
+    def requests_since(self) -> int:
+        return self.client.requests - self.requests
+
+    def seconds_since(self) -> float:
+        return round(time.monotonic() - self.began, 3)
+
+
+def grade_and_record(
+    ctx: GradingContext,
+    participant: str,
+    store: ResultStore,
+    refused: str | None = None,
+    meter: GradingMeter | None = None,
+) -> LabResult:
+    """Grade every check, save the evidence as the attempt's when a check failed (not when the
+    submission was refused: nothing ran), and write the result as the participant's next attempt."""
+    result = grade(ctx, participant, refused=refused)
+    if meter is not None:
+        result.requests = meter.requests_since()
+    result.attempt = store.next_attempt(participant, ctx.lab.id)
+    if result.status == "failed" and refused is None:
+        directory = store.evidence_dir(participant, ctx.lab.id, result.attempt)
+        result.evidence = str(save_evidence(ctx, directory))
+    if meter is not None:
+        result.seconds = meter.seconds_since()
+    store.write(result)
+    return result
