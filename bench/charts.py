@@ -34,6 +34,7 @@ import yaml  # noqa: E402
 from kubedojo.addons import addons_environment  # noqa: E402
 from kubedojo.config import load_config  # noqa: E402
 from kubedojo.local.provider import LocalCluster  # noqa: E402
+from kubedojo.target import resolve_target  # noqa: E402
 
 NAMESPACE = "kubedojo-bench-charts"
 TARGETS = {"unchanged_install_s": 5.0}
@@ -95,7 +96,7 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = releases_file(Path(tmp), image)
-        with addons_environment(config, REPO, releases=str(path)) as addons:
+        with addons_environment(config, resolve_target(config, REPO), releases=str(path)) as addons:
             for _ in range(args.rounds):
                 figures["first_install_s"].append(timed(addons.install))
                 figures["unchanged_install_s"].append(timed(addons.install))

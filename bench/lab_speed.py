@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 from kubedojo.config import parse_config  # noqa: E402
 from kubedojo.labs.environment import lab_environment  # noqa: E402
 from kubedojo.local.provider import LocalCluster  # noqa: E402
+from kubedojo.target import resolve_target  # noqa: E402
 
 NAMESPACE = "dojo-bench"
 TARGETS = {"verdict_after_kubectl_wait": 1.0, "grading": 0.3, "invoke_list": 1.0}
@@ -127,7 +128,8 @@ def main() -> int:
     cluster = LocalCluster(config)
     kubectl = cluster.layout.k8s_bin / "kubectl"
     report: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp, lab_environment(config, REPO) as env:
+    target = resolve_target(config, REPO)
+    with tempfile.TemporaryDirectory() as tmp, lab_environment(config, REPO, target) as env:
         labs = (
             options.labs.split(",") if options.labs else [i for i in env.catalog.ids() if i != "05-many-jobs"]
         )

@@ -304,6 +304,33 @@ class WorkshopConfig(_Strict):
         raw = self.cache_dir or os.environ.get("KUBEDOJO_CACHE") or "~/.cache/kubedojo"
         return Path(raw).expanduser()
 
+    def under(self, project: Path) -> WorkshopConfig:
+        """The same configuration with every path that is relative to the project directory (results,
+        class output, releases file, bundle, kubespray checkout) made absolute under ``project``.
+        Done once, where the configuration is loaded; the rest of kubedojo takes paths as they are."""
+
+        def absolute(raw: str) -> str:
+            path = Path(raw).expanduser()
+            return str(path if not raw or path.is_absolute() else project / path) if raw else raw
+
+        return self.model_copy(
+            update={
+                "labs": self.labs.model_copy(update={"results_dir": absolute(self.labs.results_dir)}),
+                "classroom": self.classroom.model_copy(
+                    update={"output_dir": absolute(self.classroom.output_dir)}
+                ),
+                "charts": self.charts.model_copy(
+                    update={
+                        "releases": absolute(self.charts.releases),
+                        "bundle": absolute(self.charts.bundle),
+                    }
+                ),
+                "onprem": self.onprem.model_copy(
+                    update={"kubespray_checkout": absolute(self.onprem.kubespray_checkout)}
+                ),
+            }
+        )
+
 
 def _describe(error: ValidationError, source: str) -> str:
     first = error.errors()[0]
@@ -315,16 +342,20 @@ def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
     return {k: _drop_empty(v) if isinstance(v, dict) else v for k, v in data.items() if v is not None}
 
 
-def parse_config(data: Mapping[str, Any] | None, source: str = "workshop.yaml") -> WorkshopConfig:
-    """Validate an already-loaded mapping (for example Invoke's ``c.config.kubedojo``)."""
+def parse_config(
+    data: Mapping[str, Any] | None, source: str = "workshop.yaml", project: Path | None = None
+) -> WorkshopConfig:
+    """Validate an already-loaded mapping (for example Invoke's ``c.config.kubedojo``); with
+    ``project``, its project-relative paths are made absolute (:meth:`WorkshopConfig.under`)."""
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: the top level must be a mapping of sections")
     try:
-        return WorkshopConfig.model_validate(_drop_empty(dict(data)))
+        config = WorkshopConfig.model_validate(_drop_empty(dict(data)))
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from None
+    return config if project is None else config.under(project)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

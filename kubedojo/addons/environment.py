@@ -4,27 +4,22 @@ cluster named by a kubeconfig."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
 from ..client.helm import HelmClient, find_helm
-from ..client.kube import KubeClient
 from ..client.kubeapi import KubeAPI
 from ..config import WorkshopConfig
 from ..local.binaries import HELM, Binaries
 from ..paths import CacheDirs
+from ..target import ClusterTarget
 from .bundle import Bundle
 from .context import GPU_NODE_LABEL, ClusterFacts
 from .installer import Addons, ReleaseObserver
 from .releases import load_releases
 
 __all__ = ["addons_environment", "cluster_facts", "helm_binary"]
-
-
-def _under(project: Path, raw: str) -> Path:
-    path = Path(raw).expanduser()
-    return path if path.is_absolute() else project / path
 
 
 def helm_binary(config: WorkshopConfig) -> str:
@@ -58,47 +53,31 @@ def cluster_facts(
 @contextlib.contextmanager
 def addons_environment(
     config: WorkshopConfig,
-    project: Path,
+    target: ClusterTarget | Callable[[], ClusterTarget],
     *,
-    site: Path | None = None,
-    kubeconfig: Path | None = None,
     bundle: str = "",
     releases: str = "",
     observer: ReleaseObserver | None = None,
 ) -> Iterator[Addons]:
-    """The local cluster's add-ons, or an on-prem site's (``site``), or another cluster's."""
-    releases_file = load_releases(_under(project, releases or config.charts.releases))
-    kind: Literal["local", "kubespray"] = "local"
-    if site is not None:
-        from ..onprem.cluster import OnpremCluster
-
-        onprem = OnpremCluster(site, config, project)
-        kubeconfig = kubeconfig or onprem.kubeconfig_path
-        kind, name = "kubespray", onprem.site.cluster_name
-        registry = onprem.site.registry.address
-    else:
-        from ..local.provider import LocalCluster
-
-        local = LocalCluster(config)
-        if kubeconfig is None:
-            local.require_running()
-            kubeconfig = local.kubeconfig_path
-        name, registry = "kubedojo", f"127.0.0.1:{config.local.registry_port}"
-    if not kubeconfig.exists():
-        from ..errors import NotRunningError
-
-        raise NotRunningError(f"{kubeconfig}: no kubeconfig; bring the cluster up first")
-    helm = HelmClient(helm_binary(config), kubeconfig, CacheDirs.under(config.cache_root).root / "helm")
-    kube = KubeClient.from_kubeconfig(kubeconfig)
+    """The add-ons on ``target`` (``releases`` and ``bundle`` override workshop.yaml's). A target
+    given as a function is resolved after the releases file is read, so that bad input is reported
+    before a cluster that is not there."""
+    releases_file = load_releases(Path(releases or config.charts.releases).expanduser())
+    target = target if isinstance(target, ClusterTarget) else target()
+    kind: Literal["local", "kubespray"] = "kubespray" if target.kind == "kubespray" else "local"
+    helm = HelmClient(
+        helm_binary(config), target.kubeconfig, CacheDirs.under(config.cache_root).root / "helm"
+    )
+    kube = target.client()
     try:
-        facts = cluster_facts(kube, config, kind, name, registry)
+        facts = cluster_facts(kube, config, kind, target.name, target.registry)
         chosen = bundle or config.charts.bundle
         yield Addons(
             releases_file,
             helm,
             kube,
             facts,
-            bundle=Bundle(_under(project, chosen)) if chosen else None,
+            bundle=Bundle(Path(chosen).expanduser()) if chosen else None,
             observer=observer,
         )
     finally:

@@ -6,10 +6,10 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..client.kube import KubeClient
 from ..config import WorkshopConfig
 from ..labs.reader import VolumeReader
 from ..labs.records import ResultStore
+from ..target import ClusterTarget
 from .service import Classroom
 
 __all__ = ["ClassEnvironment", "class_environment"]
@@ -22,35 +22,22 @@ class ClassEnvironment:
         self.reader = reader
 
 
-def _under(project: Path, raw: str) -> Path:
-    path = Path(raw)
-    return path if path.is_absolute() else project / path
-
-
 @contextlib.contextmanager
-def class_environment(
-    config: WorkshopConfig, project: Path, kubeconfig: Path | None = None
-) -> Iterator[ClassEnvironment]:
-    """As the instructor: the local cluster's admin unless ``kubeconfig`` names another cluster."""
-    from ..local.provider import LocalCluster
-
-    local = LocalCluster(config)
-    if kubeconfig is None:
-        local.require_running()
-        kubeconfig = local.kubeconfig_path
-    client = KubeClient.from_kubeconfig(kubeconfig)
+def class_environment(config: WorkshopConfig, target: ClusterTarget) -> Iterator[ClassEnvironment]:
+    """The class on ``target``, as its administrator."""
+    client = target.client()
     try:
         classroom = Classroom(
             client,
             config.classroom,
-            kubeconfig,
-            _under(project, config.classroom.output_dir),
+            target.kubeconfig,
+            Path(config.classroom.output_dir),
             config.labs.namespace_prefix,
         )
         yield ClassEnvironment(
             classroom,
-            ResultStore(_under(project, config.labs.results_dir)),
-            VolumeReader(client, local.image_ref("base")),
+            ResultStore(Path(config.labs.results_dir)),
+            VolumeReader(client, target.base_image),
         )
     finally:
         client.close()

@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import (
     ApiError,
     ClusterError,
+    ConfigError,
     Conflict,
     Forbidden,
     Gone,
@@ -74,7 +75,11 @@ class KubeClient(KubeAPI):
         if not path.exists():
             raise ClusterError(f"{path}: no kubeconfig; run 'invoke cluster.up' first")
         configuration = client.Configuration()
-        config.load_kube_config(config_file=str(path), client_configuration=configuration)
+        try:
+            config.load_kube_config(config_file=str(path), client_configuration=configuration)
+        except Exception as exc:  # the loader raises YAML's, its own ConfigException and OSErrors
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ConfigError(f"{path}: not a usable kubeconfig: {reason}") from None
         return cls(client.ApiClient(configuration))
 
     @classmethod

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..client.kube import KubeClient
 from ..config import WorkshopConfig
 from ..errors import ConfigError
+from ..target import ClusterTarget
 from .catalog import Catalog
 from .definition import LabDefinition
 from .images import lab_images
@@ -45,33 +45,29 @@ class LabEnvironment:
 def lab_environment(
     config: WorkshopConfig,
     project: Path,
+    target: ClusterTarget,
     reporter: LabReporter | None = None,
-    kubeconfig: Path | None = None,
 ) -> Iterator[LabEnvironment]:
-    """The local cluster (its admin identity, its registry for the lab images) unless ``kubeconfig``
-    names another cluster, whose images are then assumed to be in place."""
-    from ..local.provider import LocalCluster
-
+    """Labs on ``target``, as its administrator; lab images are built and pushed where the target
+    can (the local cluster) and assumed in place elsewhere."""
     reporter = reporter or NullLabReporter()
-    local = LocalCluster(config, reporter=reporter)
-    results = Path(config.labs.results_dir)
-    store = ResultStore(results if results.is_absolute() else project / results)
-    if kubeconfig is None:
-        local.require_running()
-        client = KubeClient.from_kubeconfig(local.kubeconfig_path)
+    client = target.client()
+    push = target.push_images
 
-        def images(lab: LabDefinition) -> None:
-            local.ensure_context_images(lab_images(lab))
+    def images(lab: LabDefinition) -> None:
+        if push is not None:
+            push(lab_images(lab))
 
-        runner_images = images
-    else:
-        client = KubeClient.from_kubeconfig(kubeconfig)
-        runner_images = None
-    reader = VolumeReader(client, local.image_ref("base"))
     try:
         yield LabEnvironment(
             Catalog(project),
-            LabRunner(client, store, reader=reader, reporter=reporter, images=runner_images),
+            LabRunner(
+                client,
+                ResultStore(Path(config.labs.results_dir)),
+                reader=VolumeReader(client, target.base_image),
+                reporter=reporter,
+                images=images if push is not None else None,
+            ),
             config,
         )
     finally:

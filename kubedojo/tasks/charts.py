@@ -16,13 +16,13 @@ from invoke.tasks import task
 
 from .support import (
     RichReporter,
+    cluster_target,
     confirm,
     console,
     emit_json,
     kubedojo_task,
     project_dir,
     settings,
-    site_dir,
     table,
 )
 
@@ -94,14 +94,11 @@ def _addons(
 ) -> Iterator[Any]:
     from ..addons import addons_environment
 
+    def target() -> Any:
+        return cluster_target(c, inventory, kubeconfig)
+
     with addons_environment(
-        settings(c),
-        project_dir(c),
-        site=site_dir(c, inventory) if inventory else None,
-        kubeconfig=Path(kubeconfig).expanduser() if kubeconfig else None,
-        bundle=bundle,
-        releases=releases,
-        observer=observer,
+        settings(c), target, bundle=bundle, releases=releases, observer=observer
     ) as addons:
         yield addons
 

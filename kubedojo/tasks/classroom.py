@@ -11,7 +11,7 @@ from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import task
 
-from .support import confirm, console, emit_json, kubedojo_task, project_dir, settings, table
+from .support import cluster_target, confirm, console, emit_json, kubedojo_task, project_dir, settings, table
 
 _KUBECONFIG = "another cluster's admin kubeconfig (default: the local cluster's)"
 
@@ -20,7 +20,7 @@ _KUBECONFIG = "another cluster's admin kubeconfig (default: the local cluster's)
 def _environment(c: Context, kubeconfig: str) -> Iterator[Any]:
     from ..classroom.environment import class_environment
 
-    with class_environment(settings(c), project_dir(c), Path(kubeconfig) if kubeconfig else None) as env:
+    with class_environment(settings(c), cluster_target(c, kubeconfig=kubeconfig)) as env:
         yield env
 
 

@@ -12,7 +12,16 @@ from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import task
 
-from .support import RichReporter, console, emit_json, kubedojo_task, project_dir, settings, table
+from .support import (
+    RichReporter,
+    cluster_target,
+    console,
+    emit_json,
+    kubedojo_task,
+    project_dir,
+    settings,
+    table,
+)
 
 _STATUS = {
     "passed": "[green]✓ passed[/green]",
@@ -72,9 +81,8 @@ class RichLabReporter(RichReporter):
 def _environment(c: Context, reporter: Any = None, kubeconfig: str = "") -> Iterator[Any]:
     from ..labs.environment import lab_environment
 
-    with lab_environment(
-        settings(c), project_dir(c), reporter, Path(kubeconfig) if kubeconfig else None
-    ) as env:
+    target = cluster_target(c, kubeconfig=kubeconfig, reporter=reporter)
+    with lab_environment(settings(c), project_dir(c), target, reporter) as env:
         yield env
 
 

@@ -16,6 +16,7 @@ from invoke.exceptions import Exit
 
 __all__ = [
     "RichReporter",
+    "cluster_target",
     "confirm",
     "console",
     "emit_json",
@@ -68,7 +69,20 @@ def settings(c: Context) -> Any:
         raise ConfigError(raw[_LOAD_ERROR])
     source = raw.pop("_source", WORKSHOP_FILE)
     raw.pop(_PROJECT, None)
-    return parse_config(raw, source=source)
+    return parse_config(raw, source=source, project=project_dir(c))
+
+
+def cluster_target(c: Context, inventory: str = "", kubeconfig: str = "", reporter: Any = None) -> Any:
+    """The one answer to "which cluster?": ``-i inventory/<site>``, ``--kubeconfig`` or the local one."""
+    from ..target import resolve_target
+
+    return resolve_target(
+        settings(c),
+        project_dir(c),
+        site=site_dir(c, inventory) if inventory else None,
+        kubeconfig=Path(kubeconfig).expanduser() if kubeconfig else None,
+        reporter=reporter,
+    )
 
 
 def site_dir(c: Context, inventory: str) -> Path:

@@ -26,6 +26,7 @@ from kubedojo.client.kube import KubeClient
 from kubedojo.config import parse_config
 from kubedojo.errors import AddonError, ConfigError
 from kubedojo.local.provider import LocalCluster
+from kubedojo.target import resolve_target
 
 from .conftest import STATE_DIR
 
@@ -53,7 +54,8 @@ def make_addons(cluster: LocalCluster, admin: KubeClient, tmp_path: Path) -> Ite
     def make(releases: list[dict[str, Any]], bundle: Path | None = None, **defaults: Any) -> Addons:
         path = tmp_path / "releases.yaml"
         path.write_text(yaml.safe_dump({"defaults": {"timeout": 120, **defaults}, "releases": releases}))
-        env = addons_environment(config, REPO, releases=str(path), bundle=str(bundle) if bundle else "")
+        target = resolve_target(config, REPO)
+        env = addons_environment(config, target, releases=str(path), bundle=str(bundle) if bundle else "")
         addons = env.__enter__()
         stack.append(env)
         return addons

@@ -165,3 +165,13 @@ def test_custom_kinds_are_generic(fake: FakeKube) -> None:
     with pytest.raises(NotFound):
         fake.list("Workflow", NS, api_version="argoproj.io/v1")
     assert fake.delete("Workflow", created["metadata"]["name"], NS) is True
+
+
+def test_a_broken_kubeconfig_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    from kubedojo.errors import ConfigError
+
+    path = tmp_path / "kc"
+    path.write_text("clusters: [\n")
+    with pytest.raises(ConfigError) as info:
+        KubeClient.from_kubeconfig(path)
+    assert str(info.value) == f"{path}: not a usable kubeconfig: while parsing a flow node"
