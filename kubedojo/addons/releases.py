@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -228,28 +229,27 @@ def _problem(parsed: ReleasesFile) -> str | None:
 def levels(releases: Sequence[Release]) -> list[list[Release]]:
     """Releases in install order: each level needs only earlier levels; a level's releases are
     independent of each other. ``needs`` outside ``releases`` are taken as met."""
-    pending = {r.name: r for r in releases}
+    by_name = {r.name: r for r in releases}
+    sorter = TopologicalSorter({r.name: [n for n in r.needs if n in by_name] for r in releases})
+    try:
+        sorter.prepare()
+    except CycleError as exc:
+        raise ConfigError(f"the releases' needs form a cycle: {' -> '.join(_needs_cycle(exc))}") from None
     result: list[list[Release]] = []
-    while pending:
-        ready = [r for r in pending.values() if not set(r.needs) & pending.keys()]
-        if not ready:
-            cycle = " -> ".join(_cycle(pending))
-            raise ConfigError(f"the releases' needs form a cycle: {cycle}")
-        result.append(sorted(ready, key=lambda r: r.name))
-        for release in ready:
-            del pending[release.name]
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        result.append([by_name[name] for name in ready])
+        sorter.done(*ready)
     return result
 
 
-def _cycle(pending: Mapping[str, Release]) -> list[str]:
-    start = sorted(pending)[0]
-    path = [start]
-    current = start
-    while True:
-        current = next(n for n in pending[current].needs if n in pending)
-        if current in path:
-            return [*path[path.index(current) :], current]
-        path.append(current)
+def _needs_cycle(error: CycleError) -> list[str]:
+    """The cycle graphlib found, each release followed by one it needs, from the first name on."""
+    found: list[str] = error.args[1]
+    needing = list(reversed(found[:-1]))
+    start = needing.index(min(needing))
+    rotated = needing[start:] + needing[:start]
+    return [*rotated, rotated[0]]
 
 
 def with_needs(parsed: ReleasesFile, names: Iterable[str]) -> list[Release]:
