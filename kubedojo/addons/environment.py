@@ -40,7 +40,7 @@ def cluster_facts(
 ) -> ClusterFacts:
     """What the releases' conditions and values depend on, read from the cluster and workshop.yaml."""
     gpu_nodes = len(kube.core.list_node(label_selector=f"{GPU_NODE_LABEL}=true").items)
-    provider = config.charts.autoscaler
+    provider: str = config.charts.autoscaler
     if provider == "auto":
         provider = "kwok" if kind == "local" else ""
     return ClusterFacts(

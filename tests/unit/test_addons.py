@@ -249,5 +249,8 @@ def test_the_shipped_releases_file() -> None:
 def test_config_rejects_an_unknown_autoscaler(tmp_path: Path) -> None:
     from kubedojo.config import parse_config
 
-    with pytest.raises(ConfigError, match=r"'charts\.autoscaler': 'gce' is not auto, none, kwok"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'charts\.autoscaler': Input should be 'auto', 'none', 'kwok', 'clusterapi' or 'externalgrpc' \(got 'gce'\)",
+    ):
         parse_config({"charts": {"autoscaler": "gce"}})

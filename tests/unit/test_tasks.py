@@ -92,7 +92,7 @@ def test_on_prem_commands_refuse_bad_sites_in_one_line(tmp_path: Path) -> None:
     )
     _assert_one_line_error(
         invoke("cluster.up", "-i", str(site), "--dry-run"),
-        f"{site}/site.yaml: host 'Node2': 'nodes[1].name': host name 'Node2' must be lower-case",
+        f"{site}/site.yaml: host 'Node2': 'name': host name 'Node2' must be lower-case",
     )
     _assert_one_line_error(
         invoke("cluster.up", "-i", str(site), "--sim-nodes", "gpu=1"), "--sim-nodes is for the local"
