@@ -223,13 +223,13 @@ class ClassSettings(StrictModel):
 
     @model_validator(mode="after")
     def _quantities(self) -> ClassSettings:
-        from .labs.quantity import parse_quantity
+        from .labs.quantity import check_quantity
 
         for section, model in (("quota", self.quota), ("limits", self.limits)):
             for key, value in model.model_dump().items():
                 if isinstance(value, str):
                     try:
-                        parse_quantity(value)
+                        check_quantity(value)
                     except ValueError as exc:
                         raise ValueError(f"class.{section}.{key}: {exc}") from None
         return self
