@@ -12,18 +12,17 @@ from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.tasks import task
 
 from .support import (
     RichReporter,
     confirm,
     console,
     emit_json,
-    kubedojo_task,
     project_dir,
     settings,
     site_dir,
     table,
+    task,
 )
 
 _COMMON = {
@@ -140,7 +139,6 @@ def _results_json(results: list[Any]) -> list[dict[str, Any]]:
         **_COMMON,
     },
 )
-@kubedojo_task
 def install(
     c: Context,
     names: str = "",
@@ -177,7 +175,6 @@ def install(
         **_COMMON,
     },
 )
-@kubedojo_task
 def diff(
     c: Context,
     names: str = "",
@@ -208,7 +205,6 @@ def diff(
 
 
 @task(help=_COMMON)
-@kubedojo_task
 def status(
     c: Context, inventory: str = "", kubeconfig: str = "", releases: str = "", json: bool = False
 ) -> None:
@@ -243,7 +239,6 @@ def status(
     positional=["names"],
     help={"names": "releases to remove, comma-separated; empty: all", "yes": "do not ask", **_COMMON},
 )
-@kubedojo_task
 def uninstall(
     c: Context,
     names: str = "",
@@ -273,7 +268,6 @@ def uninstall(
         **_COMMON,
     },
 )
-@kubedojo_task
 def pull(
     c: Context,
     names: str = "",
@@ -306,7 +300,6 @@ def pull(
 
 
 @task(help={"json": "print the result as JSON"})
-@kubedojo_task
 def helm(c: Context, json: bool = False) -> None:
     """Build the pinned helm from Go modules into the cache (unless built), for the charts.* commands."""
     from ..local.binaries import HELM, Binaries

@@ -10,9 +10,8 @@ from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.tasks import task
 
-from .support import RichReporter, console, emit_json, kubedojo_task, project_dir, settings, table
+from .support import RichReporter, console, emit_json, project_dir, settings, table, task
 
 _STATUS = {
     "passed": "[green]✓ passed[/green]",
@@ -120,7 +119,6 @@ def _print_result(result: Any, as_json: bool) -> None:
 
 
 @task(name="list", help={"json": "print the labs as JSON"})
-@kubedojo_task
 def list_(c: Context, json: bool = False) -> None:
     """List the labs."""
     labs = _catalog(c).all()
@@ -147,7 +145,6 @@ def list_(c: Context, json: bool = False) -> None:
 
 
 @task(help={"json": "print the lab as JSON"})
-@kubedojo_task
 def show(c: Context, lab: str, json: bool = False) -> None:
     """Show a lab: what it teaches, its files and its checks."""
     definition = _catalog(c).get(lab)
@@ -179,7 +176,6 @@ def show(c: Context, lab: str, json: bool = False) -> None:
         "kubeconfig": "another cluster's kubeconfig (default: the local cluster's admin)",
     }
 )
-@kubedojo_task
 def start(c: Context, lab: str, participant: str = "", kubeconfig: str = "") -> None:
     """Start a lab (before submitting with kubectl): only work created from now on counts."""
     definition = _catalog(c).get(lab)
@@ -200,7 +196,6 @@ def start(c: Context, lab: str, participant: str = "", kubeconfig: str = "") -> 
         "json": "print the result record as JSON",
     }
 )
-@kubedojo_task
 def run(
     c: Context,
     lab: str,
@@ -236,7 +231,6 @@ def run(
         "json": "print the result record as JSON",
     }
 )
-@kubedojo_task
 def check(c: Context, lab: str, participant: str = "", kubeconfig: str = "", json: bool = False) -> None:
     """Grade a lab from what is on the cluster now (work submitted with kubectl)."""
     definition = _catalog(c).get(lab)
@@ -253,7 +247,6 @@ def check(c: Context, lab: str, participant: str = "", kubeconfig: str = "", jso
         "json": "print what was deleted as JSON",
     }
 )
-@kubedojo_task
 def reset(c: Context, lab: str, participant: str = "", kubeconfig: str = "", json: bool = False) -> None:
     """Delete this lab's objects in the participant's namespace (nothing else)."""
     definition = _catalog(c).get(lab)
