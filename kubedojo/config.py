@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
-from .validation import dotted, explain
+from .validation import StrictModel, one_line
 
 __all__ = [
     "DEFAULT_SIM_POOLS",
@@ -33,14 +33,10 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
 _TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
-class SimPool(_Strict):
+class SimPool(StrictModel):
     """A pool of simulated nodes (kwok): what each node advertises, its labels and taints."""
 
     capacity: dict[str, str] = Field(default_factory=lambda: {"cpu": "8", "memory": "32Gi"})
@@ -77,7 +73,7 @@ DEFAULT_SIM_POOLS: dict[str, SimPool] = {
 }
 
 
-class NetworkSettings(_Strict):
+class NetworkSettings(StrictModel):
     """Addresses of the local cluster. Everything stays on this machine."""
 
     bridge: str = "kdojo0"
@@ -141,7 +137,7 @@ class NetworkSettings(_Strict):
         return str(self.services.network_address + 10)
 
 
-class LocalSettings(_Strict):
+class LocalSettings(StrictModel):
     """The embedded single-node cluster (``invoke cluster.up`` without an inventory)."""
 
     state_dir: str = "/var/lib/kubedojo/local"
@@ -166,11 +162,11 @@ class LocalSettings(_Strict):
         return name
 
 
-class WorkshopSection(_Strict):
+class WorkshopSection(StrictModel):
     name: str = "kubedojo workshop"
 
 
-class LabSettings(_Strict):
+class LabSettings(StrictModel):
     """How labs are run and where their results go."""
 
     results_dir: str = "results"
@@ -188,7 +184,7 @@ class LabSettings(_Strict):
         return value
 
 
-class QuotaSettings(_Strict):
+class QuotaSettings(StrictModel):
     """What each participant's namespace may use (a ResourceQuota). Finished Jobs and their pods
     count against ``jobs`` and ``pods`` until deleted, so leave room for every lab's Jobs."""
 
@@ -202,7 +198,7 @@ class QuotaSettings(_Strict):
     configmaps: int = Field(default=20, ge=1)
 
 
-class ContainerLimits(_Strict):
+class ContainerLimits(StrictModel):
     """Defaults and bounds for one container (a LimitRange), so a pod without resources still fits."""
 
     default_cpu: str = "500m"
@@ -213,7 +209,7 @@ class ContainerLimits(_Strict):
     max_memory: str = "4Gi"
 
 
-class ClassSettings(_Strict):
+class ClassSettings(StrictModel):
     """A class of participants on one cluster (``invoke class.*``)."""
 
     output_dir: str = "class"
@@ -227,19 +223,19 @@ class ClassSettings(_Strict):
 
     @model_validator(mode="after")
     def _quantities(self) -> ClassSettings:
-        from .labs.quantity import parse_quantity
+        from .quantity import check_quantity
 
         for section, model in (("quota", self.quota), ("limits", self.limits)):
             for key, value in model.model_dump().items():
                 if isinstance(value, str):
                     try:
-                        parse_quantity(value)
+                        check_quantity(value)
                     except ValueError as exc:
                         raise ValueError(f"class.{section}.{key}: {exc}") from None
         return self
 
 
-class OnpremSettings(_Strict):
+class OnpremSettings(StrictModel):
     """On-prem sites (``invoke cluster.up -i inventory/<site>``): where kubespray comes from."""
 
     kubespray_checkout: str = ""
@@ -259,14 +255,14 @@ class OnpremSettings(_Strict):
         return value.lower()
 
 
-class NfsSettings(_Strict):
+class NfsSettings(StrictModel):
     server: str = ""
     """The NFS server behind the ``nfs-storage`` class on an on-prem site; empty: none (the local
     cluster has its own ``nfs-storage`` class)."""
     path: str = "/srv/nfs/kubedojo"
 
 
-class ChartsSettings(_Strict):
+class ChartsSettings(StrictModel):
     """The add-ons (``invoke charts.*``)."""
 
     releases: str = "charts/releases.yaml"
@@ -275,19 +271,12 @@ class ChartsSettings(_Strict):
     helm: str = ""
     """A helm binary to use; empty: kubedojo's pinned build, else helm on PATH."""
     nfs: NfsSettings = Field(default_factory=NfsSettings)
-    autoscaler: str = "auto"
+    autoscaler: Literal["auto", "none", "kwok", "clusterapi", "externalgrpc"] = "auto"
     """cluster-autoscaler's provider: auto (kwok on the local cluster, none on kubespray machines,
     which no provider drives), kwok, clusterapi, externalgrpc, or none."""
 
-    @field_validator("autoscaler")
-    @classmethod
-    def _provider(cls, value: str) -> str:
-        if value not in ("auto", "none", "kwok", "clusterapi", "externalgrpc"):
-            raise ValueError(f"{value!r} is not auto, none, kwok, clusterapi or externalgrpc")
-        return value
 
-
-class WorkshopConfig(_Strict):
+class WorkshopConfig(StrictModel):
     """The whole workshop.yaml."""
 
     workshop: WorkshopSection = Field(default_factory=WorkshopSection)
@@ -332,11 +321,6 @@ class WorkshopConfig(_Strict):
         )
 
 
-def _describe(error: ValidationError, source: str) -> str:
-    first = error.errors()[0]
-    return explain(first, dotted(first["loc"]), f"{source}: ")
-
-
 def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
     """A key left empty (``local:`` with every line under it commented out) means its default."""
     return {k: _drop_empty(v) if isinstance(v, dict) else v for k, v in data.items() if v is not None}
@@ -351,10 +335,11 @@ def parse_config(
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: the top level must be a mapping of sections")
+    given = _drop_empty(dict(data))
     try:
-        config = WorkshopConfig.model_validate(_drop_empty(dict(data)))
+        config = WorkshopConfig.model_validate(given)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, source)) from None
+        raise ConfigError(one_line(exc, given, source)) from None
     return config if project is None else config.under(project)
 
 

@@ -38,11 +38,8 @@ _POD_PATHS = {
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def images_in(objects: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -36,7 +36,7 @@ def cluster_facts(
 ) -> ClusterFacts:
     """What the releases' conditions and values depend on, read from the cluster and workshop.yaml."""
     gpu_nodes = len(kube.nodes(label_selector=f"{GPU_NODE_LABEL}=true"))
-    provider = config.charts.autoscaler
+    provider: str = config.charts.autoscaler
     if provider == "auto":
         provider = "kwok" if kind == "local" else ""
     return ClusterFacts(

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
-from ..validation import dotted, explain
+from ..validation import NamedItems, StrictModel, one_line
 from ..yamlfiles import read_yaml
 
 __all__ = [
@@ -34,11 +35,7 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _PINNED = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class When(_Strict):
+class When(StrictModel):
     """Where a release applies; every condition given must hold."""
 
     gpu_nodes: bool | None = None
@@ -51,12 +48,12 @@ class When(_Strict):
     """Only where the site's autoscaler provider is one of these."""
 
 
-class ValuesFile(_Strict):
+class ValuesFile(StrictModel):
     file: str
     when: When = Field(default_factory=When)
 
 
-class Credential(_Strict):
+class Credential(StrictModel):
     """A Secret the release needs, made before it installs and kept between installs.
 
     ``generate``: key -> a fixed string, or a number (that many random URL-safe characters, made
@@ -82,7 +79,7 @@ class Credential(_Strict):
         return self
 
 
-class Release(_Strict):
+class Release(StrictModel):
     name: str
     chart: str
     """The chart's name in ``repo``; without ``repo``, a chart directory relative to releases.yaml."""
@@ -141,12 +138,12 @@ class Release(_Strict):
         return f"{Path(self.chart).name if not self.repo else self.chart}-{self.version}.tgz"
 
 
-class Defaults(_Strict):
+class Defaults(StrictModel):
     timeout: float = Field(default=600.0, gt=0)
     """Seconds each release may take to install and become ready before it is rolled back."""
 
 
-class ReleasesFile(_Strict):
+class ReleasesFile(StrictModel):
     defaults: Defaults = Field(default_factory=Defaults)
     releases: list[Release]
     path: Path = Path("charts/releases.yaml")
@@ -166,17 +163,7 @@ class ReleasesFile(_Strict):
         return release.timeout or self.defaults.timeout
 
 
-def _describe(error: ValidationError, data: Any) -> str:
-    """The first error, named by its release (``release 'minio': 'version': …``)."""
-    first = error.errors()[0]
-    loc = list(first["loc"])
-    where = ""
-    if len(loc) >= 2 and loc[0] == "releases" and isinstance(loc[1], int):
-        releases = data.get("releases") if isinstance(data, Mapping) else None
-        if isinstance(releases, list) and loc[1] < len(releases) and isinstance(releases[loc[1]], Mapping):
-            where = f"release {releases[loc[1]].get('name', loc[1])!r}: "
-        loc = loc[2:]
-    return explain(first, dotted(loc), where)
+_RELEASES = NamedItems("releases", "release")
 
 
 def parse_releases(data: Any, path: Path) -> ReleasesFile:
@@ -185,7 +172,7 @@ def parse_releases(data: Any, path: Path) -> ReleasesFile:
     try:
         parsed = ReleasesFile.model_validate({**data, "path": path})
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc, data)}") from None
+        raise ConfigError(one_line(exc, data, path, _RELEASES)) from None
     problem = _problem(parsed)
     if problem:
         raise ConfigError(f"{path}: {problem}")
@@ -228,28 +215,27 @@ def _problem(parsed: ReleasesFile) -> str | None:
 def levels(releases: Sequence[Release]) -> list[list[Release]]:
     """Releases in install order: each level needs only earlier levels; a level's releases are
     independent of each other. ``needs`` outside ``releases`` are taken as met."""
-    pending = {r.name: r for r in releases}
+    by_name = {r.name: r for r in releases}
+    sorter = TopologicalSorter({r.name: [n for n in r.needs if n in by_name] for r in releases})
+    try:
+        sorter.prepare()
+    except CycleError as exc:
+        raise ConfigError(f"the releases' needs form a cycle: {' -> '.join(_needs_cycle(exc))}") from None
     result: list[list[Release]] = []
-    while pending:
-        ready = [r for r in pending.values() if not set(r.needs) & pending.keys()]
-        if not ready:
-            cycle = " -> ".join(_cycle(pending))
-            raise ConfigError(f"the releases' needs form a cycle: {cycle}")
-        result.append(sorted(ready, key=lambda r: r.name))
-        for release in ready:
-            del pending[release.name]
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        result.append([by_name[name] for name in ready])
+        sorter.done(*ready)
     return result
 
 
-def _cycle(pending: Mapping[str, Release]) -> list[str]:
-    start = sorted(pending)[0]
-    path = [start]
-    current = start
-    while True:
-        current = next(n for n in pending[current].needs if n in pending)
-        if current in path:
-            return [*path[path.index(current) :], current]
-        path.append(current)
+def _needs_cycle(error: CycleError) -> list[str]:
+    """The cycle graphlib found, each release followed by one it needs, from the first name on."""
+    found: list[str] = error.args[1]
+    needing = list(reversed(found[:-1]))
+    start = needing.index(min(needing))
+    rotated = needing[start:] + needing[:start]
+    return [*rotated, rotated[0]]
 
 
 def with_needs(parsed: ReleasesFile, names: Iterable[str]) -> list[Release]:

@@ -1,5 +1,5 @@
-"""The thin client layer: the only code that runs programs, manages processes, touches host settings
-and talks to the Kubernetes API. The core composes these; tests of pure logic inject stand-ins.
+"""The thin client layer: the only code that runs programs, manages processes, touches host settings,
+downloads and talks to the Kubernetes API. The core composes these; tests of pure logic inject stand-ins.
 """
 
 from __future__ import annotations

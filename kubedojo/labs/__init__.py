@@ -12,13 +12,13 @@ The lab-author API — what a lab's own ``labs/<id>/checks.py`` may import, from
 
 from __future__ import annotations
 
+from ..quantity import parse_quantity, same_quantity
 from .catalog import Catalog
 from .context import FileInfo, FileReader, GradingContext
 from .definition import LabDefinition, Select, load_definition
 from .grading import grade
 from .jsonpath import select
 from .objects import created_at, job_finished
-from .quantity import parse_quantity, same_quantity
 from .records import ResultStore
 from .results import CheckResult, LabResult, Outcome
 from .runner import LabReporter, LabRunner, NullLabReporter

@@ -16,10 +16,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
-from ..validation import explain
+from ..validation import ClosedModel as _Strict
+from ..validation import NamedItems, one_line
 from ..yamlfiles import read_yaml
 from .jsonpath import parse_path
 from .results import Phase
@@ -51,10 +52,6 @@ __all__ = [
 ]
 
 LAB_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Select(_Strict):
@@ -419,25 +416,7 @@ class LabDefinition(_Strict):
         return self.project / "handson" / self.id
 
 
-def _describe(error: ValidationError, source: Path, data: Any) -> str:
-    first = error.errors()[0]
-    loc = list(first["loc"])
-    # Name a check by its id rather than its position, and drop pydantic's union tags.
-    parts: list[str] = []
-    for i, part in enumerate(loc):
-        if isinstance(part, int) and i > 0 and loc[i - 1] == "checks":
-            try:
-                parts[-1] = f"checks[{data['checks'][part]['id']}]"
-            except (KeyError, TypeError, IndexError):
-                parts[-1] = f"checks[{part}]"
-            continue
-        if isinstance(part, str) and part in CHECK_KINDS and i > 0:
-            continue
-        parts.append(str(part))
-    key = ".".join(parts) or "(top level)"
-    if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        return f"{source}: '{key}': unknown or missing 'check' (one of: {', '.join(CHECK_KINDS)})"
-    return explain(first, key, f"{source}: ")
+_CHECKS = NamedItems("checks", "check", name_field="id")
 
 
 def load_definition(path: Path, project: Path) -> LabDefinition:
@@ -451,7 +430,7 @@ def load_definition(path: Path, project: Path) -> LabDefinition:
     try:
         lab = LabDefinition.model_validate({**data, "directory": path.parent, "project": project})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path, data)) from None
+        raise ConfigError(one_line(exc, data, path, _CHECKS)) from None
     if lab.id != path.parent.name:
         raise ConfigError(f"{path}: 'id' is {lab.id!r} but the directory is {path.parent.name!r}")
     return lab

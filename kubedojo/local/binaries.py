@@ -8,19 +8,17 @@ and a stamp records how the binaries were made. Later runs find the stamp and do
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..client.commands import Runner
+from ..client.download import download, read_url
 from ..errors import BuildError, CommandError, DownloadError, WaitTimeout
 from ..paths import CacheDirs
 from ..versions import COREDNS_VERSION, GO_BUILD_FLAGS_VERSION, HELM_VERSION, KUBERNETES_VERSION, KWOK_VERSION
@@ -148,43 +146,12 @@ class ReleaseDownloader:
             if on_program is not None:
                 on_program(program)
             url = self.url(version, program)
-            expected = self._read(url + ".sha256").decode("ascii", "replace").split()
+            published = read_url(url + ".sha256", timeout=self.timeout, limit=4096)
+            expected = published.decode("ascii", "replace").split()
             if not expected or len(expected[0]) != 64:
                 raise DownloadError(f"{url}.sha256 does not hold a sha256 digest")
-            target = into / program
-            digest = hashlib.sha256()
-            try:
-                with (
-                    urllib.request.urlopen(url, timeout=self.timeout) as response,
-                    target.open("wb") as sink,
-                ):
-                    while chunk := response.read(1 << 20):
-                        digest.update(chunk)
-                        sink.write(chunk)
-            except (urllib.error.URLError, OSError) as exc:
-                raise DownloadError(f"cannot download {url}: {_reason(exc)}") from None
-            if digest.hexdigest() != expected[0].lower():
-                raise DownloadError(
-                    f"{url}: sha256 {digest.hexdigest()} does not match the published "
-                    f"{expected[0].lower()}; nothing was installed"
-                )
-            target.chmod(0o755)
-
-    def _read(self, url: str) -> bytes:
-        try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as response:
-                data: bytes = response.read(4096)
-                return data
-        except (urllib.error.URLError, OSError) as exc:
-            raise DownloadError(f"cannot download {url}: {_reason(exc)}") from None
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code}"
-    if isinstance(exc, urllib.error.URLError):
-        return str(exc.reason)
-    return str(exc)
+            download(url, into / program, timeout=self.timeout, sha256=expected[0])
+            (into / program).chmod(0o755)
 
 
 class Binaries:

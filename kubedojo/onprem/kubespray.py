@@ -16,13 +16,12 @@ import shutil
 import stat
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from ..client.download import download
 from ..errors import ConfigError, DownloadError, ToolMissingError
 from ..paths import CacheDirs
 from ..versions import KUBESPRAY_COMMIT, KUBESPRAY_TREE, KUBESPRAY_VERSION
@@ -175,11 +174,7 @@ class KubesprayFetcher:
         work = Path(tempfile.mkdtemp(prefix=f".{self.directory.name}-", dir=self.directory.parent))
         try:
             archive = work / "archive.tar.gz"
-            digest = self._download(url, archive)
-            if self.release.sha256 and digest != self.release.sha256.lower():
-                raise DownloadError(
-                    f"{url}: sha256 {digest} is not the pinned {self.release.sha256}; nothing was kept"
-                )
+            download(url, archive, timeout=self.timeout, sha256=self.release.sha256)
             tree = self._unpack(url, archive, work / "unpacked")
             found_id = git_tree_id(tree)
             if found_id != self.release.tree:
@@ -198,20 +193,6 @@ class KubesprayFetcher:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return KubesprayTree(self.directory / "tree", self.release.version), True
-
-    def _download(self, url: str, target: Path) -> str:
-        digest = hashlib.sha256()
-        try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as response, target.open("wb") as sink:
-                while chunk := response.read(1 << 20):
-                    digest.update(chunk)
-                    sink.write(chunk)
-        except urllib.error.HTTPError as exc:
-            raise DownloadError(f"cannot download {url}: HTTP {exc.code}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise DownloadError(f"cannot download {url}: {reason}") from None
-        return digest.hexdigest()
 
     @staticmethod
     def _unpack(url: str, archive: Path, into: Path) -> Path:

@@ -14,13 +14,13 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from ..errors import ConfigError
 from ..labels import GPU_NODE_LABEL
-from ..validation import dotted, explain
+from ..validation import NamedItems, StrictModel, one_line
 from ..yamlfiles import read_yaml
 
 __all__ = [
@@ -30,7 +30,10 @@ __all__ = [
     "PREFLIGHT_CHECKS",
     "PROXY_MODES",
     "SITE_FILE",
+    "NetworkPlugin",
     "Node",
+    "PreflightCheck",
+    "ProxyMode",
     "Site",
     "is_ip",
     "load_site",
@@ -43,11 +46,15 @@ GPU_LABEL = (GPU_NODE_LABEL, "true")
 GPU_TAINT = "nvidia.com/gpu=present:NoSchedule"
 """Put on GPU nodes, as on the local cluster's simulated GPU pool: only GPU Jobs land there."""
 
-NETWORK_PLUGINS = ("calico", "flannel", "cilium", "kube-ovn", "kube-router", "macvlan", "cni", "custom_cni")
+NetworkPlugin = Literal[
+    "calico", "flannel", "cilium", "kube-ovn", "kube-router", "macvlan", "cni", "custom_cni"
+]
 """kubespray v2.31.0's ``kube_network_plugin`` values (``cloud`` and ``none`` make no workshop cluster)."""
-PROXY_MODES = ("ipvs", "iptables", "nftables")
+NETWORK_PLUGINS: tuple[str, ...] = get_args(NetworkPlugin)
+ProxyMode = Literal["ipvs", "iptables", "nftables"]
+PROXY_MODES: tuple[str, ...] = get_args(ProxyMode)
 
-PREFLIGHT_CHECKS = (
+PreflightCheck = Literal[
     "reachable",
     "sudo",
     "os",
@@ -59,8 +66,9 @@ PREFLIGHT_CHECKS = (
     "time-sync",
     "nfs-client",
     "gpu-driver",
-)
+]
 """The names of preflight's checks (``kubedojo.onprem.preflight`` judges them)."""
+PREFLIGHT_CHECKS: tuple[str, ...] = get_args(PreflightCheck)
 
 Role = Literal["control-plane", "etcd", "worker"]
 _HOST_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
@@ -81,11 +89,7 @@ _KUBEDOJO_VARS = (
 """Variables the site's own keys set; ``kubespray_vars`` may not set them a second time."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class SshSettings(_Strict):
+class SshSettings(StrictModel):
     """How Ansible reaches the machines."""
 
     user: str = "root"
@@ -96,7 +100,7 @@ class SshSettings(_Strict):
     """Seconds before a host that does not answer is reported unreachable."""
 
 
-class Node(_Strict):
+class Node(StrictModel):
     """One machine of the site."""
 
     name: str
@@ -144,29 +148,13 @@ class Node(_Strict):
         return "worker" in self.roles
 
 
-class NetworkSettings(_Strict):
-    plugin: str = "calico"
+class NetworkSettings(StrictModel):
+    plugin: NetworkPlugin = "calico"
     pod_cidr: str = "10.233.64.0/18"
     service_cidr: str = "10.233.0.0/18"
     node_prefix: int = Field(default=24, ge=16, le=28)
     """Each node's share of ``pod_cidr`` (kubespray's ``kube_network_node_prefix``)."""
-    proxy_mode: str = "ipvs"
-
-    @field_validator("plugin")
-    @classmethod
-    def _plugin(cls, value: str) -> str:
-        if value not in NETWORK_PLUGINS:
-            raise ValueError(
-                f"{value!r} is not one of kubespray's network plugins: {', '.join(NETWORK_PLUGINS)}"
-            )
-        return value
-
-    @field_validator("proxy_mode")
-    @classmethod
-    def _proxy(cls, value: str) -> str:
-        if value not in PROXY_MODES:
-            raise ValueError(f"{value!r} is not one of {', '.join(PROXY_MODES)}")
-        return value
+    proxy_mode: ProxyMode = "ipvs"
 
     @field_validator("pod_cidr", "service_cidr")
     @classmethod
@@ -186,7 +174,7 @@ class NetworkSettings(_Strict):
         return ipaddress.IPv4Network(self.service_cidr)
 
 
-class RegistrySettings(_Strict):
+class RegistrySettings(StrictModel):
     """The workshop's image registry, which every node pulls lab images from."""
 
     address: str = ""
@@ -205,26 +193,18 @@ class RegistrySettings(_Strict):
         return value
 
 
-class PreflightSettings(_Strict):
-    ignore: list[str] = Field(default_factory=list)
+class PreflightSettings(StrictModel):
+    ignore: list[PreflightCheck] = Field(default_factory=list)
     """Checks to report without letting them stop ``cluster.up`` (by name, e.g. ``time-sync``)."""
 
-    @field_validator("ignore")
-    @classmethod
-    def _known(cls, names: list[str]) -> list[str]:
-        for name in names:
-            if name not in PREFLIGHT_CHECKS:
-                raise ValueError(f"{name!r} is not a preflight check ({', '.join(PREFLIGHT_CHECKS)})")
-        return names
 
-
-class TimeoutSettings(_Strict):
+class TimeoutSettings(StrictModel):
     preflight: float = Field(default=600.0, gt=0)
     playbook: float = Field(default=7200.0, gt=0)
     """Seconds one kubespray run may take (a small cluster takes 15-30 minutes)."""
 
 
-class Site(_Strict):
+class Site(StrictModel):
     """A whole site.yaml."""
 
     cluster_name: str = "cluster.local"
@@ -268,19 +248,7 @@ class Site(_Strict):
 
 # -- reading ---------------------------------------------------------------------------------
 
-
-def _describe(error: ValidationError, data: Mapping[str, Any]) -> str:
-    """The first error, with ``host '<name>': `` before it when it lies inside a node."""
-    first = error.errors()[0]
-    loc = tuple(first["loc"])
-    host = ""
-    if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
-        nodes = data.get("nodes")
-        if isinstance(nodes, list) and loc[1] < len(nodes) and isinstance(nodes[loc[1]], dict):
-            name = nodes[loc[1]].get("name")
-            if isinstance(name, str):
-                host = f"host {name!r}: "
-    return explain(first, dotted(loc), host)
+_HOSTS = NamedItems("nodes", "host")
 
 
 def parse_site(data: Any, source: str, base_dir: Path | None = None) -> Site:
@@ -290,7 +258,7 @@ def parse_site(data: Any, source: str, base_dir: Path | None = None) -> Site:
     try:
         site = Site.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {_describe(exc, data)}") from None
+        raise ConfigError(one_line(exc, data, source, _HOSTS)) from None
     problem = site_problem(site, base_dir)
     if problem:
         raise ConfigError(f"{source}: {problem}")

@@ -12,7 +12,6 @@ from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.tasks import task
 
 from .support import (
     RichReporter,
@@ -20,10 +19,10 @@ from .support import (
     confirm,
     console,
     emit_json,
-    kubedojo_task,
     project_dir,
     settings,
     table,
+    task,
 )
 
 _COMMON = {
@@ -137,7 +136,6 @@ def _results_json(results: list[Any]) -> list[dict[str, Any]]:
         **_COMMON,
     },
 )
-@kubedojo_task
 def install(
     c: Context,
     names: str = "",
@@ -174,7 +172,6 @@ def install(
         **_COMMON,
     },
 )
-@kubedojo_task
 def diff(
     c: Context,
     names: str = "",
@@ -205,7 +202,6 @@ def diff(
 
 
 @task(help=_COMMON)
-@kubedojo_task
 def status(
     c: Context, inventory: str = "", kubeconfig: str = "", releases: str = "", json: bool = False
 ) -> None:
@@ -240,7 +236,6 @@ def status(
     positional=["names"],
     help={"names": "releases to remove, comma-separated; empty: all", "yes": "do not ask", **_COMMON},
 )
-@kubedojo_task
 def uninstall(
     c: Context,
     names: str = "",
@@ -270,7 +265,6 @@ def uninstall(
         **_COMMON,
     },
 )
-@kubedojo_task
 def pull(
     c: Context,
     names: str = "",
@@ -303,7 +297,6 @@ def pull(
 
 
 @task(help={"json": "print the result as JSON"})
-@kubedojo_task
 def helm(c: Context, json: bool = False) -> None:
     """Build the pinned helm from Go modules into the cache (unless built), for the charts.* commands."""
     from ..local.binaries import HELM, Binaries

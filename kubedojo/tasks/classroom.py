@@ -9,9 +9,8 @@ from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.tasks import task
 
-from .support import cluster_target, confirm, console, emit_json, kubedojo_task, project_dir, settings, table
+from .support import cluster_target, confirm, console, emit_json, project_dir, settings, table, task
 
 _KUBECONFIG = "another cluster's admin kubeconfig (default: the local cluster's)"
 
@@ -32,7 +31,6 @@ def _environment(c: Context, kubeconfig: str) -> Iterator[Any]:
         "json": "print the result as JSON",
     }
 )
-@kubedojo_task
 def setup(c: Context, roster: str, title: str = "", kubeconfig: str = "", json: bool = False) -> None:
     """Create (or update) each participant's namespace, identity, Role, quota and kubeconfig."""
     from ..classroom.roster import read_roster
@@ -61,7 +59,6 @@ def setup(c: Context, roster: str, title: str = "", kubeconfig: str = "", json: 
 @task(
     help={"names": "participants to remove, comma-separated", "yes": "do not ask", "kubeconfig": _KUBECONFIG}
 )
-@kubedojo_task
 def remove(c: Context, names: str, yes: bool = False, kubeconfig: str = "") -> None:
     """Remove participants: their namespace with everything in it, and their kubeconfig."""
     wanted = [n.strip() for n in names.split(",") if n.strip()]
@@ -72,7 +69,6 @@ def remove(c: Context, names: str, yes: bool = False, kubeconfig: str = "") -> N
 
 
 @task(help={"yes": "do not ask", "kubeconfig": _KUBECONFIG})
-@kubedojo_task
 def teardown(c: Context, yes: bool = False, kubeconfig: str = "") -> None:
     """Remove every participant of the class (only what kubedojo created)."""
     with _environment(c, kubeconfig) as env:
@@ -94,7 +90,6 @@ def teardown(c: Context, yes: bool = False, kubeconfig: str = "") -> None:
         "json": "print every result as JSON",
     }
 )
-@kubedojo_task
 def grade(
     c: Context, lab: str = "", csv: str = "", html: str = "", kubeconfig: str = "", json: bool = False
 ) -> None:
@@ -146,7 +141,6 @@ def grade(
         "json": "print once as JSON",
     }
 )
-@kubedojo_task
 def status(c: Context, watch: float = 0, kubeconfig: str = "", json: bool = False) -> None:
     """Who is running what: pods by phase per participant."""
     from ..classroom.status import PHASES, follow_phases, pod_phases

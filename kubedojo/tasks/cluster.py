@@ -7,19 +7,18 @@ from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.tasks import task
 
 from .support import (
     RichReporter,
     confirm,
     console,
     emit_json,
-    kubedojo_task,
     mapping_rows,
     project_dir,
     settings,
     site_dir,
     table,
+    task,
 )
 
 _INVENTORY = "an on-prem site directory (inventory/<site>)"
@@ -123,7 +122,6 @@ def _onprem_up(c: Context, inventory: str, dry_run: bool, skip_preflight: bool, 
         "json": "print the result as JSON",
     }
 )
-@kubedojo_task
 def up(
     c: Context,
     inventory: str = "",
@@ -176,7 +174,6 @@ def _print_warnings(warnings: list[str]) -> None:
 
 
 @task(help={"json": "print the result as JSON"})
-@kubedojo_task
 def build(c: Context, json: bool = False) -> None:
     """Build (or download) the binaries and build the images into the cache, starting nothing."""
     cluster = _local(c, RichReporter(quiet=json))
@@ -201,7 +198,6 @@ def build(c: Context, json: bool = False) -> None:
         "json": "print the result as JSON",
     }
 )
-@kubedojo_task
 def down(c: Context, purge: bool = False, json: bool = False) -> None:
     """Stop the cluster and put this machine's settings back as they were."""
     cluster = _local(c, RichReporter(quiet=json))
@@ -215,7 +211,6 @@ def down(c: Context, purge: bool = False, json: bool = False) -> None:
 
 
 @task(help={"inventory": _INVENTORY + "; without it, the local cluster", "json": "print the status as JSON"})
-@kubedojo_task
 def status(c: Context, inventory: str = "", json: bool = False) -> None:
     """Each component's health and the nodes; exits 1 when the cluster is not healthy."""
     from invoke.exceptions import Exit
@@ -265,7 +260,6 @@ def status(c: Context, inventory: str = "", json: bool = False) -> None:
 
 
 @task(help={"inventory": _INVENTORY + "; without it, the local cluster", "json": "print as JSON"})
-@kubedojo_task
 def kubeconfig(c: Context, inventory: str = "", json: bool = False) -> None:
     """Print the path of the admin kubeconfig (mode 0600), for KUBECONFIG=... kubectl."""
     from ..errors import NotRunningError
@@ -291,7 +285,6 @@ def kubeconfig(c: Context, inventory: str = "", json: bool = False) -> None:
 
 
 @task(name="sample-job", help={"timeout": "seconds to wait for the Job", "json": "print as JSON"})
-@kubedojo_task
 def sample_job(c: Context, timeout: float = 300.0, json: bool = False) -> None:
     """Run a sample training Job (digits, scikit-learn) to completion and print its accuracy."""
     from invoke.exceptions import Exit
@@ -330,7 +323,6 @@ def sample_job(c: Context, timeout: float = 300.0, json: bool = False) -> None:
 
 
 @task(help={"inventory": _INVENTORY, "json": "print the report as JSON"})
-@kubedojo_task
 def preflight(c: Context, inventory: str, json: bool = False) -> None:
     """Check every machine of a site (SSH, sudo, OS, swap, ports, time, NFS, GPU driver); changes nothing."""
     from invoke.exceptions import Exit
@@ -352,7 +344,6 @@ def preflight(c: Context, inventory: str, json: bool = False) -> None:
         "json": "print the result as JSON",
     }
 )
-@kubedojo_task
 def scale(
     c: Context, inventory: str, node: str = "", skip_preflight: bool = False, json: bool = False
 ) -> None:
@@ -373,7 +364,6 @@ def scale(
         "json": "print the result as JSON",
     },
 )
-@kubedojo_task
 def remove_node(
     c: Context, inventory: str, node: str, dead: bool = False, yes: bool = False, json: bool = False
 ) -> None:
@@ -392,7 +382,6 @@ def remove_node(
 
 
 @task(help={"inventory": _INVENTORY, "yes": "do not ask", "json": "print the result as JSON"})
-@kubedojo_task
 def reset(c: Context, inventory: str, yes: bool = False, json: bool = False) -> None:
     """Remove Kubernetes from every machine of the site (kubespray's reset.yml). Destroys all workloads."""
     from .onprem_view import recap_table
@@ -416,7 +405,6 @@ def reset(c: Context, inventory: str, yes: bool = False, json: bool = False) -> 
         "json": "print the result as JSON",
     }
 )
-@kubedojo_task
 def upgrade(c: Context, inventory: str, version: str = "", json: bool = False) -> None:
     """Upgrade the site's Kubernetes node by node (kubespray's upgrade-cluster.yml)."""
     from .onprem_view import recap_table

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.tasks import task
 
-from .support import RichReporter, console, emit_json, kubedojo_task, project_dir, settings, table
+from .support import RichReporter, console, emit_json, project_dir, settings, table, task
 
 
 @task(help={"rebuild": "build again even when the image exists", "json": "print as JSON"})
-@kubedojo_task
 def build(c: Context, rebuild: bool = False, json: bool = False) -> None:
     """Build the pause, coredns, lab base and every lab's image; push them when the registry runs."""
     from ..labs.catalog import Catalog
@@ -34,7 +32,6 @@ def build(c: Context, rebuild: bool = False, json: bool = False) -> None:
 
 
 @task(name="list", help={"json": "print as JSON"})
-@kubedojo_task
 def list_(c: Context, json: bool = False) -> None:
     """The images and the references pods use."""
     from ..labs.catalog import Catalog

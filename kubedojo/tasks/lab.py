@@ -10,18 +10,8 @@ from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.tasks import task
 
-from .support import (
-    RichReporter,
-    cluster_target,
-    console,
-    emit_json,
-    kubedojo_task,
-    project_dir,
-    settings,
-    table,
-)
+from .support import RichReporter, cluster_target, console, emit_json, project_dir, settings, table, task
 
 _STATUS = {
     "passed": "[green]✓ passed[/green]",
@@ -128,7 +118,6 @@ def _print_result(result: Any, as_json: bool) -> None:
 
 
 @task(name="list", help={"json": "print the labs as JSON"})
-@kubedojo_task
 def list_(c: Context, json: bool = False) -> None:
     """List the labs."""
     labs = _catalog(c).all()
@@ -155,7 +144,6 @@ def list_(c: Context, json: bool = False) -> None:
 
 
 @task(help={"json": "print the lab as JSON"})
-@kubedojo_task
 def show(c: Context, lab: str, json: bool = False) -> None:
     """Show a lab: what it teaches, its files and its checks."""
     definition = _catalog(c).get(lab)
@@ -187,7 +175,6 @@ def show(c: Context, lab: str, json: bool = False) -> None:
         "kubeconfig": "another cluster's kubeconfig (default: the local cluster's admin)",
     }
 )
-@kubedojo_task
 def start(c: Context, lab: str, participant: str = "", kubeconfig: str = "") -> None:
     """Start a lab (before submitting with kubectl): only work created from now on counts."""
     definition = _catalog(c).get(lab)
@@ -208,7 +195,6 @@ def start(c: Context, lab: str, participant: str = "", kubeconfig: str = "") -> 
         "json": "print the result record as JSON",
     }
 )
-@kubedojo_task
 def run(
     c: Context,
     lab: str,
@@ -244,7 +230,6 @@ def run(
         "json": "print the result record as JSON",
     }
 )
-@kubedojo_task
 def check(c: Context, lab: str, participant: str = "", kubeconfig: str = "", json: bool = False) -> None:
     """Grade a lab from what is on the cluster now (work submitted with kubectl)."""
     definition = _catalog(c).get(lab)
@@ -261,7 +246,6 @@ def check(c: Context, lab: str, participant: str = "", kubeconfig: str = "", jso
         "json": "print what was deleted as JSON",
     }
 )
-@kubedojo_task
 def reset(c: Context, lab: str, participant: str = "", kubeconfig: str = "", json: bool = False) -> None:
     """Delete this lab's objects in the participant's namespace (nothing else)."""
     definition = _catalog(c).get(lab)

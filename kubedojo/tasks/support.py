@@ -9,25 +9,27 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, overload
 
 from invoke.context import Context
 from invoke.exceptions import Exit
+from invoke.tasks import Task
+from invoke.tasks import task as invoke_task
 
 __all__ = [
+    "KubedojoTask",
     "RichReporter",
     "cluster_target",
     "confirm",
     "console",
     "emit_json",
-    "kubedojo_task",
     "project_dir",
     "read_workshop",
     "settings",
     "site_dir",
+    "task",
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
 WORKSHOP_FILE = "workshop.yaml"
 _LOAD_ERROR = "_load_error"
 _PROJECT = "_project"
@@ -97,15 +99,15 @@ def project_dir(c: Context) -> Path:
     return Path(raw.get(_PROJECT) or Path.cwd())
 
 
-def kubedojo_task(func: F) -> F:
-    """Turn kubedojo's errors into one line on stderr and a non-zero exit, never a traceback."""
+class KubedojoTask(Task[Any]):
+    """An Invoke task that turns kubedojo's errors into one line on stderr and an exit status, never a
+    traceback: a :class:`~kubedojo.errors.KubedojoError` exits 1, a cancelled run and Ctrl-C exit 130."""
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from ..errors import Cancelled, KubedojoError
 
         try:
-            return func(*args, **kwargs)
+            return super().__call__(*args, **kwargs)
         except Cancelled as exc:
             raise Exit(f"kubedojo: {exc}", code=130) from None
         except KubedojoError as exc:
@@ -113,7 +115,18 @@ def kubedojo_task(func: F) -> F:
         except KeyboardInterrupt:
             raise Exit("kubedojo: interrupted", code=130) from None
 
-    return wrapper  # type: ignore[return-value]
+
+@overload
+def task(body: Callable[..., Any], /) -> KubedojoTask: ...
+
+
+@overload
+def task(**options: Any) -> Callable[[Callable[..., Any]], KubedojoTask]: ...
+
+
+def task(*args: Any, **options: Any) -> Any:
+    """Invoke's ``@task``, bare or with its keyword options, making a :class:`KubedojoTask`."""
+    return invoke_task(*args, klass=KubedojoTask, **options)
 
 
 @functools.cache

@@ -194,7 +194,7 @@ def experiments(admin: KubeClient, tmp_path: Path, edit: Any = None) -> Path:
     """Render the lab's experiments with make_jobs.py, CPU requests sized so that three fit on this node."""
     import yaml
 
-    from kubedojo.labs.quantity import parse_quantity
+    from kubedojo.quantity import parse_quantity
 
     lab = CATALOG.get("05-many-jobs")
     node = next(n for n in admin.nodes() if not n["metadata"]["name"].startswith("sim-"))

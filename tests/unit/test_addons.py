@@ -11,6 +11,7 @@ from kubedojo.addons import (
     Bundle,
     BundledChart,
     ClusterFacts,
+    Release,
     When,
     applies,
     images_in,
@@ -109,6 +110,22 @@ def test_levels_put_needs_first_and_independent_releases_together(tmp_path: Path
     assert [[r.name for r in lv] for lv in levels(with_needs(parsed, ["argo"])[:1])] == [["argo"]]
     with pytest.raises(ConfigError, match="no release 'nope'"):
         with_needs(parsed, ["nope"])
+
+
+@pytest.mark.parametrize(
+    ("needs", "cycle"),
+    [
+        ({"a": ["a"]}, "a -> a"),
+        ({"a": ["b"], "b": ["a"]}, "a -> b -> a"),
+        ({"c": ["a"], "a": ["b"], "b": ["c"]}, "a -> b -> c -> a"),
+        ({"a": ["b"], "b": ["d"], "c": ["b"], "d": ["c"]}, "b -> d -> c -> b"),
+    ],
+)
+def test_a_cycle_is_one_line_that_follows_the_needs(needs: dict[str, list[str]], cycle: str) -> None:
+    releases = [Release(name=n, chart=n, version="1.0.0", namespace="x", needs=ns) for n, ns in needs.items()]
+    with pytest.raises(ConfigError) as error:
+        levels(releases)
+    assert str(error.value) == f"the releases' needs form a cycle: {cycle}"
 
 
 def test_conditions() -> None:
@@ -232,5 +249,8 @@ def test_the_shipped_releases_file() -> None:
 def test_config_rejects_an_unknown_autoscaler(tmp_path: Path) -> None:
     from kubedojo.config import parse_config
 
-    with pytest.raises(ConfigError, match=r"'charts\.autoscaler': 'gce' is not auto, none, kwok"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'charts\.autoscaler': Input should be 'auto', 'none', 'kwok', 'clusterapi' or 'externalgrpc' \(got 'gce'\)",
+    ):
         parse_config({"charts": {"autoscaler": "gce"}})

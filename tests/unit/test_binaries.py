@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import subprocess
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,8 @@ from kubedojo.local.binaries import (
 )
 from kubedojo.paths import CacheDirs
 
+from .fileserver import serving
+
 VERSION = KUBERNETES.version
 
 
@@ -37,21 +37,8 @@ def release_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         (directory / program).write_bytes(body)
         (directory / f"{program}.sha256").write_text(hashlib.sha256(body).hexdigest())
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", directory
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(root) as url:
+        yield url, directory
 
 
 def test_download_verifies_every_checksum_and_installs_atomically(
@@ -75,7 +62,7 @@ def test_checksum_mismatch_installs_nothing(tmp_path: Path, release_server: tupl
     binaries = Binaries(CacheDirs(tmp_path / "cache"))
     with pytest.raises(DownloadError) as error:
         binaries.ensure_downloaded(KUBERNETES, ReleaseDownloader(url))
-    assert "kube-proxy: sha256" in str(error.value) and "nothing was installed" in str(error.value)
+    assert "kube-proxy: sha256" in str(error.value) and "nothing was kept" in str(error.value)
     assert not binaries.directory(KUBERNETES).exists()
     assert list((tmp_path / "cache" / "bin").iterdir()) == []
 

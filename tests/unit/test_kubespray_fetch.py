@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
-import http.server
 import io
 import shutil
 import subprocess
 import tarfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +24,8 @@ from kubedojo.onprem.kubespray import (
     git_tree_id,
 )
 from kubedojo.paths import CacheDirs
+
+from .fileserver import serving
 
 VERSION_FILE = """- name: Check the Ansible version
   hosts: all
@@ -80,15 +79,8 @@ def release_repo(tmp_path: Path) -> Path:
 def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     root = tmp_path / "www"
     root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield root, f"http://127.0.0.1:{server.server_address[1]}/releases"
-    finally:
-        server.shutdown()
+    with serving(root) as url:
+        yield root, f"{url}/releases"
 
 
 def archive(repo: Path, into: Path, version: str) -> Path:
@@ -157,7 +149,7 @@ def test_a_wrong_sha256_a_missing_release_and_a_non_archive_are_refused(
     tree_id = git(release_repo, "rev-parse", "HEAD^{tree}")
     archive(release_repo, root / "releases", "v9.9.9")
     cache = CacheDirs(tmp_path / "cache")
-    with pytest.raises(DownloadError, match=r"sha256 .* is not the pinned 0000"):
+    with pytest.raises(DownloadError, match=r"sha256 .* is not the expected 0000"):
         KubesprayFetcher(cache, url, KubesprayRelease("v9.9.9", tree_id, sha256="0" * 64)).ensure()
     with pytest.raises(
         DownloadError, match=r"cannot download http://127.0.0.1:\d+/releases/v1.0.0.tar.gz: HTTP 404"

@@ -53,10 +53,16 @@ def test_minimal(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("type: Complete", "type: Complete\n    typo: 1"), "unknown key 'checks[done].typo'"),
-        (("check: job_condition", "check: job_conditoin"), "unknown or missing 'check'"),
-        (("points: 1", "points: lots"), "'checks[done].points'"),
-        (("type: Complete", "type: Done"), "'checks[done].type'"),
+        (("type: Complete", "type: Complete\n    typo: 1"), "check 'done': unknown key 'typo'"),
+        (
+            ("check: job_condition", "check: job_conditoin"),
+            "check 'done': 'check': Input should be one of 'field', 'strings',",
+        ),
+        (("points: 1", "points: lots"), "check 'done': 'points': Input should be a valid integer"),
+        (
+            ("type: Complete", "type: Done"),
+            "check 'done': 'type': Input should be 'Complete' or 'Failed' (got 'Done')",
+        ),
         (("id: demo", "id: other"), "'id' is 'other' but the directory is 'demo'"),
         (("teaches: [x]\n", ""), "missing key 'teaches'"),
     ],

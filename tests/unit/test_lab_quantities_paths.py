@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from kubedojo.labs.jsonpath import parse_path, select
-from kubedojo.labs.quantity import parse_quantity, same_quantity
+from kubedojo.quantity import parse_quantity, same_quantity
 
 
 @pytest.mark.parametrize(
@@ -32,9 +32,31 @@ def test_different_quantities(a: str, b: str) -> None:
 def test_quantity_values() -> None:
     assert parse_quantity("250m") == Decimal("0.25")
     assert parse_quantity("2Ki") == 2048
+    assert parse_quantity(" 1E ") == 10**18 and parse_quantity("1.5e-3") == Decimal("0.0015")
+    assert parse_quantity(0.1) == Decimal("0.1")  # the float's decimal text, not its binary value
 
 
-@pytest.mark.parametrize("bad", ["", "1 Gi", "Gi", "1.2.3", "ten", True, None, [1]])
+@pytest.mark.parametrize(
+    "bad",
+    # The API server's grammar, stricter than kubernetes.utils.parse_quantity alone: no "K", no exponent
+    # with a suffix, no "_" in numbers; and no infinite or NaN number (YAML's .inf and .nan were taken).
+    [
+        "",
+        "1 Gi",
+        "Gi",
+        "1.2.3",
+        "ten",
+        True,
+        None,
+        [1],
+        "1K",
+        "1e3Mi",
+        "1_000",
+        "NaN",
+        float("nan"),
+        float("inf"),
+    ],
+)
 def test_not_a_quantity(bad: object) -> None:
     with pytest.raises(ValueError):
         parse_quantity(bad)

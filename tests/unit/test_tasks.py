@@ -92,7 +92,7 @@ def test_on_prem_commands_refuse_bad_sites_in_one_line(tmp_path: Path) -> None:
     )
     _assert_one_line_error(
         invoke("cluster.up", "-i", str(site), "--dry-run"),
-        f"{site}/site.yaml: host 'Node2': 'nodes[1].name': host name 'Node2' must be lower-case",
+        f"{site}/site.yaml: host 'Node2': 'name': host name 'Node2' must be lower-case",
     )
     _assert_one_line_error(
         invoke("cluster.up", "-i", str(site), "--sim-nodes", "gpu=1"), "--sim-nodes is for the local"
@@ -175,3 +175,60 @@ def test_charts_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
         invoke("charts.status", "--kubeconfig", str(tmp_path / "kc"), workshop=workshop),
         f"'{tmp_path / 'no-helm'}' is not installed: charts.helm in workshop.yaml names no executable file",
     )
+
+
+def test_every_task_turns_kubedojo_errors_into_one_line() -> None:
+    from invoke.collection import Collection
+
+    from kubedojo.tasks import namespace
+    from kubedojo.tasks.support import KubedojoTask
+
+    def tasks(collection: Collection) -> list[object]:
+        return [*collection.tasks.values(), *(t for c in collection.collections.values() for t in tasks(c))]
+
+    found = tasks(namespace(REPO))
+    assert len(found) >= 30 and all(isinstance(t, KubedojoTask) for t in found)
+
+
+@pytest.mark.parametrize(
+    ("raised", "message", "code"),
+    [
+        ("config", "kubedojo: bad key", 1),
+        ("cancelled", "kubedojo: stopped", 130),
+        ("interrupt", "kubedojo: interrupted", 130),
+    ],
+)
+def test_a_kubedojo_task_exits_with_one_line(raised: str, message: str, code: int) -> None:
+    from invoke.context import Context
+    from invoke.exceptions import Exit
+
+    from kubedojo.errors import Cancelled, ConfigError
+    from kubedojo.tasks.support import task
+
+    errors = {
+        "config": ConfigError("bad key"),
+        "cancelled": Cancelled("stopped"),
+        "interrupt": KeyboardInterrupt(),
+    }
+
+    @task(help={"x": "unused"})
+    def failing(c: Context, x: str = "") -> None:
+        """Fails."""
+        raise errors[raised]
+
+    with pytest.raises(Exit) as caught:
+        failing(Context())
+    assert (caught.value.message, caught.value.code) == (message, code)
+
+
+def test_other_errors_pass_through_a_kubedojo_task() -> None:
+    from invoke.context import Context
+
+    from kubedojo.tasks.support import task
+
+    @task
+    def broken(c: Context) -> int:
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError, match="a bug"):
+        broken(Context())

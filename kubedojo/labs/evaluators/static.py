@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...quantity import parse_quantity, same_quantity
 from ..context import GradingContext
 from ..definition import CountCheck, FieldCheck, LimitsCheck, MountCheck, Select, StringsCheck
 from ..jsonpath import select
 from ..objects import pod_spec
-from ..quantity import parse_quantity, same_quantity
 from ..results import Outcome
 from .registry import evaluates
 

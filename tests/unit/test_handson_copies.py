@@ -1,0 +1,65 @@
+"""The participants' training scripts. Each lab's ``handson/<lab>/`` is its own docker build context, so
+the scripts are copies on purpose; the copies must not drift apart."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+HANDSON = Path(__file__).resolve().parents[2] / "handson"
+
+IDENTICAL = {
+    "train.py": (
+        "01-run-job",
+        "03-exception",
+        "04-hyperparams",
+        "05-many-jobs",
+        "more-1-deadline-retries",
+        "more-2-requests-limits",
+        "more-5-parallel-grid",
+    ),
+    "train_oom.py": ("03-exception", "05-many-jobs"),
+}
+"""Byte for byte the same in every lab that has it."""
+
+SAVING = ("02-save-model", "more-3-host-dir")
+"""These train.py also save what they trained (joblib; the weights with np.savez) and take an option
+for where: their ``parse_args`` and ``main`` differ on purpose, the training itself must not."""
+SHARED = ("ACTIVATIONS", "stop_on_sigterm", "positive_int", "non_negative_float", "train")
+
+UNIQUE = ("04-hyperparams/train_hp.py",)
+"""Reads its arguments from a mounted file, then trains with train.py's ``train``."""
+
+
+@pytest.mark.parametrize("name", sorted(IDENTICAL))
+def test_copies_are_identical(name: str) -> None:
+    first, *others = IDENTICAL[name]
+    reference = (HANDSON / first / name).read_text()
+    drifted = [lab for lab in others if (HANDSON / lab / name).read_text() != reference]
+    assert not drifted, f"handson/*/{name} differs from handson/{first}/{name} in {drifted}"
+
+
+@pytest.mark.parametrize("lab", SAVING)
+def test_saving_variants_train_the_same_way(lab: str) -> None:
+    reference = _definitions(HANDSON / IDENTICAL["train.py"][0] / "train.py")
+    variant = _definitions(HANDSON / lab / "train.py")
+    assert {name: variant.get(name) for name in SHARED} == {name: reference[name] for name in SHARED}
+
+
+def test_every_training_script_is_accounted_for() -> None:
+    found = {p.relative_to(HANDSON).as_posix() for p in HANDSON.glob("*/train*.py")}
+    known = {f"{lab}/{name}" for name, labs in IDENTICAL.items() for lab in labs}
+    assert found == known | {f"{lab}/train.py" for lab in SAVING} | set(UNIQUE)
+
+
+def _definitions(path: Path) -> dict[str, str]:
+    """Top-level functions and assignments by name, as normalised source (comments and layout aside)."""
+    found: dict[str, str] = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.FunctionDef):
+            found[node.name] = ast.unparse(node)
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            found[node.targets[0].id] = ast.unparse(node)
+    return found
