@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import difflib
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
-
-import yaml
 
 from ..client.helm import ChartRef, HelmClient
 from ..client.kubeapi import KubeAPI
@@ -26,6 +23,7 @@ from ..errors import AddonError, ConfigError
 from .bundle import Bundle, BundledChart, images_in, sha256_of
 from .context import ClusterFacts, applies, render_values
 from .credentials import MANAGED_LABEL, ensure_credentials
+from .display import flatten, manifest_diff
 from .releases import Release, ReleasesFile, levels, with_needs
 
 __all__ = [
@@ -107,41 +105,6 @@ class _Plan:
     release: Release
     reason: str | None
     values: dict[str, Any] = field(default_factory=dict)
-
-
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, Mapping) and data:
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: data}
-
-
-def _masked(objects: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Objects for display: a Secret's data is never shown."""
-    shown = []
-    for obj in objects:
-        obj = dict(obj)
-        if obj.get("kind") == "Secret":
-            for key in ("data", "stringData"):
-                if key in obj:
-                    obj[key] = {k: "(hidden)" for k in obj[key] or {}}
-        shown.append(obj)
-    return shown
-
-
-def _object_key(obj: Mapping[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
-    return f"{obj.get('kind')}/{meta.get('namespace', '')}/{meta.get('name')}"
-
-
-def _manifest_diff(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]) -> str:
-    def text(objects: Sequence[Mapping[str, Any]]) -> list[str]:
-        ordered = sorted(_masked(objects), key=_object_key)
-        return yaml.safe_dump_all(ordered, sort_keys=True).splitlines(keepends=True) if ordered else []
-
-    return "".join(difflib.unified_diff(text(before), text(after), "deployed", "wanted"))
 
 
 class Addons:
@@ -310,7 +273,7 @@ class Addons:
                 changes.append(f"status is {current.status}")
             if (current.chart, current.chart_version) != (chart.metadata.name, chart.metadata.version):
                 changes.append(f"chart {current.chart} {current.chart_version} -> {chart.metadata.version}")
-            old, new = _flatten(dict(current.values)), _flatten(plan.values)
+            old, new = flatten(dict(current.values)), flatten(plan.values)
             keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
             if keys:
                 changes.append("values: " + ", ".join(keys))
@@ -319,7 +282,7 @@ class Addons:
         if manifests and action != "unchanged":
             wanted = await self.helm.template(chart, release.name, plan.values, release.namespace)
             deployed = await self.helm.manifest(release.name, release.namespace) if current else []
-            text = _manifest_diff(deployed, [o for o in wanted if not _is_hook(o)])
+            text = manifest_diff(deployed, [o for o in wanted if not _is_hook(o)])
         return ReleaseDiff(release.name, release.namespace, action, tuple(changes), text)
 
     def status(self) -> list[ReleaseState]:

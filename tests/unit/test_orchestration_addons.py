@@ -18,6 +18,8 @@ from kubedojo.client.fake import FakeKube
 from kubedojo.client.helm import ChartRef, DeployedRelease
 from kubedojo.errors import AddonError, ConfigError
 
+from .test_addons import rel
+
 FACTS = ClusterFacts(kind="local", gpu_nodes=0, registry="127.0.0.1:5000")
 
 
@@ -61,17 +63,6 @@ class RecordingHelm:
 
     async def releases(self) -> list[dict[str, Any]]:
         return [{"name": n, "namespace": ns} for n, ns in self.deployed_releases]
-
-
-def rel(name: str, **keys: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "repo": "https://charts.example/",
-        "chart": name,
-        "version": "1.0.0",
-        "namespace": "ns",
-        **keys,
-    }
 
 
 def addons(tmp_path: Path, helm: RecordingHelm, *releases: dict[str, Any]) -> tuple[Addons, FakeKube]:
