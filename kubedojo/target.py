@@ -42,11 +42,12 @@ class ClusterTarget:
     push_images: Callable[[Iterable[ContextImage]], Any] | None = None
     """Builds changed lab images and pushes them to the registry (the local cluster); None where
     the images are put in place by other means (a site's registry filled from a bundle)."""
+    bring_up: str = "invoke cluster.up"
+    """The command that makes the cluster (and its kubeconfig), for error messages."""
 
     def require_running(self) -> None:
         if not self.kubeconfig.exists():
-            hint = "run 'invoke cluster.up'" + (f" -i {self.name}" if self.kind == "kubespray" else "")
-            raise NotRunningError(f"{self.kubeconfig}: no kubeconfig; {hint} first")
+            raise NotRunningError(f"{self.kubeconfig}: no kubeconfig; run '{self.bring_up}' first")
 
     def client(self) -> KubeClient:
         """A client as the cluster's administrator (close it when done)."""
@@ -81,6 +82,7 @@ def resolve_target(
             onprem.site.cluster_name,
             onprem.site.registry.address,
             _base_image(local_registry),
+            bring_up=f"invoke cluster.up -i {site}",
         )
     if kubeconfig is not None:
         target = ClusterTarget(

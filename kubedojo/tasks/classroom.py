@@ -13,13 +13,14 @@ from invoke.context import Context
 from .support import cluster_target, confirm, console, emit_json, project_dir, settings, table, task
 
 _KUBECONFIG = "another cluster's admin kubeconfig (default: the local cluster's)"
+_SITE = "an on-prem site directory (inventory/<site>); without it, the local cluster"
 
 
 @contextlib.contextmanager
-def _environment(c: Context, kubeconfig: str) -> Iterator[Any]:
+def _environment(c: Context, kubeconfig: str, inventory: str = "") -> Iterator[Any]:
     from ..classroom.environment import class_environment
 
-    with class_environment(settings(c), cluster_target(c, kubeconfig=kubeconfig)) as env:
+    with class_environment(settings(c), cluster_target(c, inventory, kubeconfig)) as env:
         yield env
 
 
@@ -28,17 +29,20 @@ def _environment(c: Context, kubeconfig: str) -> Iterator[Any]:
         "roster": "a CSV (name,email,group) or YAML list of participants",
         "title": "the handout's title",
         "kubeconfig": _KUBECONFIG,
+        "inventory": _SITE,
         "json": "print the result as JSON",
     }
 )
-def setup(c: Context, roster: str, title: str = "", kubeconfig: str = "", json: bool = False) -> None:
+def setup(
+    c: Context, roster: str, title: str = "", kubeconfig: str = "", inventory: str = "", json: bool = False
+) -> None:
     """Create (or update) each participant's namespace, identity, Role, quota and kubeconfig."""
     from ..classroom.roster import read_roster
 
     people = read_roster(Path(roster))
     config = settings(c)
     busy = console(stderr=True).status(f"Setting up {len(people)} participants …")
-    with _environment(c, kubeconfig) as env, busy:
+    with _environment(c, kubeconfig, inventory) as env, busy:
         report = env.classroom.setup(people, title or config.workshop.name)
     if json:
         emit_json(report.__dict__)
@@ -57,21 +61,26 @@ def setup(c: Context, roster: str, title: str = "", kubeconfig: str = "", json: 
 
 
 @task(
-    help={"names": "participants to remove, comma-separated", "yes": "do not ask", "kubeconfig": _KUBECONFIG}
+    help={
+        "names": "participants to remove, comma-separated",
+        "yes": "do not ask",
+        "kubeconfig": _KUBECONFIG,
+        "inventory": _SITE,
+    }
 )
-def remove(c: Context, names: str, yes: bool = False, kubeconfig: str = "") -> None:
+def remove(c: Context, names: str, yes: bool = False, kubeconfig: str = "", inventory: str = "") -> None:
     """Remove participants: their namespace with everything in it, and their kubeconfig."""
     wanted = [n.strip() for n in names.split(",") if n.strip()]
-    with _environment(c, kubeconfig) as env:
+    with _environment(c, kubeconfig, inventory) as env:
         confirm(f"Delete the namespaces of {', '.join(wanted)} and everything in them?", yes)
         removed = env.classroom.remove(wanted)
     console().print(f"Removed {', '.join(removed)}.")
 
 
-@task(help={"yes": "do not ask", "kubeconfig": _KUBECONFIG})
-def teardown(c: Context, yes: bool = False, kubeconfig: str = "") -> None:
+@task(help={"yes": "do not ask", "kubeconfig": _KUBECONFIG, "inventory": _SITE})
+def teardown(c: Context, yes: bool = False, kubeconfig: str = "", inventory: str = "") -> None:
     """Remove every participant of the class (only what kubedojo created)."""
-    with _environment(c, kubeconfig) as env:
+    with _environment(c, kubeconfig, inventory) as env:
         everyone = sorted(env.classroom.participants())
         if not everyone:
             console().print("No participants: nothing to remove.")
@@ -87,11 +96,18 @@ def teardown(c: Context, yes: bool = False, kubeconfig: str = "") -> None:
         "csv": "also write the scoreboard as CSV here",
         "html": "also write the scoreboard as an HTML page here",
         "kubeconfig": _KUBECONFIG,
+        "inventory": _SITE,
         "json": "print every result as JSON",
     }
 )
 def grade(
-    c: Context, lab: str = "", csv: str = "", html: str = "", kubeconfig: str = "", json: bool = False
+    c: Context,
+    lab: str = "",
+    csv: str = "",
+    html: str = "",
+    kubeconfig: str = "",
+    inventory: str = "",
+    json: bool = False,
 ) -> None:
     """Grade every participant for every lab at once, into result records and a scoreboard."""
     from ..classroom.grading import grade_class
@@ -101,7 +117,7 @@ def grade(
     catalog = Catalog(project_dir(c))
     labs = [catalog.get(lab)] if lab else catalog.all()
     config = settings(c)
-    with _environment(c, kubeconfig) as env:
+    with _environment(c, kubeconfig, inventory) as env:
         people = env.classroom.participants()
         with console(stderr=True).status(f"Grading {len(people)} participants, {len(labs)} labs …"):
             grades = grade_class(env.classroom.client, labs, people, env.store, env.reader)
@@ -138,10 +154,13 @@ def grade(
     help={
         "watch": "keep the view live for this many seconds (0: print once)",
         "kubeconfig": _KUBECONFIG,
+        "inventory": _SITE,
         "json": "print once as JSON",
     }
 )
-def status(c: Context, watch: float = 0, kubeconfig: str = "", json: bool = False) -> None:
+def status(
+    c: Context, watch: float = 0, kubeconfig: str = "", inventory: str = "", json: bool = False
+) -> None:
     """Who is running what: pods by phase per participant."""
     from ..classroom.status import PHASES, follow_phases, pod_phases
 
@@ -149,7 +168,7 @@ def status(c: Context, watch: float = 0, kubeconfig: str = "", json: bool = Fals
         rows = [[name, *[str(counts.get(p, 0)) for p in PHASES]] for name, counts in sorted(phases.items())]
         return table("Pods by phase", ["participant", *PHASES], rows)
 
-    with _environment(c, kubeconfig) as env:
+    with _environment(c, kubeconfig, inventory) as env:
         people = env.classroom.participants()
         if json or not watch:
             phases = pod_phases(env.classroom.client, people)

@@ -68,10 +68,12 @@ class RichLabReporter(RichReporter):
 
 
 @contextlib.contextmanager
-def _environment(c: Context, reporter: Any = None, kubeconfig: str = "") -> Iterator[Any]:
+def _environment(
+    c: Context, reporter: Any = None, kubeconfig: str = "", inventory: str = ""
+) -> Iterator[Any]:
     from ..labs.environment import lab_environment
 
-    target = cluster_target(c, kubeconfig=kubeconfig, reporter=reporter)
+    target = cluster_target(c, inventory, kubeconfig, reporter=reporter)
     with lab_environment(settings(c), project_dir(c), target, reporter) as env:
         yield env
 
@@ -173,13 +175,14 @@ def show(c: Context, lab: str, json: bool = False) -> None:
     help={
         "participant": "whose namespace (default: workshop.yaml labs.participant or your login)",
         "kubeconfig": "another cluster's kubeconfig (default: the local cluster's admin)",
+        "inventory": "an on-prem site directory (inventory/<site>); without it, the local cluster",
     }
 )
-def start(c: Context, lab: str, participant: str = "", kubeconfig: str = "") -> None:
+def start(c: Context, lab: str, participant: str = "", kubeconfig: str = "", inventory: str = "") -> None:
     """Start a lab (before submitting with kubectl): only work created from now on counts."""
     definition = _catalog(c).get(lab)
     who = _participant(c, participant)
-    with _environment(c, kubeconfig=kubeconfig) as env:
+    with _environment(c, kubeconfig=kubeconfig, inventory=inventory) as env:
         started = env.runner.start(definition, env.namespace(who), who)
         console().print(
             f"Lab {definition.id} started at {started:%H:%M:%S} UTC in namespace {env.namespace(who)}."
@@ -192,6 +195,7 @@ def start(c: Context, lab: str, participant: str = "", kubeconfig: str = "") -> 
         "participant": "whose namespace (default: workshop.yaml labs.participant or your login)",
         "timeout": "seconds to wait for the Jobs (default: the lab's time limit)",
         "kubeconfig": "another cluster's kubeconfig (default: the local cluster's admin)",
+        "inventory": "an on-prem site directory (inventory/<site>); without it, the local cluster",
         "json": "print the result record as JSON",
     }
 )
@@ -202,6 +206,7 @@ def run(
     participant: str = "",
     timeout: float = 0,
     kubeconfig: str = "",
+    inventory: str = "",
     json: bool = False,
 ) -> None:
     """Submit a manifest for a lab, follow its pods and logs, and grade it."""
@@ -218,7 +223,7 @@ def run(
 
     read_submission(manifest, definition.kinds)  # a malformed manifest is refused before anything else
     reporter = RichLabReporter(quiet=json)
-    with _environment(c, reporter, kubeconfig) as env:
+    with _environment(c, reporter, kubeconfig, inventory) as env:
         result = env.runner.run(definition, manifest, env.namespace(who), who, timeout=timeout or None)
     _print_result(result, json)
 
@@ -227,14 +232,17 @@ def run(
     help={
         "participant": "whose work (default: workshop.yaml labs.participant or your login)",
         "kubeconfig": "another cluster's kubeconfig (default: the local cluster's admin)",
+        "inventory": "an on-prem site directory (inventory/<site>); without it, the local cluster",
         "json": "print the result record as JSON",
     }
 )
-def check(c: Context, lab: str, participant: str = "", kubeconfig: str = "", json: bool = False) -> None:
+def check(
+    c: Context, lab: str, participant: str = "", kubeconfig: str = "", inventory: str = "", json: bool = False
+) -> None:
     """Grade a lab from what is on the cluster now (work submitted with kubectl)."""
     definition = _catalog(c).get(lab)
     who = _participant(c, participant)
-    with _environment(c, kubeconfig=kubeconfig) as env:
+    with _environment(c, kubeconfig=kubeconfig, inventory=inventory) as env:
         result = env.runner.check(definition, env.namespace(who), who)
     _print_result(result, json)
 
@@ -243,14 +251,17 @@ def check(c: Context, lab: str, participant: str = "", kubeconfig: str = "", jso
     help={
         "participant": "whose namespace (default: workshop.yaml labs.participant or your login)",
         "kubeconfig": "another cluster's kubeconfig (default: the local cluster's admin)",
+        "inventory": "an on-prem site directory (inventory/<site>); without it, the local cluster",
         "json": "print what was deleted as JSON",
     }
 )
-def reset(c: Context, lab: str, participant: str = "", kubeconfig: str = "", json: bool = False) -> None:
+def reset(
+    c: Context, lab: str, participant: str = "", kubeconfig: str = "", inventory: str = "", json: bool = False
+) -> None:
     """Delete this lab's objects in the participant's namespace (nothing else)."""
     definition = _catalog(c).get(lab)
     who = _participant(c, participant)
-    with _environment(c, kubeconfig=kubeconfig) as env:
+    with _environment(c, kubeconfig=kubeconfig, inventory=inventory) as env:
         deleted = env.runner.reset(definition, env.namespace(who))
     if json:
         emit_json({"lab": definition.id, "namespace": env.namespace(who), "deleted": deleted})
