@@ -56,6 +56,13 @@ class WatchEvent:
         return () if self.type == "DELETED" else self.objects
 
 
+_CHANGES: dict[str, Literal["ADDED", "MODIFIED", "DELETED"]] = {
+    "ADDED": "ADDED",
+    "MODIFIED": "MODIFIED",
+    "DELETED": "DELETED",
+}
+
+
 def object_ref(obj: Mapping[str, Any]) -> str:
     """``Kind/name`` of an object (``generateName`` prefix when it has no name yet)."""
     meta = obj.get("metadata") or {}
@@ -235,9 +242,10 @@ class KubeAPI(ABC):
                         info, namespace, version, left, label_selector, field_selector
                     ):
                         version = (obj.get("metadata") or {}).get("resourceVersion") or version
-                        if kind_of_event in ("ADDED", "MODIFIED", "DELETED"):
+                        change = _CHANGES.get(kind_of_event)
+                        if change is not None:  # BOOKMARKs only move the version on
                             obj.setdefault("kind", info.kind)
-                            yield WatchEvent(kind_of_event, (obj,))  # type: ignore[arg-type]
+                            yield WatchEvent(change, (obj,))
                         if time.monotonic() >= window_end:
                             break
             except Gone:
