@@ -40,13 +40,10 @@ def save_evidence(ctx: GradingContext, directory: Path) -> Path:
     objects = _lab_objects(ctx, ctx.lab)
     jobs = [o for o in objects if o.get("kind") == "Job"]
     pods = [p for job in jobs for p in ctx.pods_of(job)]
-    related = {o["metadata"].get("uid") for o in objects + pods} | {p["metadata"]["name"] for p in pods}
-    related |= {o["metadata"].get("name") for o in objects}
+    # By uid: a previous attempt's Job of the same name has another uid, and its events stay out.
+    related = {o["metadata"].get("uid") for o in objects + pods} - {None}
     events = [
-        e
-        for e in ctx.snapshot.of_kind("Event")
-        if (e.get("involvedObject") or {}).get("uid") in related
-        or (e.get("involvedObject") or {}).get("name") in related
+        e for e in ctx.snapshot.of_kind("Event") if (e.get("involvedObject") or {}).get("uid") in related
     ]
     with (directory / "objects.yaml").open("w") as handle:
         yaml.dump_all(

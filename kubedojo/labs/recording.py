@@ -7,7 +7,7 @@ a whole class (:mod:`kubedojo.classroom.grading`).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from .context import GradingContext
@@ -15,6 +15,7 @@ from .evidence import save_evidence
 from .grading import grade
 from .records import ResultStore
 from .results import LabResult
+from .stuck import Stuck
 
 __all__ = ["GradingMeter", "grade_and_record"]
 
@@ -47,10 +48,20 @@ def grade_and_record(
     store: ResultStore,
     refused: str | None = None,
     meter: GradingMeter | None = None,
+    stuck: Stuck | None = None,
 ) -> LabResult:
     """Grade every check, save the evidence as the attempt's when a check failed (not when the
-    submission was refused: nothing ran), and write the result as the participant's next attempt."""
+    submission was refused: nothing ran), and write the result as the participant's next attempt.
+
+    ``stuck``: what kept the submission from finishing. The checks still pending then fail with that
+    cause and its hint (they could not pass any more), and the record keeps it under ``stuck``."""
     result = grade(ctx, participant, refused=refused)
+    if stuck is not None:
+        result.checks = [
+            replace(c, status="failed", found=stuck.cause, hint=stuck.hint) if c.status == "pending" else c
+            for c in result.checks
+        ]
+        result.extra["stuck"] = {"subject": stuck.subject, "cause": stuck.cause, "hint": stuck.hint}
     if meter is not None:
         result.requests = meter.requests_since()
     result.attempt = store.next_attempt(participant, ctx.lab.id)

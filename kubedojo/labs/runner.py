@@ -10,25 +10,25 @@ one snapshot → save evidence if something failed → write the result record.
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..client.kubeapi import KubeAPI, object_ref
 from ..errors import ApiError, ConfigError
 from .definition import LabDefinition, Select
+from .follow import follow_jobs
 from .grading import FileReader, GradingContext
-from .objects import job_finished
 from .reader import READER_LABEL
 from .recording import GradingMeter, grade_and_record
 from .records import ResultStore
 from .results import LabResult
 from .session import ensure_namespace, read_start, record_start, session_name
 from .snapshot import ClusterSnapshot, take_snapshot
+from .stuck import Stuck
 from .submission import Submission, read_submission
 
 __all__ = ["LabReporter", "LabRunner", "NullLabReporter"]
@@ -70,21 +70,6 @@ class NullLabReporter:
 
     def log(self, pod: str, line: str) -> None:
         return None
-
-
-def _pod_detail(pod: dict[str, Any]) -> str:
-    status = pod.get("status") or {}
-    for container in status.get("containerStatuses") or []:
-        state = container.get("state") or {}
-        if "terminated" in state:
-            ended = state["terminated"]
-            return f"{ended.get('reason')} (exit code {ended.get('exitCode')})"
-        if (state.get("waiting") or {}).get("reason"):
-            return str(state["waiting"]["reason"])
-    for cond in status.get("conditions") or []:
-        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
-            return f"{cond.get('reason')}: {(cond.get('message') or '')[:100]}"
-    return ""
 
 
 @dataclass
@@ -147,10 +132,16 @@ class LabRunner:
     # -- grading -----------------------------------------------------------------------------
 
     def _finish(
-        self, ctx: GradingContext, participant: str, refused: str | None, began: float, requests: int
+        self,
+        ctx: GradingContext,
+        participant: str,
+        refused: str | None,
+        began: float,
+        requests: int,
+        stuck: Stuck | None = None,
     ) -> LabResult:
         meter = GradingMeter(self.client, requests, began)
-        return grade_and_record(ctx, participant, self.store, refused, meter)
+        return grade_and_record(ctx, participant, self.store, refused, meter, stuck=stuck)
 
     def check(self, lab: LabDefinition, namespace: str, participant: str) -> LabResult:
         """Grade what is on the cluster now (work submitted with kubectl, or a finished run)."""
@@ -195,13 +186,15 @@ class LabRunner:
             jobs = self._apply(submission, namespace)
         limit = timeout if timeout is not None else lab.time_limit_minutes * 60.0
         with self.reporter.watching(f"Running {len(jobs)} Job{'s' if len(jobs) != 1 else ''}"):
-            finished = self._follow(namespace, jobs, limit)
-        if not finished:
+            followed = follow_jobs(self.client, namespace, jobs, limit, self.reporter)
+        if followed.stuck is not None:
+            self.reporter.note(f"stopped: {followed.stuck.subject}: {followed.stuck.cause}")
+        elif not followed.finished:
             self.reporter.note(f"stopped waiting after {limit:g} s; unfinished checks are pending")
         began, requests = time.monotonic(), self.client.requests
         snapshot = take_snapshot(self.client, namespace, lab.kinds)
         ctx = GradingContext(lab, snapshot, started, submission=submission.objects, reader=self.reader)
-        return self._finish(ctx, participant, None, began, requests)
+        return self._finish(ctx, participant, None, began, requests, followed.stuck)
 
     def _dry_run(self, submission: Submission, namespace: str) -> str | None:
         for obj in submission.objects:
@@ -227,57 +220,3 @@ class LabRunner:
             if obj["kind"] == "Job":
                 jobs.append(name)
         return jobs
-
-    def _follow(self, namespace: str, jobs: list[str], timeout: float) -> bool:
-        """Watch the Jobs until all have finished (True) or ``timeout`` passes (False), reporting
-        their pods' phases and log lines meanwhile."""
-        if not jobs:
-            return True
-        stop = threading.Event()
-        watcher = threading.Thread(
-            target=self._watch_pods, args=(namespace, set(jobs), stop, timeout), daemon=True
-        )
-        watcher.start()
-        try:
-            return self._wait_jobs(namespace, set(jobs), timeout)
-        finally:
-            stop.set()
-
-    def _wait_jobs(self, namespace: str, names: set[str], timeout: float) -> bool:
-        done: set[str] = set()
-        for event in self.client.watch("Job", namespace, timeout=timeout):
-            done |= {job["metadata"]["name"] for job in event.present if job_finished(job) is not None}
-            if done >= names:
-                return True
-        return False
-
-    def _watch_pods(self, namespace: str, jobs: set[str], stop: threading.Event, timeout: float) -> None:
-        seen: dict[str, tuple[str, str]] = {}
-        following: set[str] = set()
-        with contextlib.suppress(Exception):  # progress only: never break the run
-            for event in self.client.watch("Pod", namespace, timeout=timeout):
-                if stop.is_set():
-                    return
-                for pod in event.present:
-                    labels = pod["metadata"].get("labels") or {}
-                    if labels.get("batch.kubernetes.io/job-name") not in jobs:
-                        continue
-                    name = pod["metadata"]["name"]
-                    state = (str((pod.get("status") or {}).get("phase")), _pod_detail(pod))
-                    if seen.get(name) != state:
-                        seen[name] = state
-                        self.reporter.pod(name, *state)
-                    statuses = (pod.get("status") or {}).get("containerStatuses") or []
-                    running = any("running" in (s.get("state") or {}) for s in statuses)
-                    if running and name not in following:
-                        following.add(name)
-                        threading.Thread(
-                            target=self._follow_log, args=(namespace, name, stop), daemon=True
-                        ).start()
-
-    def _follow_log(self, namespace: str, pod: str, stop: threading.Event) -> None:
-        with contextlib.suppress(Exception):
-            for line in self.client.follow_log(namespace, pod):
-                if stop.is_set():
-                    break
-                self.reporter.log(pod, line)

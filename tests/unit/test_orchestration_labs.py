@@ -153,3 +153,51 @@ def test_check_grades_work_submitted_with_kubectl(fake: FakeKube, tmp_path: Path
     assert first.status == second.status == "passed"
     assert first.requests == second.requests
     assert second.attempt == first.attempt + 1
+
+
+def test_a_stuck_job_ends_the_run_at_once_with_its_cause(fake: FakeKube, tmp_path: Path) -> None:
+    import time
+
+    def image_not_found(fake: FakeKube, event: str, job: dict[str, Any]) -> None:
+        if event != "ADDED":
+            return
+        meta = job["metadata"]
+        fake.put(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": f"{meta['name']}-pod",
+                    "namespace": meta["namespace"],
+                    "labels": {"batch.kubernetes.io/job-name": meta["name"]},
+                },
+                "spec": job["spec"]["template"]["spec"],
+                "status": {
+                    "phase": "Pending",
+                    "containerStatuses": [
+                        {
+                            "name": "train",
+                            "state": {"waiting": {"reason": "ErrImagePull", "message": "not found"}},
+                        }
+                    ],
+                },
+            }
+        )
+
+    fake.react("Job", image_not_found)
+    lab_runner = runner(fake, tmp_path)
+    began = time.monotonic()
+    result = lab_runner.run(lab01(), PROJECT / "labs/01-run-job/solution.yaml", NS, "tester")
+
+    assert time.monotonic() - began < 10  # not the lab's 15-minute limit
+    complete = next(c for c in result.checks if c.id == "complete")
+    assert complete.status == "failed"
+    assert "cannot be pulled (ErrImagePull: not found)" in complete.found
+    assert "containers[name=train].image" in complete.hint
+    assert result.extra["stuck"]["subject"] == "Pod/handson-01-pod"
+    assert result.evidence is not None and Path(result.evidence, "objects.yaml").exists()
+    assert isinstance(lab_runner.reporter, Recorder)
+    assert any(
+        line.startswith("note stopped: Pod/handson-01-pod: container train")
+        for line in lab_runner.reporter.lines
+    )
