@@ -13,6 +13,47 @@ from kubedojo.labs import GradingContext, Outcome, Select, job_finished
 _TYPES = (("epochs", int), ("activation", str), ("alpha", float))
 
 
+def _fits(kind: type, value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int | float) if kind is float else isinstance(value, kind)
+
+
+def _quoted(text: str) -> list[bool]:
+    """For each item of the file's "args" list: was it written in quotes?"""
+    node = yaml.compose(text)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "args" and isinstance(value, yaml.SequenceNode):
+                return [
+                    isinstance(item, yaml.ScalarNode) and item.style in ("'", '"') for item in value.value
+                ]
+    return []
+
+
+def _wrong(name: str, kind: type, value: Any, quoted: bool) -> str:
+    """What is wrong with ``value``, from the way YAML read it: quoted, or unquoted but still text
+    (YAML reads 1e-3 as text: its numbers with an exponent need a decimal point and a signed
+    exponent, 1.0e-3), or a number of the wrong kind."""
+    found = f"{name} is {value!r} ({type(value).__name__})"
+    if isinstance(value, str) and kind is not str:
+        try:
+            unquoted = yaml.safe_load(value)
+        except yaml.YAMLError:
+            unquoted = value
+        if quoted and _fits(kind, unquoted):
+            return f"{found}: in quotes, so YAML reads it as text"
+        try:
+            float(value)
+        except ValueError:
+            return found
+        example = "10" if kind is int else "0.001 or 1.0e-3"
+        return f"{found}: YAML reads {value} as text, not as a number (write {example})"
+    if kind is int and isinstance(value, float):
+        return f"{found}: a whole number is written without a decimal point"
+    return found
+
+
 def _hp(config_map: dict[str, Any], key: str) -> tuple[list[Any] | None, str]:
     text = (config_map.get("data") or {}).get(key)
     if text is None:
@@ -24,12 +65,10 @@ def _hp(config_map: dict[str, Any], key: str) -> tuple[list[Any] | None, str]:
     args = data.get("args") if isinstance(data, dict) else None
     if not isinstance(args, list) or len(args) != 3:
         return None, f"{key}: args is {args!r}, not a list of three"
-    for (name, kind), value in zip(_TYPES, args, strict=True):
-        ok = isinstance(value, kind) and not isinstance(value, bool)
-        if kind is float:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok:
-            return None, f"{key}: {name} is {value!r} ({type(value).__name__})"
+    quoted = _quoted(text) + [False] * 3
+    for (name, kind), value, in_quotes in zip(_TYPES, args, quoted[:3], strict=True):
+        if not _fits(kind, value):
+            return None, f"{key}: {_wrong(name, kind, value, in_quotes)}"
     return args, f"args {args!r}"
 
 
