@@ -42,10 +42,16 @@ COMPONENT_SYSCTLS = (
     "net.ipv4.vs.conntrack",
 )
 
-PRIVATE_DIRS = (Path("/run/containerd"), Path("/run/netns"), Path("/var/lib/cni"))
-"""Paths containerd and the CNI plugins use whatever they are told; inside the cluster's mount
-namespace each is a tmpfs of its own, so shim sockets, network namespaces and the CNI cache vanish
-with the namespace."""
+PRIVATE_DIRS = (
+    Path("/run/containerd"),
+    Path("/run/netns"),
+    Path("/var/lib/cni"),
+    Path("/var/lib/kubelet"),
+)
+"""Paths containerd, the CNI plugins and the kubelet use whatever they are told (the kubelet's
+device-plugin socket is always /var/lib/kubelet/device-plugins/kubelet.sock, whatever its
+--root-dir); inside the cluster's mount namespace each is a tmpfs of its own, so shim sockets,
+network namespaces, the CNI cache and the device-plugin socket vanish with the namespace."""
 
 NFT_TABLE = ("ip", "kubedojo")
 _IPTABLES_TABLES = ("filter", "nat", "mangle", "raw", "security")
