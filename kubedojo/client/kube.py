@@ -158,19 +158,28 @@ class KubeClient(KubeAPI):
             return info
         key = (kind, api_version)
         if key not in self._kinds:
-            if api_version is None:
-                raise NotFound(f"kind {kind}: not a built-in kind; name its apiVersion")
-            base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-            found = self._json(f"discover {api_version}", "GET", base).get("resources") or []
-            for resource in found:
-                if resource.get("kind") == kind and "/" not in resource.get("name", ""):
-                    self._kinds[key] = KindInfo(
-                        kind, api_version, resource["name"], bool(resource.get("namespaced"))
-                    )
+            versions = [api_version] if api_version else self._preferred_versions()
+            for version in versions:
+                found = self._served(kind, version)
+                if found is not None:
+                    self._kinds[key] = found
                     break
             else:
-                raise NotFound(f"kind {kind}: the API server serves no {kind} in {api_version}")
+                where = f"in {api_version}" if api_version else "in any API group"
+                raise NotFound(f"kind {kind}: the API server serves no {kind} {where}")
         return self._kinds[key]
+
+    def _served(self, kind: str, api_version: str) -> KindInfo | None:
+        base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        for resource in self._json(f"discover {api_version}", "GET", base).get("resources") or []:
+            if resource.get("kind") == kind and "/" not in resource.get("name", ""):
+                return KindInfo(kind, api_version, resource["name"], bool(resource.get("namespaced")))
+        return None
+
+    def _preferred_versions(self) -> list[str]:
+        """Each API group's preferred version (for a kind named without its apiVersion)."""
+        groups = self._json("discover API groups", "GET", "/apis").get("groups") or []
+        return [str(g["preferredVersion"]["groupVersion"]) for g in groups if g.get("preferredVersion")]
 
     # -- primitives -------------------------------------------------------------------------------
 

@@ -87,7 +87,8 @@ class KubeAPI(ABC):
 
     @abstractmethod
     def kind(self, kind: str, api_version: str | None = None) -> KindInfo:
-        """Where ``kind`` lives; :class:`NotFound` if the server does not serve it."""
+        """Where ``kind`` lives (at ``api_version``; without it, a built-in kind or the first API
+        group that serves one by that name); :class:`NotFound` if the server does not serve it."""
 
     @abstractmethod
     def list_page(

@@ -113,6 +113,8 @@ def test_install_follows_needs_runs_a_level_concurrently_and_then_changes_nothin
     assert solo.started < crd.finished and crd.started < solo.finished  # one level, concurrently
     widget = admin.get("Widget", "kd-app", namespace, api_version="kubedojo.dev/v1alpha1")
     assert widget["spec"]["size"] == 3
+    # A custom kind is listed by the same generic calls, found by its name alone through discovery.
+    assert [w["metadata"]["name"] for w in admin.list("Widget", namespace)] == ["kd-app"]
     deployment = admin.get("Deployment", "kd-crd-server", namespace)
     assert deployment["status"].get("readyReplicas") == 1  # helm waited for readiness
 
