@@ -12,15 +12,21 @@ from .roster import Participant
 __all__ = [
     "CLASS_LABEL",
     "MANAGED",
+    "NODE_READER",
     "PARTICIPANT_LABEL",
     "ROLE_NAME",
     "SERVICE_ACCOUNT",
+    "cluster_objects",
+    "node_binding_name",
     "participant_objects",
     "role_rules",
 ]
 
 SERVICE_ACCOUNT = "participant"
 ROLE_NAME = "kubedojo-participant"
+NODE_READER = "kubedojo-participant-nodes"
+"""The ClusterRole that lets participants read Nodes (labs check the node stayed healthy; hints say
+'kubectl describe node'); bound to each participant by a ClusterRoleBinding of their own."""
 
 _ALL = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
 _READ = ["get", "list", "watch"]
@@ -37,6 +43,22 @@ def role_rules() -> list[dict[str, Any]]:
         {"apiGroups": [""], "resources": ["events", "resourcequotas", "limitranges"], "verbs": _READ},
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": _READ},
     ]
+
+
+def cluster_objects() -> list[dict[str, Any]]:
+    """What every class shares: read access to Nodes (nothing else cluster-wide)."""
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": NODE_READER, "labels": MANAGED},
+            "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}],
+        }
+    ]
+
+
+def node_binding_name(namespace: str) -> str:
+    return f"{NODE_READER}-{namespace}"
 
 
 def participant_objects(
@@ -80,6 +102,13 @@ def participant_objects(
             "kind": "RoleBinding",
             "metadata": meta(ROLE_NAME),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROLE_NAME},
+            "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": node_binding_name(namespace), "labels": labels},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NODE_READER},
             "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace}],
         },
         {

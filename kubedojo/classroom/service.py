@@ -14,8 +14,9 @@ from ..config import ClassSettings
 from ..errors import ApiError, ClusterError, ConfigError
 from ..files import write_atomic
 from ..kubeconfig import render_kubeconfig
+from ..labels import CLASS_LABEL
 from .handout import render_handout
-from .objects import CLASS_LABEL, SERVICE_ACCOUNT, participant_objects
+from .objects import NODE_READER, SERVICE_ACCOUNT, cluster_objects, node_binding_name, participant_objects
 from .roster import Participant
 
 __all__ = ["Classroom", "SetupReport"]
@@ -80,6 +81,7 @@ class Classroom:
         existing = set(self.participants())
         server, ca = _admin_cluster(self.admin_kubeconfig)
         server = self.settings.server or server
+        self.client.apply(cluster_objects())
         for person in people:
             namespace = self.namespace(person.name)
             changed = self.client.apply(
@@ -150,6 +152,7 @@ class Classroom:
                     f"{name!r} is not a participant of this class ('invoke class.status' lists them)"
                 )
         for name in names:
+            self.client.delete("ClusterRoleBinding", node_binding_name(known[name]))
             self.client.delete("Namespace", known[name])
             removed.append(name)
         for name in names:
@@ -164,6 +167,9 @@ class Classroom:
     def teardown(self, timeout: float = 300.0) -> list[str]:
         removed = self.remove(sorted(self.participants()), timeout)
         (self.output / "handout.html").unlink(missing_ok=True)
+        bindings = self.client.list("ClusterRoleBinding")
+        if not any(b.get("roleRef", {}).get("name") == NODE_READER for b in bindings):
+            self.client.delete("ClusterRole", NODE_READER)  # no class uses it any more
         return removed
 
     def _wait_namespace_gone(self, namespace: str, timeout: float) -> None:

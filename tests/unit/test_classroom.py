@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kubedojo.classroom.objects import participant_objects, role_rules
+from kubedojo.classroom.objects import cluster_objects, participant_objects, role_rules
 from kubedojo.classroom.roster import Participant, read_roster
 from kubedojo.classroom.scoreboard import scoreboard
 from kubedojo.config import parse_config
@@ -58,16 +58,30 @@ def test_participant_objects_quota_and_limits() -> None:
     settings = parse_config({"class": {"quota": {"gpus": 1, "jobs": 12}}}).classroom
     objects = participant_objects(Participant("alice", "a@b.cd"), "dojo-alice", settings, "workshop")
     kinds = [o["kind"] for o in objects]
-    assert kinds == ["Namespace", "ServiceAccount", "Role", "RoleBinding", "ResourceQuota", "LimitRange"]
-    quota = objects[4]["spec"]["hard"]
+    assert kinds == [
+        "Namespace",
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
+        "ClusterRoleBinding",
+        "ResourceQuota",
+        "LimitRange",
+    ]
+    quota = objects[5]["spec"]["hard"]
     assert quota["requests.nvidia.com/gpu"] == "1"
     assert quota["count/jobs.batch"] == "12"  # finished Jobs count too
     assert {"requests.cpu", "requests.memory", "limits.memory", "pods"} <= set(quota)
-    assert objects[5]["spec"]["limits"][0]["defaultRequest"] == {"cpu": "100m", "memory": "128Mi"}
+    assert objects[6]["spec"]["limits"][0]["defaultRequest"] == {"cpu": "100m", "memory": "128Mi"}
     assert all(o["metadata"]["labels"]["kubedojo.dev/participant"] == "alice" for o in objects)
-    assert objects[3]["subjects"] == [
-        {"kind": "ServiceAccount", "name": "participant", "namespace": "dojo-alice"}
-    ]
+    assert (
+        objects[3]["subjects"]
+        == objects[4]["subjects"]
+        == [{"kind": "ServiceAccount", "name": "participant", "namespace": "dojo-alice"}]
+    )
+    # Read access to Nodes, and nothing else cluster-wide.
+    assert objects[4]["roleRef"]["name"] == "kubedojo-participant-nodes"
+    (reader,) = cluster_objects()
+    assert reader["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}]
 
 
 def test_role_grants_no_secrets_and_nothing_cluster_wide() -> None:

@@ -88,6 +88,8 @@ def test_remove_only_takes_this_classes_participants(tmp_path: Path) -> None:
     assert room.remove(["alice"], timeout=2) == ["alice"]
 
     assert fake.find("Namespace", "dojo-alice") is None
+    assert fake.find("ClusterRoleBinding", "kubedojo-participant-nodes-dojo-alice") is None
+    assert fake.find("ClusterRoleBinding", "kubedojo-participant-nodes-dojo-bob") is not None
     assert fake.find("Namespace", "dojo-eve") is not None
     assert not (tmp_path / "class/alice/kubeconfig").exists()
     assert (tmp_path / "class/bob/kubeconfig").exists()
@@ -105,3 +107,13 @@ def test_a_refused_token_is_one_named_line(tmp_path: Path) -> None:
     fake.refuse = refuse_tokens
     with pytest.raises(ClusterError, match=r"^cannot issue a token in dojo-alice: serviceaccounts"):
         room.setup([Participant("alice")], "t")
+
+
+def test_teardown_removes_the_shared_node_reader_with_the_last_class(tmp_path: Path) -> None:
+    fake = FakeKube()
+    room = classroom(fake, tmp_path)
+    room.setup([Participant("alice")], "t")
+    assert fake.find("ClusterRole", "kubedojo-participant-nodes") is not None
+    assert room.teardown(timeout=2) == ["alice"]
+    assert fake.find("ClusterRole", "kubedojo-participant-nodes") is None
+    assert fake.list("ClusterRoleBinding") == []
