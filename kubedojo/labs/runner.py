@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..client.kubeapi import KubeAPI, object_ref
 from ..errors import ApiError, ConfigError
@@ -177,10 +177,10 @@ class LabRunner:
                 self.reporter.note(f"removed the previous attempt's {', '.join(removed)}")
             started = record_start(self.client, namespace, lab.id)
         began, requests = time.monotonic(), self.client.requests
-        refused = self._dry_run(submission, namespace)
+        refused, admitted = self._dry_run(submission, namespace)
         if refused is not None:
             empty = ClusterSnapshot(namespace, datetime.now(UTC), {})
-            ctx = GradingContext(lab, empty, started, submission=submission.objects)
+            ctx = GradingContext(lab, empty, started, submission=admitted)
             return self._finish(ctx, participant, refused, began, requests)
         with self.reporter.step(f"Submitting {manifest.name}"):
             jobs = self._apply(submission, namespace)
@@ -193,20 +193,25 @@ class LabRunner:
             self.reporter.note(f"stopped waiting after {limit:g} s; unfinished checks are pending")
         began, requests = time.monotonic(), self.client.requests
         snapshot = take_snapshot(self.client, namespace, lab.kinds)
-        ctx = GradingContext(lab, snapshot, started, submission=submission.objects, reader=self.reader)
+        ctx = GradingContext(lab, snapshot, started, submission=admitted, reader=self.reader)
         return self._finish(ctx, participant, None, began, requests, followed.stuck)
 
-    def _dry_run(self, submission: Submission, namespace: str) -> str | None:
-        for obj in submission.objects:
-            meta = obj["metadata"]
+    def _dry_run(self, submission: Submission, namespace: str) -> tuple[str | None, list[dict[str, Any]]]:
+        """Ask the API server to admit every object without storing it: (why it refused one, or
+        None; the objects as it would store them, defaulted and mutated by admission). Static
+        checks grade those, so a submission is graded alike by ``lab.run`` and by the routes that
+        read the live objects (``lab.check``, ``class.grade``); an object refused is graded as
+        written, and the ones after it too."""
+        admitted: list[dict[str, Any]] = []
+        for index, obj in enumerate(submission.objects):
             try:
-                if meta.get("name"):
-                    self.client.apply_one(obj, namespace, dry_run=True)
+                if obj["metadata"].get("name"):
+                    admitted.append(self.client.apply_one(obj, namespace, dry_run=True))
                 else:
-                    self.client.create(obj, namespace, dry_run=True)
+                    admitted.append(self.client.create(obj, namespace, dry_run=True))
             except ApiError as exc:
-                return f"{object_ref(obj)}: {exc.server_message}"
-        return None
+                return f"{object_ref(obj)}: {exc.server_message}", admitted + submission.objects[index:]
+        return None, admitted
 
     def _apply(self, submission: Submission, namespace: str) -> list[str]:
         jobs = []
