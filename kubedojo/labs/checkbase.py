@@ -46,8 +46,9 @@ class _Check(_Strict):
 
 _STATIC = frozenset({"missing", "no-container"})
 """Causes every static check may find: no such object, no lab container in it."""
-_RUNTIME = frozenset({"stale", "no-container"})
-"""Causes every runtime check may find: only objects from before the lab started, no lab container."""
+_RUNTIME = frozenset({"stale", "no-container", "refused"})
+"""Causes every runtime check may find: only objects from before the lab started, no lab container,
+the submission refused (nothing ran)."""
 
 
 class _PathCheck(_Check):

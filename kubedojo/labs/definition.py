@@ -133,8 +133,8 @@ class MountCheck(_Check):
 
 
 class ProgramCheck(_Check):
-    """The lab's container runs ``script`` (interpreter flags and the command/args split aside), with
-    ``arguments`` arguments, every word of its command a string."""
+    """The lab's container runs ``script`` (interpreter flags and the command/args split aside), and
+    passes it ``arguments`` arguments, every word of its command a string."""
 
     check: Literal["program"]
     phase: ClassVar[Phase] = "static"

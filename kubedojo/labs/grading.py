@@ -19,7 +19,12 @@ __all__ = ["FileInfo", "FileReader", "GradingContext", "evaluate", "grade", "hin
 def evaluate(ctx: GradingContext, check: Check, refused: str | None = None) -> CheckResult:
     """One check's result; runtime checks fail when the submission was ``refused`` (nothing ran)."""
     if refused is not None and check.phase == "runtime":
-        outcome = Outcome.failed(check.title, f"nothing was applied: {refused}")
+        outcome = Outcome.failed(
+            check.title,
+            f"nothing was applied: {refused}",
+            "refused",
+            "the API server refused the submission, so nothing ran: fix what it says and submit again",
+        )
     else:
         outcome = evaluator_for(check)(ctx, check)
     return CheckResult(

@@ -128,7 +128,8 @@ def _not_strings(items: Any) -> str | None:
 @evaluates(ProgramCheck)
 def _program(ctx: GradingContext, check: ProgramCheck) -> Outcome:
     parts = [f"runs {check.script}"] if check.script else []
-    parts.append(f"{check.arguments} arguments, all strings" if check.arguments is not None else "strings")
+    if check.arguments is not None:
+        parts.append(f"{check.arguments} arguments, every word of its command a string")
     what = "the lab's container " + ", ".join(parts)
     objs = ctx.submitted(check.object)
     if not objs:
@@ -140,7 +141,7 @@ def _program(ctx: GradingContext, check: ProgramCheck) -> Outcome:
         label = _label(obj)
         if check.script is not None and program.script != check.script:
             return Outcome.failed(what, f"{label}: runs {program.shown()}", "script")
-        bad = _not_strings(program.argv)
+        bad = _not_strings(program.argv) if check.arguments is not None else None
         if bad:
             return Outcome.failed(what, f"{label}: {bad}", "not-strings")
         if check.arguments is not None and len(program.arguments) != check.arguments:
