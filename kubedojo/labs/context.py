@@ -12,7 +12,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .definition import LabDefinition, Select
-from .objects import created_at, job_finished, owned_by
+from .jsonpath import select
+from .objects import created_at, job_finished, owned_by, pod_spec
+from .program import Program, program_of
 from .results import Outcome
 from .snapshot import ClusterSnapshot
 
@@ -24,6 +26,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 @dataclass(frozen=True)
 class FileInfo:
     name: str
+    """The path below the volume's directory (``model.joblib``, ``run1/model.joblib``)."""
     size: int
     mtime: float
     npz_arrays: int | None = None
@@ -81,6 +84,42 @@ class GradingContext:
         found = [j for j in self.snapshot.of_kind("Job") if sel.matches(j)]
         return [j for j in found if self.fresh(j)], [j for j in found if not self.fresh(j)]
 
+    # -- the lab's container ---------------------------------------------------------------
+
+    def container(self, obj: dict[str, Any]) -> dict[str, Any] | None:
+        """The lab's container of a Pod or a Job's template (``lab.yaml``'s ``container``), or None."""
+        return self.lab.container.find(obj)
+
+    def program(self, obj: dict[str, Any]) -> Program | None:
+        """What the lab's container runs (its effective command), or None without such a container."""
+        container = self.container(obj)
+        return None if container is None else program_of(container)
+
+    def values(self, obj: dict[str, Any], path: str) -> list[Any] | None:
+        """Every value at ``path``; a path ``container.…`` is read in the lab's container (None when
+        there is none)."""
+        if path == "container" or path.startswith("container."):
+            container = self.container(obj)
+            if container is None:
+                return None
+            return [container] if path == "container" else select(container, path.split(".", 1)[1])
+        return select(obj, path)
+
+    def no_container(self, obj: dict[str, Any], what: str) -> Outcome:
+        """The verdict when ``obj`` has no lab container: a failure that says so, with its own hint."""
+        names = [str(c.get("name")) for c in self.containers(obj)]
+        label = (obj.get("metadata") or {}).get("name") or (obj.get("metadata") or {}).get("generateName")
+        return Outcome.failed(
+            what,
+            f"{label}: no lab container among {', '.join(names) or 'none'}",
+            "no-container",
+            f"the lab's container is {self.lab.container.describe()}",
+        )
+
+    @staticmethod
+    def containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(pod_spec(obj).get("containers") or [])
+
     def pods_of(self, job: dict[str, Any]) -> list[dict[str, Any]]:
         pods = [p for p in self.snapshot.of_kind("Pod") if owned_by(p, job)]
         return sorted(pods, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
@@ -90,7 +129,7 @@ class GradingContext:
         parts = []
         for pod in self.pods_of(job):
             name = pod["metadata"]["name"]
-            text = self.snapshot.log(name, container or _first_container(pod))
+            text = self.snapshot.log(name, container or self._log_container(pod))
             if text:
                 parts.append(text)
         return _CONTROL.sub("", "\n".join(parts).replace("\r", "\n"))
@@ -106,7 +145,8 @@ class GradingContext:
             if stale:
                 return Outcome.failed(
                     what,
-                    f"{sel.describe()} was created before the lab started; "
+                    f"{sel.describe()} was created before the lab started",
+                    "stale",
                     "reset the lab ('invoke lab.reset') and submit again",
                 )
             return Outcome.pending(what, f"no {sel.describe()} yet")
@@ -115,7 +155,8 @@ class GradingContext:
             return Outcome.pending(what, f"still running: {', '.join(running)}")
         return fresh
 
-
-def _first_container(pod: dict[str, Any]) -> str | None:
-    containers = (pod.get("spec") or {}).get("containers") or []
-    return str(containers[0]["name"]) if containers else None
+    def _log_container(self, pod: dict[str, Any]) -> str | None:
+        """The lab's container, else the first (the one ``kubectl logs`` shows)."""
+        containers = self.containers(pod)
+        chosen = self.container(pod) or (containers[0] if containers else None)
+        return None if chosen is None else str(chosen.get("name"))

@@ -19,11 +19,13 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
+from ..quantity import check_quantity
 from ..validation import ClosedModel as _Strict
 from ..validation import NamedItems, one_line
 from ..yamlfiles import read_yaml
-from .jsonpath import parse_path
+from .checkbase import _RUNTIME, _STATIC, Causes, _Check, _PathCheck
 from .results import Phase
+from .selection import LabContainer, Select
 
 __all__ = [
     "CHECK_KINDS",
@@ -35,12 +37,14 @@ __all__ = [
     "FileOnVolumeCheck",
     "ImageSpec",
     "JobConditionCheck",
+    "LabContainer",
     "LabDefinition",
     "LimitsCheck",
     "LogContainsCheck",
     "LogMetricCheck",
     "MountCheck",
     "NodeHealthyCheck",
+    "ProgramCheck",
     "PythonCheck",
     "QosClassCheck",
     "Select",
@@ -54,68 +58,6 @@ __all__ = [
 LAB_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$")
 
 
-class Select(_Strict):
-    """Which objects a check is about: a kind and a name, a name pattern, or labels."""
-
-    kind: str = "Job"
-    name: str | None = None
-    name_pattern: str | None = None
-    labels: dict[str, str] | None = None
-
-    @field_validator("name_pattern")
-    @classmethod
-    def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            re.compile(value)
-        return value
-
-    def matches(self, obj: dict[str, Any]) -> bool:
-        meta = obj.get("metadata") or {}
-        if obj.get("kind") != self.kind:
-            return False
-        name = meta.get("name") or meta.get("generateName") or ""
-        if self.name is not None and name != self.name:
-            return False
-        if self.name_pattern is not None and not re.search(self.name_pattern, name):
-            return False
-        labels = meta.get("labels") or {}
-        return all(labels.get(k) == v for k, v in (self.labels or {}).items())
-
-    def describe(self) -> str:
-        if self.name:
-            return f"{self.kind} {self.name}"
-        if self.name_pattern:
-            return f"{self.kind}s named like /{self.name_pattern}/"
-        if self.labels:
-            return f"{self.kind}s labelled " + ",".join(f"{k}={v}" for k, v in self.labels.items())
-        return f"{self.kind}s"
-
-
-class _Check(_Strict):
-    id: str
-    title: str
-    points: int = Field(ge=0)
-    hint: str = ""
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not re.match(r"^[a-z0-9][a-z0-9-]*$", value):
-            raise ValueError("check ids are lower-case words joined by '-'")
-        return value
-
-
-class _PathCheck(_Check):
-    object: Select
-    path: str
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        parse_path(value)
-        return value
-
-
 # -- static: on the submitted manifest (lab.run) or on the live objects (lab.check) ----------
 
 
@@ -124,12 +66,21 @@ class FieldCheck(_PathCheck):
 
     check: Literal["field"]
     phase: ClassVar[Phase] = "static"
+    causes: ClassVar[Causes] = _STATIC | {"not-set", "set", "value", "below", "above"}
     equals: Any = None
     one_of: list[Any] | None = None
     quantity: str | None = None
-    min: float | None = None
-    max: float | None = None
+    min: float | str | None = None
+    """At least this number or quantity (``100m``, ``500Mi``)."""
+    max: float | str | None = None
     present: bool | None = None
+
+    @field_validator("min", "max", "quantity")
+    @classmethod
+    def _quantity(cls, value: float | str | None) -> float | str | None:
+        if isinstance(value, str):
+            check_quantity(value)
+        return value
 
     @model_validator(mode="after")
     def _one_test(self) -> FieldCheck:
@@ -145,25 +96,31 @@ class StringsCheck(_PathCheck):
 
     check: Literal["strings"]
     phase: ClassVar[Phase] = "static"
+    causes: ClassVar[Causes] = _STATIC | {"not-a-list", "not-strings", "length"}
     length: int | None = None
 
 
 class LimitsCheck(_Check):
-    """Each container has limits for ``require`` and no limit is below its request."""
+    """The lab's container has limits for ``require``, and no container has a limit below its request."""
 
     check: Literal["limits_cover_requests"]
     phase: ClassVar[Phase] = "static"
+    causes: ClassVar[Causes] = _STATIC | {"no-limit", "below-request", "not-a-quantity"}
     object: Select
     require: list[str] = Field(default_factory=list)
 
 
 class MountCheck(_Check):
-    """A container mounts a volume of the given source at ``mount_path``."""
+    """The lab's container sees a volume of the given source at ``mount_path`` (or at the directory
+    its script's ``directory_option`` names)."""
 
     check: Literal["mount"]
     phase: ClassVar[Phase] = "static"
+    causes: ClassVar[Causes] = _STATIC | {"no-volume", "not-mounted", "elsewhere", "sub-path"}
     object: Select
     mount_path: str
+    directory_option: str | None = None
+    """An option of the lab's script that names the directory instead (``--model-dir``)."""
     claim: str | None = None
     config_map: str | None = None
     host_path: str | None = None
@@ -175,11 +132,24 @@ class MountCheck(_Check):
         return self
 
 
+class ProgramCheck(_Check):
+    """The lab's container runs ``script`` (interpreter flags and the command/args split aside), and
+    passes it ``arguments`` arguments, every word of its command a string."""
+
+    check: Literal["program"]
+    phase: ClassVar[Phase] = "static"
+    causes: ClassVar[Causes] = _STATIC | {"script", "not-strings", "arguments"}
+    object: Select
+    script: str | None = None
+    arguments: int | None = Field(default=None, ge=0)
+
+
 class CountCheck(_Check):
     """How many objects match: ``equals`` or ``min``."""
 
     check: Literal["count"]
     phase: ClassVar[Phase] = "static"
+    causes: ClassVar[Causes] = frozenset({"number"})
     object: Select
     equals: int | None = None
     min: int | None = None
@@ -193,6 +163,7 @@ class JobConditionCheck(_Check):
 
     check: Literal["job_condition"]
     phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"outcome"}
     job: Select
     type: Literal["Complete", "Failed"]
     reason: str | None = None
@@ -203,6 +174,13 @@ class TerminatedCheck(_Check):
 
     check: Literal["terminated"]
     phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {
+        "crashed",
+        "completed",
+        "exit-code",
+        "no-termination",
+        "pod-deleted",
+    }
     job: Select
     reason: str
     exit_code: int | None = None
@@ -214,6 +192,7 @@ class LogMetricCheck(_Check):
 
     check: Literal["log_metric"]
     phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"no-line", "not-a-number", "out-of-range"}
     job: Select
     pattern: str
     min: float | None = None
@@ -233,6 +212,7 @@ class LogContainsCheck(_Check):
 
     check: Literal["log_contains"]
     phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"no-match"}
     job: Select
     pattern: str
     container: str | None = None
@@ -249,12 +229,15 @@ class FileOnVolumeCheck(_Check):
 
     check: Literal["file_on_volume"]
     phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"no-pod", "no-file", "old-file", "small", "arrays"}
     job: Select
     pattern: str
     claim: str | None = None
     host_path: str | None = None
     min_size: int = 1
     npz_arrays: int | None = None
+    subdirectories: bool = False
+    """Files in subdirectories count too (the lab asks for a file on the claim, anywhere on it)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> FileOnVolumeCheck:
@@ -270,6 +253,7 @@ class ConcurrencyCheck(_Check):
 
     check: Literal["concurrency"]
     phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"peak"}
     jobs: Select
     min: int = 1
     max: int | None = None
@@ -281,12 +265,14 @@ class UnschedulableCheck(_Check):
 
     check: Literal["unschedulable"]
     phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"all-scheduled"}
     jobs: Select
 
 
 class QosClassCheck(_Check):
     check: Literal["qos_class"]
     phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"class", "no-pod"}
     job: Select
     equals: Literal["Guaranteed", "Burstable", "BestEffort"]
 
@@ -296,6 +282,7 @@ class NodeHealthyCheck(_Check):
 
     check: Literal["node_healthy"]
     phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"node"}
     jobs: Select
 
 
@@ -303,6 +290,7 @@ class PythonCheck(_Check):
     """``function`` in ``labs/<id>/checks.py``, called with a check context and ``params``."""
 
     check: Literal["python"]
+    causes: ClassVar[Causes] = None
     function: str
     phase: Phase
     """Declared by the lab, unlike the other kinds' fixed phase."""
@@ -314,6 +302,7 @@ Check = Annotated[
     | StringsCheck
     | LimitsCheck
     | MountCheck
+    | ProgramCheck
     | CountCheck
     | JobConditionCheck
     | TerminatedCheck
@@ -357,6 +346,8 @@ class LabDefinition(_Strict):
     addons: list[str] = Field(default_factory=list)
     images: list[ImageSpec] = Field(default_factory=list)
     kinds: list[str] = Field(default_factory=lambda: ["Job"])
+    container: LabContainer = Field(default_factory=LabContainer)
+    """Which container of a pod is the lab's, for every check."""
     """The kinds a submission may contain."""
     starter: str
     """The participant's starting file, relative to the project (``handson/<id>/...``)."""

@@ -13,13 +13,18 @@ from .definition import Check
 from .evaluators import evaluator_for
 from .results import CheckResult, LabResult, Outcome
 
-__all__ = ["FileInfo", "FileReader", "GradingContext", "evaluate", "grade"]
+__all__ = ["FileInfo", "FileReader", "GradingContext", "evaluate", "grade", "hint_for"]
 
 
 def evaluate(ctx: GradingContext, check: Check, refused: str | None = None) -> CheckResult:
     """One check's result; runtime checks fail when the submission was ``refused`` (nothing ran)."""
     if refused is not None and check.phase == "runtime":
-        outcome = Outcome.failed(check.title, f"nothing was applied: {refused}")
+        outcome = Outcome.failed(
+            check.title,
+            f"nothing was applied: {refused}",
+            "refused",
+            "the API server refused the submission, so nothing ran: fix what it says and submit again",
+        )
     else:
         outcome = evaluator_for(check)(ctx, check)
     return CheckResult(
@@ -31,8 +36,16 @@ def evaluate(ctx: GradingContext, check: Check, refused: str | None = None) -> C
         earned=check.points if outcome.status == "passed" else 0,
         expected=outcome.expected,
         found=outcome.found,
-        hint=check.hint if outcome.status == "failed" else "",
+        hint=hint_for(check, outcome),
     )
+
+
+def hint_for(check: Check, outcome: Outcome) -> str:
+    """The hint for the cause the check found: the lab's hint for that cause, else the evaluator's own
+    (for a cause the check is not about), else the check's hint."""
+    if outcome.status != "failed":
+        return ""
+    return check.hints.get(outcome.cause) or outcome.hint or check.hint
 
 
 def grade(

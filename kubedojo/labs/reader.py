@@ -1,7 +1,8 @@
 """Reading what a Job left on a volume, with a short-lived reader pod (the one write grading makes).
 
-The pod mounts the claim (or the node's directory, read-only) and prints the directory listing as
-JSON — name, size, modification time and, for ``.npz`` files, how many arrays they hold — then it
+The pod mounts the claim (or the node's directory, read-only) and prints the listing of the directory
+and its subdirectories as JSON — path relative to the directory (``sub/model.joblib``), size,
+modification time and, for ``.npz`` files, how many arrays they hold — then it
 is deleted.
 """
 
@@ -25,10 +26,11 @@ _SCRIPT = """
 import json, os, sys, zipfile
 root = sys.argv[1]
 out = []
-if os.path.isdir(root):
-    for name in sorted(os.listdir(root)):
-        path = os.path.join(root, name)
-        if os.path.isfile(path):
+for top, dirs, files in os.walk(root):
+    dirs.sort()
+    for name in sorted(files):
+        path = os.path.join(top, name)
+        if os.path.isfile(path) and len(out) < 2000:
             st = os.stat(path)
             arrays = None
             if name.endswith(".npz"):
@@ -36,7 +38,8 @@ if os.path.isdir(root):
                     arrays = sum(1 for n in zipfile.ZipFile(path).namelist() if n.endswith(".npy"))
                 except Exception:
                     arrays = -1
-            out.append({"name": name, "size": st.st_size, "mtime": st.st_mtime, "npz_arrays": arrays})
+            rel = os.path.relpath(path, root)
+            out.append({"name": rel, "size": st.st_size, "mtime": st.st_mtime, "npz_arrays": arrays})
 print(json.dumps(out))
 """
 

@@ -14,19 +14,23 @@ Phase = Literal["static", "runtime"]
 
 @dataclass(frozen=True)
 class Outcome:
-    """A check's verdict before points: what was expected and what was found."""
+    """A check's verdict before points: what was expected and what was found; for a failure, the
+    ``cause`` found (the check's ``hints`` are keyed by it) and, for causes that are not what the check
+    is about (no such object, no lab container), the evaluator's own ``hint``."""
 
     status: Status
     expected: str
     found: str
+    cause: str = ""
+    hint: str = ""
 
     @classmethod
     def passed(cls, expected: str, found: str) -> Outcome:
         return cls("passed", expected, found)
 
     @classmethod
-    def failed(cls, expected: str, found: str) -> Outcome:
-        return cls("failed", expected, found)
+    def failed(cls, expected: str, found: str, cause: str = "", hint: str = "") -> Outcome:
+        return cls("failed", expected, found, cause, hint)
 
     @classmethod
     def pending(cls, expected: str, found: str) -> Outcome:

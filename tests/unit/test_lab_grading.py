@@ -134,7 +134,9 @@ def test_oom_told_apart_from_error() -> None:
 
 
 def test_concurrency_from_timestamps() -> None:
-    jobs = [job(f"exp-0{i}", 1, "Complete", uid=f"u{i}") for i in range(1, 9)]
+    train = {"name": "train", "image": "r/lab-05-many-jobs:v1", "command": ["python", "train.py"]}
+    template = {"spec": {"containers": [train]}}
+    jobs = [job(f"exp-0{i}", 1, "Complete", uid=f"u{i}", template=template) for i in range(1, 9)]
     # Three waves of at most three pods.
     pods = [pod(f"p{i}", jobs[i], 10 * (i // 3), 10 * (i // 3) + 9) for i in range(8)]
     checks = by_id(grade(context({"Job": jobs, "Pod": pods}, lab="05-many-jobs"), "me"))

@@ -7,7 +7,7 @@ registers them all.
 
 from __future__ import annotations
 
-from . import python_function, runtime, static  # noqa: F401  (importing them registers their evaluators)
+from . import mounts, python_function, runtime, static  # noqa: F401  (importing them registers their evaluators)
 from .registry import Evaluator, evaluates, evaluator_for, registered_models
 
 __all__ = ["Evaluator", "evaluates", "evaluator_for", "registered_models"]

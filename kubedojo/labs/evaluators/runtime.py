@@ -3,6 +3,7 @@ nodes, files on volumes). A check has no verdict (pending) until every Job it se
 
 from __future__ import annotations
 
+import posixpath
 import re
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from ..definition import (
     TerminatedCheck,
     UnschedulableCheck,
 )
-from ..objects import condition, container_states, job_finished, parse_time
+from ..objects import condition, container_states, job_finished, parse_time, pod_spec
 from ..results import Outcome
 from .registry import evaluates
 
@@ -38,7 +39,7 @@ def _job_condition(ctx: GradingContext, check: JobConditionCheck) -> Outcome:
         if final.get("type") != check.type or (check.reason and final.get("reason") != check.reason):
             reason = f": {final.get('reason')}" if final.get("reason") else ""
             message = f" — {final.get('message')}" if final.get("message") else ""
-            return Outcome.failed(what, f"{name}: {final.get('type')}{reason}{message}")
+            return Outcome.failed(what, f"{name}: {final.get('type')}{reason}{message}", "outcome")
     final = job_finished(jobs[0]) or {}
     return Outcome.passed(
         what, f"{final.get('type')}" + (f" ({final.get('reason')})" if final.get("reason") else "")
@@ -57,22 +58,48 @@ def _terminated(ctx: GradingContext, check: TerminatedCheck) -> Outcome:
         return jobs
     found = ""
     for job in jobs:
-        seen = []
-        for pod in ctx.pods_of(job):
-            for name, state in container_states(pod):
-                if check.container and name != check.container:
-                    continue
-                seen.append(f"{state.get('reason')} (exit code {state.get('exitCode')})")
-                if state.get("reason") == check.reason and check.exit_code in (None, state.get("exitCode")):
-                    found = seen[-1]
-                    break
-            else:
-                continue
-            break
-        else:
-            shown = ", ".join(dict.fromkeys(seen)) or "no container terminated"
-            return Outcome.failed(what, f"{job['metadata']['name']}: {shown}")
+        seen = [state for pod in ctx.pods_of(job) for state in _terminations(ctx, pod, check.container)]
+        matching = [s for s in seen if s.get("reason") == check.reason]
+        good = [s for s in matching if check.exit_code in (None, s.get("exitCode"))]
+        if good:
+            found = _termination(good[0])
+            continue
+        return _not_terminated(ctx, job, what, seen, "exit-code" if matching else "")
     return Outcome.passed(what, found if len(jobs) == 1 else f"{len(jobs)} Jobs: {found}")
+
+
+def _terminations(ctx: GradingContext, pod: dict[str, Any], container: str | None) -> list[dict[str, Any]]:
+    """How the lab's container (or ``container``) of ``pod`` ended, this instance and the previous."""
+    wanted = container or (ctx.container(pod) or {}).get("name")
+    return [state for name, state in container_states(pod) if name == wanted]
+
+
+def _termination(state: dict[str, Any]) -> str:
+    return f"{state.get('reason')} (exit code {state.get('exitCode')})"
+
+
+def _not_terminated(
+    ctx: GradingContext, job: dict[str, Any], what: str, seen: list[dict[str, Any]], cause: str
+) -> Outcome:
+    name = job["metadata"]["name"]
+    if seen:
+        shown = ", ".join(dict.fromkeys(_termination(s) for s in seen))
+        ended = "completed" if all(s.get("exitCode") == 0 for s in seen) else "crashed"
+        return Outcome.failed(what, f"{name}: {shown}", cause or ended)
+    if not ctx.pods_of(job) and pod_spec(job).get("restartPolicy") == "OnFailure":
+        return Outcome.failed(
+            what,
+            f"{name}: its pods are gone",
+            "pod-deleted",
+            "with restartPolicy OnFailure the pods of a failed Job are deleted, and with them how its "
+            "container ended; use restartPolicy Never to keep them",
+        )
+    return Outcome.failed(
+        what,
+        f"{name}: the lab's container never terminated (no pod ran it to an end)",
+        "no-termination",
+        f"look at why {name}'s pod did not run: kubectl describe pod -l batch.kubernetes.io/job-name={name}",
+    )
 
 
 @evaluates(LogMetricCheck)
@@ -88,16 +115,18 @@ def _log_metric(ctx: GradingContext, check: LogMetricCheck) -> Outcome:
     for job in jobs:
         matches = re.findall(check.pattern, ctx.log_of(job, check.container), re.MULTILINE)
         if not matches:
-            return Outcome.failed(what, f"{job['metadata']['name']}: no such line in the log")
+            return Outcome.failed(what, f"{job['metadata']['name']}: no such line in the log", "no-line")
         last = matches[-1][0] if isinstance(matches[-1], tuple) else matches[-1]
         try:
             value = float(last)
         except ValueError:
-            return Outcome.failed(what, f"{job['metadata']['name']}: {last!r} is not a number")
+            return Outcome.failed(
+                what, f"{job['metadata']['name']}: {last!r} is not a number", "not-a-number"
+            )
         if (check.min is not None and not value >= check.min) or (
             check.max is not None and not value <= check.max
         ):
-            return Outcome.failed(what, f"{job['metadata']['name']}: {value:g}")
+            return Outcome.failed(what, f"{job['metadata']['name']}: {value:g}", "out-of-range")
     return Outcome.passed(what, f"{value:g}")
 
 
@@ -111,7 +140,8 @@ def _log_contains(ctx: GradingContext, check: LogContainsCheck) -> Outcome:
         log = ctx.log_of(job, check.container)
         if not re.search(check.pattern, log, re.MULTILINE):
             tail = next((ln for ln in reversed(log.splitlines()) if ln.strip()), "(empty log)")
-            return Outcome.failed(what, f"{job['metadata']['name']}: not in the log; last line: {tail[:160]}")
+            found = f"{job['metadata']['name']}: not in the log; last line: {tail[:160]}"
+            return Outcome.failed(what, found, "no-match")
     return Outcome.passed(what, "found")
 
 
@@ -130,34 +160,42 @@ def _file_on_volume(ctx: GradingContext, check: FileOnVolumeCheck) -> Outcome:
     if check.host_path:
         nodes = [p["spec"].get("nodeName") for j in jobs for p in ctx.pods_of(j) if p["spec"].get("nodeName")]
         if not nodes:
-            return Outcome.failed(what, "the Job's pod never ran on a node")
+            return Outcome.failed(what, "the Job's pod never ran on a node", "no-pod")
         node = nodes[-1]
     files = ctx.files(check.claim, check.host_path, node)
-    named = [f for f in files if re.search(check.pattern, f.name)]
+    if not check.subdirectories:
+        files = [f for f in files if "/" not in f.name]
+    named = [f for f in files if re.search(check.pattern, posixpath.basename(f.name))]
     if not named:
         shown = ", ".join(f.name for f in files[:8]) or "nothing"
-        return Outcome.failed(what, f"no such file; {where} holds: {shown}")
+        return Outcome.failed(what, f"no such file; {where} holds: {shown}", "no-file")
     start = ctx.started_at.timestamp()
     fresh = [f for f in named if f.mtime >= start]
     if not fresh:
         return Outcome.failed(
-            what, f"only files from before the lab started: {', '.join(f.name for f in named[:5])}"
+            what,
+            f"only files from before the lab started: {', '.join(f.name for f in named[:5])}",
+            "old-file",
         )
     good = [f for f in fresh if f.size >= check.min_size]
     if not good:
-        return Outcome.failed(what, f"{fresh[0].name} is {fresh[0].size} bytes")
+        return Outcome.failed(what, f"{fresh[0].name} is {fresh[0].size} bytes", "small")
     if check.npz_arrays is not None:
         good = [f for f in good if f.npz_arrays == check.npz_arrays]
         if not good:
-            return Outcome.failed(what, f"{fresh[0].name} holds {fresh[0].npz_arrays} arrays")
+            return Outcome.failed(what, f"{fresh[0].name} holds {fresh[0].npz_arrays} arrays", "arrays")
     return Outcome.passed(what, f"{good[-1].name} ({good[-1].size} bytes)")
 
 
 def _intervals(ctx: GradingContext, jobs: list[dict[str, Any]]) -> list[tuple[datetime, datetime]]:
+    """When each pod's lab container ran (each instance), so a helper container does not count twice."""
     spans = []
     for job in jobs:
         for pod in ctx.pods_of(job):
+            lab = (ctx.container(pod) or {}).get("name")
             for status in (pod.get("status") or {}).get("containerStatuses") or []:
+                if status.get("name") != lab:
+                    continue
                 for key in ("state", "lastState"):
                     term = (status.get(key) or {}).get("terminated") or {}
                     start, end = parse_time(term.get("startedAt")), parse_time(term.get("finishedAt"))
@@ -188,7 +226,7 @@ def _concurrency(ctx: GradingContext, check: ConcurrencyCheck) -> Outcome:
     found = f"at most {peak} of {len(jobs)} ran at once"
     ok = peak >= check.min and (check.max is None or peak <= check.max)
     ok = ok and (not check.below_total or peak < len(jobs))
-    return Outcome("passed" if ok else "failed", what, found)
+    return Outcome("passed" if ok else "failed", what, found, "" if ok else "peak")
 
 
 @evaluates(UnschedulableCheck)
@@ -212,7 +250,7 @@ def _unschedulable(ctx: GradingContext, check: UnschedulableCheck) -> Outcome:
     jobs = ctx.finished_jobs(check.jobs, what)
     if isinstance(jobs, Outcome):
         return jobs
-    return Outcome.failed(what, f"every pod of the {len(jobs)} Jobs was scheduled at once")
+    return Outcome.failed(what, f"every pod of the {len(jobs)} Jobs was scheduled at once", "all-scheduled")
 
 
 @evaluates(QosClassCheck)
@@ -222,10 +260,10 @@ def _qos(ctx: GradingContext, check: QosClassCheck) -> Outcome:
     pods = [p for j in fresh for p in ctx.pods_of(j) if (p.get("status") or {}).get("qosClass")]
     if not pods:
         jobs = ctx.finished_jobs(check.job, what)
-        return jobs if isinstance(jobs, Outcome) else Outcome.failed(what, "the Job has no pod")
+        return jobs if isinstance(jobs, Outcome) else Outcome.failed(what, "the Job has no pod", "no-pod")
     classes = sorted({str(p["status"]["qosClass"]) for p in pods})
     ok = classes == [check.equals]
-    return Outcome("passed" if ok else "failed", what, ", ".join(classes))
+    return Outcome("passed" if ok else "failed", what, ", ".join(classes), "" if ok else "class")
 
 
 @evaluates(NodeHealthyCheck)
@@ -241,9 +279,9 @@ def _node_healthy(ctx: GradingContext, check: NodeHealthyCheck) -> Outcome:
     for name in sorted(names):
         node = nodes.get(str(name))
         if node is None:
-            return Outcome.failed(what, f"node {name} is gone")
+            return Outcome.failed(what, f"node {name} is gone", "node")
         if condition(node, "Ready") is None:
-            return Outcome.failed(what, f"node {name} is not Ready")
+            return Outcome.failed(what, f"node {name} is not Ready", "node")
         if condition(node, "MemoryPressure") is not None:
-            return Outcome.failed(what, f"node {name} reports MemoryPressure")
+            return Outcome.failed(what, f"node {name} reports MemoryPressure", "node")
     return Outcome.passed(what, ", ".join(f"{n}: Ready" for n in sorted(map(str, names))) or "no pods")

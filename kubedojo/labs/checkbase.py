@@ -1,0 +1,62 @@
+"""What every check of ``lab.yaml`` has (id, title, points, hints by cause), and the base of the
+checks that read a path; the check kinds themselves are in :mod:`.definition`."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from pydantic import Field, field_validator, model_validator
+
+from ..validation import ClosedModel as _Strict
+from .jsonpath import parse_path
+from .selection import Select
+
+__all__ = ["Causes"]
+
+Causes = frozenset[str] | None
+"""What a kind's evaluator names as the cause of a failure; None: anything (a lab's own checks)."""
+
+
+class _Check(_Strict):
+    id: str
+    title: str
+    points: int = Field(ge=0)
+    hint: str = ""
+    hints: dict[str, str] = Field(default_factory=dict)
+    """A hint per cause the evaluator may find (the kind's ``causes``), shown instead of ``hint``."""
+    causes: ClassVar[Causes] = frozenset()
+    """What this kind's evaluator names as the cause of a failure (None: anything, a lab's own)."""
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not re.match(r"^[a-z0-9][a-z0-9-]*$", value):
+            raise ValueError("check ids are lower-case words joined by '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _known_causes(self) -> _Check:
+        known = type(self).causes
+        unknown = sorted(set(self.hints) - known) if known is not None else []
+        if unknown:
+            raise ValueError(f"no cause {', '.join(unknown)}; causes: {', '.join(sorted(known or ()))}")
+        return self
+
+
+_STATIC = frozenset({"missing", "no-container"})
+"""Causes every static check may find: no such object, no lab container in it."""
+_RUNTIME = frozenset({"stale", "no-container", "refused"})
+"""Causes every runtime check may find: only objects from before the lab started, no lab container,
+the submission refused (nothing ran)."""
+
+
+class _PathCheck(_Check):
+    object: Select
+    path: str
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        parse_path(value)
+        return value

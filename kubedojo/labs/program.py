@@ -1,0 +1,104 @@
+"""What a container runs, read as a program, and which container of a pod is the lab's.
+
+A container's **effective argv** is its ``command`` followed by its ``args``, as the manifest says them
+(an image's own ENTRYPOINT is unknown here, so only what the manifest says counts). It is read as a
+:class:`Program`: the script it runs and the arguments after the script. The python interpreter's
+flags that do not change the program (``-u``, ``-B``; ``python`` or ``python3``) and a script's
+directory are left out, and a ``sh -c "..."`` line is split like the shell would. So
+``command: [python]`` + ``args: [-u, train.py, "5"]`` and ``command: [python, train.py]`` +
+``args: ["5"]`` are the same program. Arguments keep their YAML types: a lab teaches quoting.
+
+The **lab's container** in a pod spec: the first container that runs one of the lab's scripts, else
+the first with one of the lab's container names, else the only container. Static checks, log checks
+and termination checks all look at this one container.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Program", "image_name", "lab_container", "program_of"]
+
+_PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
+_NEUTRAL_FLAGS = re.compile(r"^-[uB]+$")
+"""Interpreter flags that change buffering or byte-code files, not what the program does."""
+_SHELLS = frozenset({"sh", "bash", "dash"})
+
+
+@dataclass(frozen=True)
+class Program:
+    argv: tuple[Any, ...]
+    """``command`` + ``args``, as written."""
+    script: str | None
+    """The file name of the script it runs (``train.py``), when it runs one."""
+    arguments: tuple[Any, ...]
+    """What follows the script; without a script, ``args`` (for an image's own ENTRYPOINT)."""
+
+    def option(self, name: str) -> str | None:
+        """The value of ``--name VALUE`` or ``--name=VALUE`` among the arguments (the last one)."""
+        found = None
+        for i, word in enumerate(self.arguments):
+            if word == name and i + 1 < len(self.arguments):
+                found = str(self.arguments[i + 1])
+            elif isinstance(word, str) and word.startswith(name + "="):
+                found = word.split("=", 1)[1]
+        return found
+
+    def shown(self) -> str:
+        return (
+            " ".join(w if isinstance(w, str) else repr(w) for w in self.argv) or "(the image's own command)"
+        )
+
+
+def _words(argv: list[Any]) -> list[Any]:
+    """The argv, with a ``sh -c "LINE"`` replaced by the line's words."""
+    if len(argv) == 3 and _name(argv[0]) in _SHELLS and argv[1] == "-c" and isinstance(argv[2], str):
+        try:
+            return list(shlex.split(argv[2]))
+        except ValueError:
+            return argv
+    return argv
+
+
+def _name(word: Any) -> str:
+    return posixpath.basename(word) if isinstance(word, str) else ""
+
+
+def program_of(container: dict[str, Any]) -> Program:
+    args = list(container.get("args") or [])
+    argv = list(container.get("command") or []) + args
+    words = _words(argv)
+    if words and _PYTHON.match(_name(words[0])):
+        rest = words[1:]
+        while rest and isinstance(rest[0], str) and _NEUTRAL_FLAGS.match(rest[0]):
+            rest = rest[1:]
+        if rest and isinstance(rest[0], str) and not rest[0].startswith("-"):
+            return Program(tuple(argv), _name(rest[0]), tuple(rest[1:]))
+    elif words and _name(words[0]).endswith(".py"):
+        return Program(tuple(argv), _name(words[0]), tuple(words[1:]))
+    return Program(tuple(argv), None, tuple(args))
+
+
+def image_name(image: Any) -> str:
+    """An image reference's repository name: ``127.0.0.1:5000/kubedojo/lab-01:v1`` → ``lab-01``."""
+    last = str(image or "").split("@", 1)[0].rsplit("/", 1)[-1]
+    return last.split(":", 1)[0]
+
+
+def lab_container(
+    spec: dict[str, Any], scripts: Collection[str], names: Collection[str]
+) -> dict[str, Any] | None:
+    """The lab's container in a pod spec (see the module's docstring), or None."""
+    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    for container in containers:
+        if program_of(container).script in scripts:
+            return container
+    for container in containers:
+        if container.get("name") in names:
+            return container
+    return containers[0] if len(containers) == 1 else None
