@@ -105,9 +105,11 @@ def follow_jobs(
     jobs: Iterable[str],
     timeout: float,
     reporter: FollowReporter,
+    container_of: Callable[[Obj], str | None] = lambda pod: None,
 ) -> Followed:
     """Watch until every named Job has finished, or something keeps them from it, or ``timeout``
-    seconds pass (then ``Followed(False)``); meanwhile report pods' phases and log lines."""
+    seconds pass (then ``Followed(False)``); meanwhile report pods' phases and the log lines of
+    each pod's container ``container_of(pod)`` (None: its only container)."""
     state = _State(set(jobs))
     if not state.names:
         return Followed(True)
@@ -129,7 +131,8 @@ def follow_jobs(
             statuses = (pod.get("status") or {}).get("containerStatuses") or []
             if any("running" in (s.get("state") or {}) for s in statuses) and name not in following:
                 following.add(name)
-                _thread(functools.partial(_follow_log, client, namespace, name, stop, reporter))
+                container = container_of(pod)
+                _thread(functools.partial(_follow_log, client, namespace, name, container, stop, reporter))
 
     def watching(
         kind: str, handle: Callable[[WatchEvent], None], essential: bool = False
@@ -169,10 +172,15 @@ def _thread(target: Callable[[], None]) -> None:
 
 
 def _follow_log(
-    client: KubeAPI, namespace: str, pod: str, stop: threading.Event, reporter: FollowReporter
+    client: KubeAPI,
+    namespace: str,
+    pod: str,
+    container: str | None,
+    stop: threading.Event,
+    reporter: FollowReporter,
 ) -> None:
     with contextlib.suppress(Exception):
-        for line in client.follow_log(namespace, pod):
+        for line in client.follow_log(namespace, pod, container):
             if stop.is_set():
                 break
             reporter.log(pod, line)

@@ -186,7 +186,7 @@ class LabRunner:
             jobs = self._apply(submission, namespace)
         limit = timeout if timeout is not None else lab.time_limit_minutes * 60.0
         with self.reporter.watching(f"Running {len(jobs)} Job{'s' if len(jobs) != 1 else ''}"):
-            followed = follow_jobs(self.client, namespace, jobs, limit, self.reporter)
+            followed = follow_jobs(self.client, namespace, jobs, limit, self.reporter, _container_name(lab))
         if followed.stuck is not None:
             self.reporter.note(f"stopped: {followed.stuck.subject}: {followed.stuck.cause}")
         elif not followed.finished:
@@ -225,3 +225,13 @@ class LabRunner:
             if obj["kind"] == "Job":
                 jobs.append(name)
         return jobs
+
+
+def _container_name(lab: LabDefinition) -> Callable[[dict[str, Any]], str | None]:
+    """The name of the lab's container in a pod (whose log the live view follows)."""
+
+    def name(pod: dict[str, Any]) -> str | None:
+        found = lab.container.find(pod)
+        return None if found is None else str(found["name"])
+
+    return name
