@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from .client.kube import KubeClient
 from .config import WorkshopConfig
@@ -39,7 +39,7 @@ class ClusterTarget:
     """Where the cluster's nodes pull workshop images from (``host:port``)."""
     base_image: str
     """The lab base image's reference (reader pods, the sample Job)."""
-    push_images: Callable[[Iterable[ContextImage]], Any] | None = None
+    push_images: Callable[[Iterable[ContextImage]], list[tuple[str, str, str]]] | None = None
     """Builds changed lab images and pushes them to the registry (the local cluster); None where
     the images are put in place by other means (a site's registry filled from a bundle)."""
     bring_up: str = "invoke cluster.up"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..config import WorkshopConfig
+from ..labs.definition import LabDefinition
+from ..labs.images import lab_images
 from ..labs.reader import VolumeReader
 from ..labs.records import ResultStore
 from ..target import ClusterTarget
@@ -16,10 +18,24 @@ __all__ = ["ClassEnvironment", "class_environment"]
 
 
 class ClassEnvironment:
-    def __init__(self, classroom: Classroom, store: ResultStore, reader: VolumeReader) -> None:
+    def __init__(
+        self, classroom: Classroom, store: ResultStore, reader: VolumeReader, target: ClusterTarget
+    ) -> None:
         self.classroom = classroom
         self.store = store
         self.reader = reader
+        self.target = target
+
+    def publish_images(self, labs: Iterable[LabDefinition]) -> list[str]:
+        """Put every image the labs run into the cluster's registry (built where changed), so that a
+        participant's first ``lab.run`` finds it (their credentials cannot push). Returns the image
+        references; nothing where the target cannot push (a site's registry is filled from a
+        bundle), and a lab's missing image is then the fast, named failure of a stuck run."""
+        push = self.target.push_images
+        if push is None:
+            return []
+        images = [image for lab in labs for image in lab_images(lab)]
+        return [reference for reference, _built, _pushed in push(images)]
 
 
 @contextlib.contextmanager
@@ -38,6 +54,7 @@ def class_environment(config: WorkshopConfig, target: ClusterTarget) -> Iterator
             classroom,
             ResultStore(Path(config.labs.results_dir)),
             VolumeReader(client, target.base_image),
+            target,
         )
     finally:
         client.close()

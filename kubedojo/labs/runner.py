@@ -109,10 +109,13 @@ class LabRunner:
         selectors = self._lab_selectors(lab, submission)
         kinds = sorted({s.kind for s in selectors} & _RESET_KINDS)
         doomed: list[tuple[str, str]] = []
-        for kind in kinds:
+        for kind in sorted({*kinds, "Job"}):
             for obj in self.client.list(kind, namespace):
                 if any(s.matches(obj) for s in selectors):
                     doomed.append((kind, obj["metadata"]["name"]))
+                    # What the lab's Jobs use was made for the lab too (04's ConfigMaps, 02's claim).
+                    doomed += sorted(_used_by(obj) - set(doomed)) if kind == "Job" else []
+        doomed = list(dict.fromkeys(doomed))
         for pod in self.client.pods(namespace, label_selector=f"{READER_LABEL}=reader"):
             doomed.append(("Pod", pod["metadata"]["name"]))
         if forget_start:
@@ -235,3 +238,26 @@ def _container_name(lab: LabDefinition) -> Callable[[dict[str, Any]], str | None
         return None if found is None else str(found["name"])
 
     return name
+
+
+def _used_by(job: dict[str, Any]) -> set[tuple[str, str]]:
+    """The ConfigMaps and claims a Job's pods mount or read (volumes, projections, env)."""
+    spec = ((job.get("spec") or {}).get("template") or {}).get("spec") or {}
+    used: set[tuple[str, str]] = set()
+    for volume in spec.get("volumes") or []:
+        if (volume.get("configMap") or {}).get("name"):
+            used.add(("ConfigMap", volume["configMap"]["name"]))
+        if (volume.get("persistentVolumeClaim") or {}).get("claimName"):
+            used.add(("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"]))
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            if (source.get("configMap") or {}).get("name"):
+                used.add(("ConfigMap", source["configMap"]["name"]))
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        for source in container.get("envFrom") or []:
+            if (source.get("configMapRef") or {}).get("name"):
+                used.add(("ConfigMap", source["configMapRef"]["name"]))
+        for env in container.get("env") or []:
+            ref = (env.get("valueFrom") or {}).get("configMapKeyRef") or {}
+            if ref.get("name"):
+                used.add(("ConfigMap", ref["name"]))
+    return used

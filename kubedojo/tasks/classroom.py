@@ -38,14 +38,18 @@ def setup(
 ) -> None:
     """Create (or update) each participant's namespace, identity, Role, quota and kubeconfig."""
     from ..classroom.roster import read_roster
+    from ..labs.catalog import Catalog
 
     people = read_roster(Path(roster))
     config = settings(c)
     busy = console(stderr=True).status(f"Setting up {len(people)} participants …")
-    with _environment(c, kubeconfig, inventory) as env, busy:
-        report = env.classroom.setup(people, title or config.workshop.name)
+    with _environment(c, kubeconfig, inventory) as env:
+        with busy:
+            report = env.classroom.setup(people, title or config.workshop.name)
+        with console(stderr=True).status("Putting every lab's image into the cluster's registry …"):
+            images = env.publish_images(Catalog(project_dir(c)).all())
     if json:
-        emit_json(report.__dict__)
+        emit_json({**report.__dict__, "images": images})
         return
     rows = [
         [name, env.classroom.namespace(name), state, report.kubeconfigs[name]]
@@ -58,6 +62,8 @@ def setup(
     ]
     console().print(table("Participants", ["name", "namespace", "", "kubeconfig (0600)"], rows))
     console().print(f"Handout: {report.handout}")
+    if images:
+        console().print(f"Lab images in the registry: {len(images)}")
 
 
 @task(

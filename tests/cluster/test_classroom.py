@@ -191,3 +191,27 @@ def test_removing_a_participant_removes_only_theirs(classroom: Classroom, admin:
     assert not classroom.kubeconfig_path("carol").exists()
     assert admin.get("ConfigMap", "keep-me", PREFIX + "alice")["metadata"]["name"] == "keep-me"
     assert {"alice", "bob"} <= set(classroom.participants())
+
+
+def test_class_setup_puts_every_lab_image_into_the_registry(cluster: LocalCluster) -> None:
+    """Participants cannot push images: the instructor's setup publishes what the labs run."""
+    import json
+    import urllib.request
+
+    from kubedojo.classroom.environment import class_environment
+    from kubedojo.target import resolve_target
+
+    from .conftest import STATE_DIR
+    from .labtools import PROJECT
+
+    config = parse_config({"local": {"state_dir": STATE_DIR}}, project=PROJECT)
+    with class_environment(config, resolve_target(config, PROJECT)) as env:
+        references = env.publish_images([CATALOG.get("01-run-job"), CATALOG.get("04-hyperparams")])
+    assert references == [
+        "127.0.0.1:5000/kubedojo/lab-01-run-job:v1",
+        "127.0.0.1:5000/kubedojo/lab-04-hyperparams:v1",
+    ]
+    for reference in references:
+        repository, tag = reference.removeprefix("127.0.0.1:5000/").rsplit(":", 1)
+        with urllib.request.urlopen(f"http://127.0.0.1:5000/v2/{repository}/tags/list", timeout=10) as answer:
+            assert tag in json.loads(answer.read())["tags"]

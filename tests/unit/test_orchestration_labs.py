@@ -201,3 +201,22 @@ def test_a_stuck_job_ends_the_run_at_once_with_its_cause(fake: FakeKube, tmp_pat
         line.startswith("note stopped: Pod/handson-01-pod: container train")
         for line in lab_runner.reporter.lines
     )
+
+
+def test_reset_removes_what_the_labs_jobs_use_under_any_name(fake: FakeKube, tmp_path: Path) -> None:
+    import yaml
+
+    lab = Catalog(PROJECT).get("04-hyperparams")
+    config_map, job = yaml.safe_load_all((PROJECT / "labs/04-hyperparams/solution.yaml").read_text())
+    config_map["metadata"]["name"] = "my-own-hp"  # the participant's own name for it
+    job["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"] = "my-own-hp"
+    lab_runner = runner(fake, tmp_path)
+    lab_runner.start(lab, NS, "tester")
+    for doc in (config_map, job):
+        fake.apply_one(doc, NS)
+    fake.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "unrelated", "namespace": NS}})
+
+    removed = lab_runner.reset(lab, NS)
+
+    assert {"Job/handson-04", "ConfigMap/my-own-hp"} <= set(removed)
+    assert [c["metadata"]["name"] for c in fake.list("ConfigMap", NS)] == ["unrelated"]
