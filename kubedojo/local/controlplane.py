@@ -6,10 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from ..client.probes import HttpProbe
+from ..tuning import controller_manager_flags, scheduler_client
 from .layout import CLUSTER_DOMAIN, Component, Layout, client_kubeconfig, daemon
 
-__all__ = ["etcd", "kube_apiserver", "kube_controller_manager", "kube_scheduler"]
+__all__ = [
+    "etcd",
+    "kube_apiserver",
+    "kube_controller_manager",
+    "kube_scheduler",
+]
 
 
 def etcd(layout: Layout) -> Component:
@@ -141,6 +149,8 @@ def kube_controller_manager(layout: Layout) -> Component:
                 # Volumes for the 'nfs-storage' class: directories under /tmp/hostpath_pv on
                 # this one node (see dns_storage.storage_objects).
                 "--enable-hostpath-provisioner=true",
+                # Sized for a class submitting at once (kubedojo/tuning.py).
+                *(f"--{flag}={value}" for flag, value in controller_manager_flags().items()),
             ],
         ),
         HttpProbe("https://127.0.0.1:10257/healthz", verify=False),
@@ -150,21 +160,32 @@ def kube_controller_manager(layout: Layout) -> Component:
 
 
 def kube_scheduler(layout: Layout) -> Component:
+    """The scheduler, from a KubeSchedulerConfiguration (its client's rate is set only there)."""
     kc, kc_text = client_kubeconfig(layout, "scheduler", "scheduler")
+    config = layout.state.config / "kube-scheduler.yaml"
+    config_text = yaml.safe_dump(
+        {
+            "apiVersion": "kubescheduler.config.k8s.io/v1",
+            "kind": "KubeSchedulerConfiguration",
+            "clientConnection": {"kubeconfig": str(kc), **scheduler_client()},
+            "leaderElection": {"leaderElect": False},
+        },
+        sort_keys=False,
+    )
+    argv = [arg for arg in _secure_client_args(kc, 10259) if arg.split("=")[0] not in _IN_CONFIG]
     return Component(
         "kube-scheduler",
         daemon(
-            layout,
-            "kube-scheduler",
-            [
-                str(layout.k8s_bin / "kube-scheduler"),
-                *_secure_client_args(kc, 10259),
-            ],
+            layout, "kube-scheduler", [str(layout.k8s_bin / "kube-scheduler"), f"--config={config}", *argv]
         ),
         HttpProbe("https://127.0.0.1:10259/healthz", verify=False),
         2,
-        {kc: kc_text},
+        {kc: kc_text, config: config_text},
     )
+
+
+_IN_CONFIG = frozenset({"--kubeconfig", "--leader-elect"})
+"""Flags the scheduler ignores once it has a --config: the file says them."""
 
 
 def _secure_client_args(kubeconfig_file: Path, port: int) -> list[str]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from ..tuning import controller_manager_flags, scheduler_client
 from ..versions import KUBERNETES_VERSION
 from .site import GPU_LABEL, GPU_TAINT, Site, is_ip, ssh_key_path
 
@@ -124,6 +125,9 @@ def group_vars(site: Site) -> dict[str, Any]:
         "helm_enabled": False,
         "metrics_server_enabled": False,
         "local_path_provisioner_enabled": False,
+        # Sized for a class submitting at once, as the local cluster is (kubedojo/tuning.py).
+        "kube_kubeadm_controller_extra_args": controller_manager_flags(),
+        "kube_scheduler_client_conn_extra_opts": scheduler_client(),
     }
     mirrors = registry_mirrors(site)
     if mirrors:

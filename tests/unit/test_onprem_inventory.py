@@ -33,6 +33,8 @@ CLUSTER_VARS: dict[str, type] = {
     "metrics_server_enabled": bool,
     "local_path_provisioner_enabled": bool,
     "kubelet_systemd_wants_dependencies": list,
+    "kube_kubeadm_controller_extra_args": dict,
+    "kube_scheduler_client_conn_extra_opts": dict,
 }
 HOST_VARS: dict[str, type] = {
     "ansible_host": str,
@@ -161,3 +163,31 @@ def test_regenerating_replaces_the_whole_directory(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["generated", "id"]
     # No registry configured: kubespray's own default list stays untouched.
     assert "containerd_registries_mirrors" not in generated.group_vars_file.read_text()
+
+
+def test_a_site_is_sized_for_a_class_like_the_local_cluster(tmp_path: Path) -> None:
+    from kubedojo.onprem.inventory import group_vars
+    from kubedojo.tuning import API_QPS, JOB_SYNCS
+
+    site = parse_site(
+        {
+            "nodes": [
+                {"name": "cp1", "address": "192.168.10.11", "roles": ["control-plane", "etcd", "worker"]}
+            ]
+        },
+        "site.yaml",
+    )
+    variables = group_vars(site)
+    assert variables["kube_kubeadm_controller_extra_args"]["concurrent-job-syncs"] == str(JOB_SYNCS)
+    assert variables["kube_scheduler_client_conn_extra_opts"]["qps"] == API_QPS
+    # A site's own kubespray_vars still win.
+    mine = parse_site(
+        {
+            "nodes": [
+                {"name": "cp1", "address": "192.168.10.11", "roles": ["control-plane", "etcd", "worker"]}
+            ],
+            "kubespray_vars": {"kube_kubeadm_controller_extra_args": {"kube-api-qps": "50"}},
+        },
+        "site.yaml",
+    )
+    assert group_vars(mine)["kube_kubeadm_controller_extra_args"] == {"kube-api-qps": "50"}
