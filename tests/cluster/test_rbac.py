@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import pytest
 
 from kubedojo.client.kube import KubeClient
 from kubedojo.errors import Forbidden
 from kubedojo.local.provider import LocalCluster
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -43,4 +47,18 @@ def test_identity_without_rolebinding_is_denied(
         },
         namespace,
     )
-    assert stranger.pods(namespace) == []
+    assert _once_authorized(lambda: stranger.pods(namespace)) == []
+
+
+def _once_authorized(call: Callable[[], T], timeout: float = 10.0) -> T:
+    """The call's answer once the API server's authorizer has seen a binding just stored: it reads
+    bindings from its informer cache, a moment behind the store, and offers nothing to watch for
+    that, so the call is retried briefly (bounded; the last refusal is raised)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except Forbidden:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
