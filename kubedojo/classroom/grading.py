@@ -23,7 +23,7 @@ from ..labs.objects import parse_time
 from ..labs.recording import grade_and_record
 from ..labs.records import ResultStore
 from ..labs.results import CheckResult, LabResult
-from ..labs.snapshot import ALWAYS, NEVER, ClusterSnapshot
+from ..labs.snapshot import ClusterSnapshot, snapshot_kinds
 
 __all__ = ["ClassGrades", "grade_class"]
 
@@ -54,7 +54,7 @@ def grade_class(
 ) -> ClassGrades:
     """Grade every participant (name → namespace) for every lab; write a record for each."""
     began, requests = time.monotonic(), client.requests
-    kinds = list(dict.fromkeys([*ALWAYS, *(k for lab in labs for k in lab.kinds if k not in NEVER)]))
+    kinds = snapshot_kinds(k for lab in labs for k in lab.kinds)
     wanted = set(participants.values())
     per_ns: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     nodes: list[dict[str, Any]] = []

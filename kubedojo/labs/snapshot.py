@@ -15,7 +15,7 @@ from typing import Any
 from ..client.kubeapi import KubeAPI
 from ..errors import Forbidden
 
-__all__ = ["ClusterSnapshot", "take_snapshot"]
+__all__ = ["ClusterSnapshot", "snapshot_kinds", "take_snapshot"]
 
 ALWAYS = ("Job", "Pod", "Event", "Node")
 NEVER = frozenset({"Secret"})
@@ -44,8 +44,14 @@ class ClusterSnapshot:
         return self._logs[key]
 
 
+def snapshot_kinds(kinds: Iterable[str]) -> list[str]:
+    """The kinds a grading reads: always Jobs, Pods, Events and Nodes, then ``kinds`` (a lab's, or
+    every lab's of a class) in order, never Secrets."""
+    return list(dict.fromkeys([*ALWAYS, *(k for k in kinds if k not in NEVER)]))
+
+
 def take_snapshot(client: KubeAPI, namespace: str, kinds: Iterable[str] = ()) -> ClusterSnapshot:
-    wanted = list(dict.fromkeys([*ALWAYS, *(k for k in kinds if k not in NEVER)]))
+    wanted = snapshot_kinds(kinds)
     objects: dict[str, list[dict[str, Any]]] = {}
     hidden = set()
     for kind in wanted:
