@@ -36,9 +36,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kubedojo.classroom import Classroom, Participant, grade_class  # noqa: E402
+from kubedojo.client.registry import RegistryClient  # noqa: E402
 from kubedojo.config import parse_config  # noqa: E402
 from kubedojo.labs import ResultStore  # noqa: E402
 from kubedojo.labs.catalog import Catalog  # noqa: E402
+from kubedojo.labs.images import RegistryDigests  # noqa: E402
 from kubedojo.labs.reader import VolumeReader  # noqa: E402
 from kubedojo.labs.session import record_start  # noqa: E402
 from kubedojo.local.provider import LocalCluster  # noqa: E402
@@ -132,6 +134,7 @@ def main() -> int:
                     room.participants(),
                     ResultStore(Path(tmp) / "results"),
                     VolumeReader(client, cluster.image_ref("base")),
+                    digests=RegistryDigests(RegistryClient(cluster.layout.registry)),
                 )
                 seconds.append(round(grades.seconds, 2))
                 requests.append(grades.requests)

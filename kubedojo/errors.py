@@ -21,6 +21,7 @@ that line and exits non-zero, never a traceback.
     │   ├── Gone               410: a watch's resourceVersion is too old (list again)
     │   ├── Invalid            422: the object is invalid; ``causes`` holds the server's field causes
     │   └── Unreachable        no answer from the API server (connection refused, TLS, timeout)
+    ├── RegistryError      an image registry could not be read
     └── ClusterError       the cluster is not in the state the command needs
         ├── NotRunningError    no cluster is running here
         ├── ClusterBusyError   another kubedojo cluster owns this machine
@@ -48,6 +49,7 @@ __all__ = [
     "NotFound",
     "NotRunningError",
     "ProvisionError",
+    "RegistryError",
     "ToolMissingError",
     "Unreachable",
     "WaitTimeout",
@@ -185,6 +187,10 @@ class Unreachable(ApiError):
     """The API server did not answer: connection refused, TLS failure or timeout."""
 
     status = 0
+
+
+class RegistryError(KubedojoError):
+    """An image registry could not be read (unreachable, or an answer that is not a manifest)."""
 
 
 class ClusterError(KubedojoError):

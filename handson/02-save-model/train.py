@@ -12,6 +12,9 @@ DIR/model-YYYYmmdd-HHMMSS.joblib (DIR: /model_storage, where the volume is mount
 """
 
 import argparse
+import contextlib
+import hashlib
+import json
 import signal
 import sys
 import time
@@ -84,6 +87,14 @@ def train(epochs: int, activation: str, alpha: float) -> MLPClassifier:
     return model
 
 
+def report_files(*paths: Path) -> None:
+    """Leave the SHA-256 of what this run wrote in the container's termination message: the grader
+    compares it with the file on the volume, so a file put there by anything else does not count."""
+    files = [{"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in paths]
+    with contextlib.suppress(OSError):  # outside a Kubernetes container there is no such file
+        Path("/dev/termination-log").write_text(json.dumps({"files": files}))
+
+
 def main(argv: list[str]) -> int:
     stop_on_sigterm()
     print(argv, flush=True)
@@ -96,6 +107,7 @@ def main(argv: list[str]) -> int:
     model = train(args.epochs, args.activation, args.alpha)
     path = args.model_dir / time.strftime("model-%Y%m%d-%H%M%S.joblib")
     joblib.dump(model, path)
+    report_files(path)
     print(f"Saved model to {path}", flush=True)
     return 0
 

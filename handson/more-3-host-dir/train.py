@@ -12,6 +12,9 @@ to PATH (default /model_storage/mymodel.npz).
 """
 
 import argparse
+import contextlib
+import hashlib
+import json
 import signal
 import sys
 import warnings
@@ -83,6 +86,14 @@ def train(epochs: int, activation: str, alpha: float) -> MLPClassifier:
     return model
 
 
+def report_files(*paths: Path) -> None:
+    """Leave the SHA-256 of what this run wrote in the container's termination message: the grader
+    compares it with the file on the volume, so a file put there by anything else does not count."""
+    files = [{"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in paths]
+    with contextlib.suppress(OSError):  # outside a Kubernetes container there is no such file
+        Path("/dev/termination-log").write_text(json.dumps({"files": files}))
+
+
 def main(argv: list[str]) -> int:
     stop_on_sigterm()
     print(argv, flush=True)
@@ -94,6 +105,10 @@ def main(argv: list[str]) -> int:
     # The weight matrices and bias vectors have different shapes, so they cannot go into one
     # array (np.save of the list fails on NumPy >= 1.24): np.savez keeps each as its own array.
     np.savez(args.weights, *model.coefs_, *model.intercepts_)
+    saved = (
+        args.weights if args.weights.suffix == ".npz" else args.weights.with_name(args.weights.name + ".npz")
+    )
+    report_files(saved)
     print(f"Saved weights to {args.weights}", flush=True)
     return 0
 

@@ -19,6 +19,7 @@ from ..client.kubeapi import KubeAPI
 from ..labels import LAB_LABEL
 from ..labs.definition import LabDefinition
 from ..labs.grading import FileReader, GradingContext
+from ..labs.integrity import LabImages
 from ..labs.objects import parse_time
 from ..labs.recording import grade_and_record
 from ..labs.records import ResultStore
@@ -51,9 +52,14 @@ def grade_class(
     reader: FileReader | None = None,
     workers: int = 16,
     progress: Callable[[int, int], None] | None = None,
+    digests: Callable[[LabDefinition], LabImages] | None = None,
 ) -> ClassGrades:
-    """Grade every participant (name → namespace) for every lab; write a record for each."""
+    """Grade every participant (name → namespace) for every lab; write a record for each.
+
+    ``digests`` gives each lab's image digests (read once per lab): with them only runs of the labs'
+    own code earn credit; None only in tests of check logic."""
     began, requests = time.monotonic(), client.requests
+    images = {lab.id: digests(lab) for lab in labs} if digests is not None else {}
     kinds = snapshot_kinds(k for lab in labs for k in lab.kinds)
     wanted = set(participants.values())
     per_ns: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
@@ -84,7 +90,7 @@ def grade_class(
         else:
             objects = {kind: per_ns[namespace][kind] for kind in kinds if kind != "Node"}
             snapshot = ClusterSnapshot(namespace, taken, {**objects, "Node": nodes}, client)
-            ctx = GradingContext(lab, snapshot, started, reader=reader)
+            ctx = GradingContext(lab, snapshot, started, reader=reader, images=images.get(lab.id))
             result = grade_and_record(ctx, participant, store)
         return result
 

@@ -6,12 +6,14 @@ Runtime checks consider only objects created after the lab started, and only pod
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from .definition import LabDefinition, Select
+from .integrity import LabImages, RunProblem, run_problem
 from .jsonpath import select
 from .objects import created_at, job_finished, owned_by, pod_spec
 from .program import Program, program_of
@@ -30,6 +32,8 @@ class FileInfo:
     size: int
     mtime: float
     npz_arrays: int | None = None
+    sha256: str | None = None
+    """The file's SHA-256 (hex), when the reader could hash it."""
 
 
 class FileReader(Protocol):
@@ -48,12 +52,16 @@ class GradingContext:
         started_at: datetime,
         submission: list[dict[str, Any]] | None = None,
         reader: FileReader | None = None,
+        images: LabImages | None = None,
     ) -> None:
         self.lab = lab
         self.snapshot = snapshot
         self.started_at = started_at.replace(microsecond=0)
         self.submission = submission
         self.reader = reader
+        self.images = images
+        """The lab images' digests; with them, evidence counts only from a run of the lab's own code
+        (:mod:`.integrity`). Without them (tests of check logic), any run counts."""
         self._files: dict[tuple[str | None, str | None, str | None], list[FileInfo]] = {}
 
     def files(self, claim: str | None, host_path: str | None, node: str | None) -> list[FileInfo]:
@@ -134,9 +142,10 @@ class GradingContext:
                 parts.append(text)
         return _CONTROL.sub("", "\n".join(parts).replace("\r", "\n"))
 
-    def finished_jobs(self, sel: Select, what: str) -> list[dict[str, Any]] | Outcome:
+    def finished_jobs(self, sel: Select, what: str, real_run: bool = True) -> list[dict[str, Any]] | Outcome:
         """The selected Jobs when all have finished; otherwise the verdict to give (about ``what``):
-        pending while none exists or some still runs, failed when only older ones exist.
+        pending while none exists or some still runs, failed when only older ones exist, failed when
+        ``real_run`` and a Job's pods did not run the lab's own code (:meth:`run_problem`).
 
         Use: ``jobs = ctx.finished_jobs(sel, what)``, then ``if isinstance(jobs, Outcome): return jobs``.
         """
@@ -153,10 +162,83 @@ class GradingContext:
         running = [j["metadata"]["name"] for j in fresh if job_finished(j) is None]
         if running:
             return Outcome.pending(what, f"still running: {', '.join(running)}")
+        if real_run:
+            for job in fresh:
+                problem = self.run_problem(job)
+                if problem is not None:
+                    found = f"{job['metadata']['name']}: {problem.reason}"
+                    return Outcome.failed(what, found, problem.cause, problem.hint)
         return fresh
+
+    # -- was it the lab's code? ----------------------------------------------------------------
+
+    def run_problem(self, job: dict[str, Any]) -> RunProblem | None:
+        """Why the Job's evidence is not the lab's own code at work, or None (see :mod:`.integrity`):
+        every pod of the Job that ran must pass, and at least one must have run."""
+        if self.images is None:
+            return None
+        ran = [p for p in self.pods_of(job) if _ran(p)]
+        if not ran:
+            if (job_finished(job) or {}).get("type") == "Failed":
+                return None  # nothing ran, so nothing can earn credit: the check says what it misses
+            return RunProblem(
+                "no pod of the Job is left to show what ran",
+                "keep the Job's pods until it is graded: with restartPolicy OnFailure the pods of a failed "
+                "Job are deleted (use Never), and ttlSecondsAfterFinished deletes them all",
+                "pod-deleted",
+            )
+        maps = {m["metadata"]["name"]: m for m in self.snapshot.of_kind("ConfigMap")}
+        for pod in ran:
+            container = self.container(pod)
+            if container is None:
+                names = ", ".join(str(c.get("name")) for c in self.containers(pod))
+                return RunProblem(
+                    f"{pod['metadata']['name']} has no lab container (among {names})",
+                    f"the lab's container is {self.lab.container.describe()}",
+                )
+            problem = run_problem(
+                pod, container, self.lab.container.runs, self.images, maps, self.lab.code_dir
+            )
+            if problem is not None:
+                return problem
+        return None
+
+    def reported_files(self, job: dict[str, Any]) -> set[str]:
+        """The SHA-256 of every file the Job's lab containers reported writing (their termination
+        message: ``{"files": [{"name": ..., "sha256": ...}]}``)."""
+        digests: set[str] = set()
+        for pod in self.pods_of(job):
+            lab = (self.container(pod) or {}).get("name")
+            for status in (pod.get("status") or {}).get("containerStatuses") or []:
+                if status.get("name") != lab:
+                    continue
+                for key in ("state", "lastState"):
+                    message = ((status.get(key) or {}).get("terminated") or {}).get("message") or ""
+                    digests.update(_file_digests(message))
+        return digests
 
     def _log_container(self, pod: dict[str, Any]) -> str | None:
         """The lab's container, else the first (the one ``kubectl logs`` shows)."""
         containers = self.containers(pod)
         chosen = self.container(pod) or (containers[0] if containers else None)
         return None if chosen is None else str(chosen.get("name"))
+
+
+def _ran(pod: dict[str, Any]) -> bool:
+    """Whether some container of the pod started (a pod that never ran shows nothing either way)."""
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        state = {**(status.get("lastState") or {}), **(status.get("state") or {})}
+        if state.get("running") or state.get("terminated"):
+            return True
+    return False
+
+
+def _file_digests(message: str) -> list[str]:
+    try:
+        data = json.loads(message)
+    except ValueError:
+        return []
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list):
+        return []
+    return [str(f["sha256"]) for f in files if isinstance(f, dict) and isinstance(f.get("sha256"), str)]

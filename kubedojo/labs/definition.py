@@ -24,6 +24,7 @@ from ..validation import ClosedModel as _Strict
 from ..validation import NamedItems, one_line
 from ..yamlfiles import read_yaml
 from .checkbase import _RUNTIME, _STATIC, Causes, _Check, _PathCheck
+from .integrity import CODE_DIR
 from .results import Phase
 from .selection import LabContainer, Select
 
@@ -52,6 +53,7 @@ __all__ = [
     "TerminatedCheck",
     "UnschedulableCheck",
     "check_kind",
+    "check_selectors",
     "load_definition",
 ]
 
@@ -338,6 +340,12 @@ class ImageSpec(_Strict):
     tag: str = "v1"
 
 
+def check_selectors(check: Check) -> list[Select]:
+    """The objects a check is about (its ``job``, ``jobs`` or ``object``); none for a Python check."""
+    found = (getattr(check, a, None) for a in ("job", "jobs", "object"))
+    return [sel for sel in found if isinstance(sel, Select)]
+
+
 class LabDefinition(_Strict):
     id: str
     title: str
@@ -346,9 +354,11 @@ class LabDefinition(_Strict):
     addons: list[str] = Field(default_factory=list)
     images: list[ImageSpec] = Field(default_factory=list)
     kinds: list[str] = Field(default_factory=lambda: ["Job"])
+    """The kinds a submission may contain."""
     container: LabContainer = Field(default_factory=LabContainer)
     """Which container of a pod is the lab's, for every check."""
-    """The kinds a submission may contain."""
+    code_dir: str = CODE_DIR
+    """Where the lab's images keep its code (their WORKDIR): nothing may be mounted over it."""
     starter: str
     """The participant's starting file, relative to the project (``handson/<id>/...``)."""
     submit: str | None = None
@@ -381,6 +391,10 @@ class LabDefinition(_Strict):
     @property
     def max_score(self) -> int:
         return sum(check.points for check in self.checks)
+
+    def selectors(self) -> list[Select]:
+        """The objects the lab's checks are about."""
+        return [sel for check in self.checks for sel in check_selectors(check)]
 
     @property
     def static_checks(self) -> list[Check]:

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..client.registry import RegistryClient
 from ..config import WorkshopConfig
 from ..errors import ConfigError
 from ..target import ClusterTarget
 from .catalog import Catalog
 from .definition import LabDefinition
-from .images import lab_images
+from .images import RegistryDigests, lab_images
 from .reader import VolumeReader
 from .records import ResultStore
 from .runner import LabReporter, LabRunner, NullLabReporter
@@ -67,6 +68,7 @@ def lab_environment(
                 reader=VolumeReader(client, target.base_image),
                 reporter=reporter,
                 images=images if push is not None else None,
+                digests=RegistryDigests(RegistryClient(target.registry)),
             ),
             config,
         )

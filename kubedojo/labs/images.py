@@ -1,11 +1,15 @@
-"""The images a lab needs, as buildable recipes (each from a directory with a Dockerfile)."""
+"""The images a lab needs: as buildable recipes (each from a directory with a Dockerfile), and as
+the digests the cluster's registry holds for them (what a run of the lab's code must have used)."""
 
 from __future__ import annotations
 
+from ..client.registry import RegistryClient
+from ..errors import RegistryError
 from ..local.images import ContextImage
 from .definition import LabDefinition
+from .integrity import LabImages
 
-__all__ = ["lab_images"]
+__all__ = ["RegistryDigests", "lab_images"]
 
 
 def lab_images(lab: LabDefinition) -> list[ContextImage]:
@@ -13,3 +17,28 @@ def lab_images(lab: LabDefinition) -> list[ContextImage]:
         ContextImage(spec.name, spec.tag, f"kubedojo lab {lab.id}", context=lab.project / spec.context)
         for spec in lab.images
     ]
+
+
+class RegistryDigests:
+    """Reads the digests of a lab's images from the registry the cluster's nodes pull them from.
+
+    Called once per grading (after ``lab.run`` has pushed a changed image), so it never answers from
+    an older build. An unreadable registry gives :class:`LabImages` with ``unknown`` set, and then no
+    run counts as the lab's code: grading fails closed."""
+
+    def __init__(self, registry: RegistryClient) -> None:
+        self.registry = registry
+
+    def __call__(self, lab: LabDefinition) -> LabImages:
+        digests: dict[str, frozenset[str]] = {}
+        for spec in lab.images:
+            repository = ContextImage(spec.name, spec.tag, "").repository
+            try:
+                found = self.registry.digests(repository, spec.tag)
+            except RegistryError as exc:
+                return LabImages({s.name: frozenset() for s in lab.images}, str(exc))
+            if found is None:
+                reason = f"the registry {self.registry.address} has no {repository}:{spec.tag}"
+                return LabImages({s.name: frozenset() for s in lab.images}, reason)
+            digests[spec.name] = found.all()
+        return LabImages(digests)

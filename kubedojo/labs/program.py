@@ -38,6 +38,12 @@ class Program:
     """The file name of the script it runs (``train.py``), when it runs one."""
     arguments: tuple[Any, ...]
     """What follows the script; without a script, ``args`` (for an image's own ENTRYPOINT)."""
+    interpreter: str | None = None
+    """The interpreter as written (``python``, ``/usr/bin/python3``), when a python runs the script."""
+    script_path: str | None = None
+    """The script as written (``train.py``, ``/workspace/train.py``, ``/data/train.py``)."""
+    via_shell: str | None = None
+    """The shell line, when the argv is ``sh -c "LINE"``."""
 
     def option(self, name: str) -> str | None:
         """The value of ``--name VALUE`` or ``--name=VALUE`` among the arguments (the last one)."""
@@ -73,15 +79,16 @@ def program_of(container: dict[str, Any]) -> Program:
     args = list(container.get("args") or [])
     argv = list(container.get("command") or []) + args
     words = _words(argv)
+    line = argv[2] if words is not argv else None
     if words and _PYTHON.match(_name(words[0])):
         rest = words[1:]
         while rest and isinstance(rest[0], str) and _NEUTRAL_FLAGS.match(rest[0]):
             rest = rest[1:]
         if rest and isinstance(rest[0], str) and not rest[0].startswith("-"):
-            return Program(tuple(argv), _name(rest[0]), tuple(rest[1:]))
+            return Program(tuple(argv), _name(rest[0]), tuple(rest[1:]), str(words[0]), rest[0], line)
     elif words and _name(words[0]).endswith(".py"):
-        return Program(tuple(argv), _name(words[0]), tuple(words[1:]))
-    return Program(tuple(argv), None, tuple(args))
+        return Program(tuple(argv), _name(words[0]), tuple(words[1:]), None, words[0], line)
+    return Program(tuple(argv), None, tuple(args), via_shell=line)
 
 
 def image_name(image: Any) -> str:

@@ -2,8 +2,8 @@
 
 The pod mounts the claim (or the node's directory, read-only) and prints the listing of the directory
 and its subdirectories as JSON — path relative to the directory (``sub/model.joblib``), size,
-modification time and, for ``.npz`` files, how many arrays they hold — then it
-is deleted.
+modification time, SHA-256 and, for ``.npz`` files, how many arrays they hold — then it is deleted.
+Only regular files count: a symbolic link is not followed (it could point anywhere on the node).
 """
 
 from __future__ import annotations
@@ -23,23 +23,31 @@ __all__ = ["READER_LABEL", "VolumeReader"]
 
 READER_LABEL = "kubedojo.dev/role"
 _SCRIPT = """
-import json, os, sys, zipfile
+import hashlib, json, os, stat, sys, zipfile
 root = sys.argv[1]
 out = []
 for top, dirs, files in os.walk(root):
     dirs.sort()
     for name in sorted(files):
         path = os.path.join(top, name)
-        if os.path.isfile(path) and len(out) < 2000:
-            st = os.stat(path)
-            arrays = None
-            if name.endswith(".npz"):
-                try:
-                    arrays = sum(1 for n in zipfile.ZipFile(path).namelist() if n.endswith(".npy"))
-                except Exception:
-                    arrays = -1
-            rel = os.path.relpath(path, root)
-            out.append({"name": rel, "size": st.st_size, "mtime": st.st_mtime, "npz_arrays": arrays})
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or len(out) >= 2000:
+            continue
+        arrays = digest = None
+        if st.st_size <= 256 * 1024 * 1024:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            digest = h.hexdigest()
+        if name.endswith(".npz"):
+            try:
+                arrays = sum(1 for n in zipfile.ZipFile(path).namelist() if n.endswith(".npy"))
+            except Exception:
+                arrays = -1
+        rel = os.path.relpath(path, root)
+        out.append({"name": rel, "size": st.st_size, "mtime": st.st_mtime, "npz_arrays": arrays,
+                    "sha256": digest})
 print(json.dumps(out))
 """
 
@@ -117,7 +125,10 @@ class VolumeReader:
             entries = json.loads(log.strip().splitlines()[-1])
         except (ValueError, IndexError):
             raise ClusterError(f"the reader pod {namespace}/{name} printed no listing") from None
-        return [FileInfo(e["name"], int(e["size"]), float(e["mtime"]), e.get("npz_arrays")) for e in entries]
+        return [
+            FileInfo(e["name"], int(e["size"]), float(e["mtime"]), e.get("npz_arrays"), e.get("sha256"))
+            for e in entries
+        ]
 
 
 def _phase(pod: dict[str, Any]) -> str:

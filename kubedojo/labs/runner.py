@@ -22,6 +22,7 @@ from ..errors import ApiError, ConfigError
 from .definition import LabDefinition, Select
 from .follow import follow_jobs
 from .grading import FileReader, GradingContext
+from .integrity import LabImages
 from .reader import READER_LABEL
 from .recording import GradingMeter, grade_and_record
 from .records import ResultStore
@@ -82,6 +83,12 @@ class LabRunner:
     reporter: LabReporter = field(default_factory=NullLabReporter)
     images: Callable[[LabDefinition], None] | None = None
     """Makes the lab's images available to the cluster (build and push); None: assume they are."""
+    digests: Callable[[LabDefinition], LabImages] | None = None
+    """The lab images' digests in the registry (:class:`~.images.RegistryDigests`): with them, only a
+    run of the lab's own code earns credit (:mod:`.integrity`). None only in tests of check logic."""
+
+    def _lab_images(self, lab: LabDefinition) -> LabImages | None:
+        return None if self.digests is None else self.digests(lab)
 
     # -- start and reset ---------------------------------------------------------------------
 
@@ -90,7 +97,7 @@ class LabRunner:
         return record_start(self.client, namespace, lab.id)
 
     def _lab_selectors(self, lab: LabDefinition, submission: Submission | None) -> list[Select]:
-        selectors = [getattr(c, a) for c in lab.checks for a in ("job", "jobs", "object") if hasattr(c, a)]
+        selectors = lab.selectors()
         for obj in submission.objects if submission else []:
             name = obj["metadata"].get("name")
             if name:
@@ -156,7 +163,7 @@ class LabRunner:
                 f"before submitting with kubectl (or submit with 'invoke lab.run {lab.id}')"
             )
         snapshot = take_snapshot(self.client, namespace, lab.kinds)
-        ctx = GradingContext(lab, snapshot, started, reader=self.reader)
+        ctx = GradingContext(lab, snapshot, started, reader=self.reader, images=self._lab_images(lab))
         return self._finish(ctx, participant, None, began, requests)
 
     # -- run ---------------------------------------------------------------------------------
@@ -196,7 +203,9 @@ class LabRunner:
             self.reporter.note(f"stopped waiting after {limit:g} s; unfinished checks are pending")
         began, requests = time.monotonic(), self.client.requests
         snapshot = take_snapshot(self.client, namespace, lab.kinds)
-        ctx = GradingContext(lab, snapshot, started, submission=admitted, reader=self.reader)
+        ctx = GradingContext(
+            lab, snapshot, started, submission=admitted, reader=self.reader, images=self._lab_images(lab)
+        )
         return self._finish(ctx, participant, None, began, requests, followed.stuck)
 
     def _dry_run(self, submission: Submission, namespace: str) -> tuple[str | None, list[dict[str, Any]]]:

@@ -17,10 +17,11 @@ from collections.abc import Iterator
 import pytest
 
 from kubedojo.client.kube import KubeClient
+from kubedojo.client.registry import RegistryClient
 from kubedojo.config import parse_config
 from kubedojo.errors import ClusterBusyError, KubedojoError
 from kubedojo.labs import LabRunner, ResultStore
-from kubedojo.labs.images import lab_images
+from kubedojo.labs.images import RegistryDigests, lab_images
 from kubedojo.labs.reader import VolumeReader
 from kubedojo.local.provider import LocalCluster
 
@@ -147,4 +148,10 @@ def lab_runner(
         store,
         reader=VolumeReader(admin, cluster.image_ref("base")),
         images=lambda lab: cluster.ensure_context_images(lab_images(lab)) and None,
+        digests=registry_digests(cluster),
     )
+
+
+def registry_digests(cluster: LocalCluster) -> RegistryDigests:
+    """The lab images' digests in the test cluster's registry: grading counts only the labs' own code."""
+    return RegistryDigests(RegistryClient(cluster.layout.registry))

@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from kubedojo.labs import LabDefinition, LabResult, LabRunner
+from kubedojo.classroom import grade_class
+from kubedojo.labs import LabDefinition, LabResult, LabRunner, ResultStore
 from kubedojo.labs.catalog import Catalog
 from kubedojo.labs.jsonpath import select
 
@@ -76,3 +77,20 @@ def assert_partial(result: LabResult, failed: set[str], hint_words: str) -> None
 
 def run(runner: LabRunner, lab_id: str, manifest: Path, namespace: str, timeout: float = 300) -> LabResult:
     return runner.run(CATALOG.get(lab_id), manifest, namespace, "tester", timeout=timeout)
+
+
+def every_route(
+    runner: LabRunner, lab_id: str, manifest: Path, namespace: str, results: Path, timeout: float = 300
+) -> LabResult:
+    """``lab.run`` the manifest, then grade the same work by ``lab.check`` and through the class
+    grading; each check gets the same verdict by the three routes. Returns the run's result."""
+    lab = CATALOG.get(lab_id)
+    ran = runner.run(lab, manifest, namespace, "tester", timeout=timeout)
+    checked = runner.check(lab, namespace, "tester")
+    store = ResultStore(results)
+    graded = grade_class(
+        runner.client, [lab], {"tester": namespace}, store, runner.reader, digests=runner.digests
+    )
+    verdicts = [{c.id: (c.status, c.earned) for c in r.checks} for r in (ran, checked, graded.results[0])]
+    assert verdicts[0] == verdicts[1] == verdicts[2], verdicts
+    return ran

@@ -17,6 +17,7 @@ from kubedojo.labs import LabRunner, ResultStore
 from kubedojo.labs.reader import VolumeReader
 from kubedojo.local.provider import LocalCluster
 
+from .conftest import registry_digests
 from .helpers import wait_job_finished
 from .labtools import CATALOG
 
@@ -150,7 +151,10 @@ def test_participant_runs_a_lab_with_own_credentials_and_oom_does_not_disturb_ot
         }
         bob.apply_one(steady, PREFIX + "bob")
         runner = LabRunner(
-            alice, ResultStore(tmp_path), reader=VolumeReader(alice, cluster.image_ref("base"))
+            alice,
+            ResultStore(tmp_path),
+            reader=VolumeReader(alice, cluster.image_ref("base")),
+            digests=registry_digests(cluster),
         )
         result = runner.run(lab03, lab03.solution_path, PREFIX + "alice", "alice", timeout=300)
         # With their own credentials a participant reaches full marks (they may read Nodes).
@@ -169,6 +173,7 @@ def test_participant_runs_a_lab_with_own_credentials_and_oom_does_not_disturb_ot
             classroom.participants(),
             ResultStore(tmp_path / "class"),
             VolumeReader(admin, cluster.image_ref("base")),
+            digests=registry_digests(cluster),
         )
         board = scoreboard(grades.results, [("01-run-job", "", 10), ("03-exception", "", lab03.max_score)])
         scores = {name: {lab: r.score for lab, r in results.items()} for name, results in board.rows}

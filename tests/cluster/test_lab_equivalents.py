@@ -2,7 +2,8 @@
 solution that run the same thing (the container named ``ml`` with a helper container listed first,
 ``python -u`` with the command split between command and args, a ``subPath`` mount, the script's own
 ``--model-dir``, a projected ConfigMap, other quantities within "at least / at most", other names and
-order, ``restartPolicy: OnFailure`` where the lab accepts it) score full marks.
+order, ``restartPolicy: OnFailure`` where the lab accepts it) score full marks, alike by ``lab.run``,
+``lab.check`` and the class grading.
 
 Each variant is a small transformation of the solution (``labs/<id>/solution*.yaml``)."""
 
@@ -18,7 +19,7 @@ import pytest
 from kubedojo.client.kube import KubeClient
 from kubedojo.labs import LabRunner
 
-from .labtools import CATALOG, assert_full_marks, container, named, run, variant, write
+from .labtools import CATALOG, assert_full_marks, container, every_route, named, variant, write
 from .test_labs import experiments
 
 pytestmark = pytest.mark.cluster
@@ -176,7 +177,8 @@ def test_equivalent_variant_gets_full_marks(
     if lab_id == "more-3-host-dir":
         request.getfixturevalue("host_results")
     lab = CATALOG.get(lab_id)
-    assert_full_marks(run(lab_runner, lab.id, variant(lab, tmp_path, edit), namespace))
+    manifest = variant(lab, tmp_path, edit)
+    assert_full_marks(every_route(lab_runner, lab.id, manifest, namespace, tmp_path / "class"))
 
 
 # -- 05: experiments rendered by make_jobs.py, then varied -----------------------------------------------
@@ -203,4 +205,4 @@ def test_05_equivalent_experiments_get_full_marks(
     docs = [d for d in yaml.safe_load_all(jobs_file.read_text()) if d]
     edit(docs)
     manifest = write(renamed_and_shuffled(docs), tmp_path / "jobs.yaml")
-    assert_full_marks(run(lab_runner, "05-many-jobs", manifest, namespace, timeout=600))
+    assert_full_marks(every_route(lab_runner, "05-many-jobs", manifest, namespace, tmp_path / "class", 600))

@@ -18,6 +18,7 @@ from kubedojo.labs.catalog import Catalog
 from kubedojo.labs.context import FileInfo
 from kubedojo.labs.definition import load_definition
 from kubedojo.labs.grading import GradingContext, grade
+from kubedojo.labs.integrity import LabImages
 from kubedojo.labs.program import program_of
 from kubedojo.labs.results import CheckResult
 from kubedojo.labs.snapshot import ClusterSnapshot
@@ -26,6 +27,12 @@ PROJECT = Path(__file__).resolve().parents[2]
 CATALOG = Catalog(PROJECT)
 START = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
 Docs = list[dict[str, Any]]
+DIGEST = "ab" * 32
+"""The digest every lab image has here; pods report it, so runs count as the lab's code."""
+
+
+def lab_images(lab: str) -> LabImages:
+    return LabImages({spec.name: frozenset({DIGEST}) for spec in CATALOG.get(lab).images})
 
 
 def ts(seconds: int) -> str:
@@ -129,7 +136,10 @@ def pod_of(job: dict[str, Any], name: str, reason: str = "Completed", code: int 
         "spec": {**spec(job), "nodeName": "n1"},
         "status": {
             "qosClass": "Burstable",
-            "containerStatuses": [{"name": c["name"], "state": state} for c in containers],
+            "containerStatuses": [
+                {"name": c["name"], "state": state, "imageID": f"{c['image']}@sha256:{DIGEST}"}
+                for c in containers
+            ],
         },
     }
 
@@ -143,7 +153,7 @@ def runtime(
 ) -> dict[str, CheckResult]:
     snapshot = ClusterSnapshot("ns", START + timedelta(minutes=5), {"Job": jobs, "Pod": pods})
     snapshot._logs.update({(p, c, False): text for (p, c), text in (logs or {}).items()})
-    ctx = GradingContext(CATALOG.get(lab), snapshot, START, reader=reader)
+    ctx = GradingContext(CATALOG.get(lab), snapshot, START, reader=reader, images=lab_images(lab))
     return {c.id: c for c in grade(ctx, "me").checks if c.phase == "runtime"}
 
 
@@ -229,7 +239,7 @@ def test_05_experiments_in_any_order_with_any_unique_names() -> None:
     snapshot = ClusterSnapshot(
         "ns", START + timedelta(minutes=5), {"Job": jobs, "Pod": pods, "Event": events}
     )
-    ctx = GradingContext(CATALOG.get("05-many-jobs"), snapshot, START)
+    ctx = GradingContext(CATALOG.get("05-many-jobs"), snapshot, START, images=lab_images("05-many-jobs"))
     result = grade(ctx, "me")
     assert result.score == result.max_score, [(c.id, c.found) for c in result.checks if c.status != "passed"]
     # The helper container next to each experiment is not counted as another pod running.
@@ -260,9 +270,19 @@ def test_02_sub_path_mount_and_a_file_below_the_claim_count() -> None:
     volume_mount(docs[1])["subPath"] = "run-1"
     assert not failed(static("02-save-model", docs))
     jobs, pods = live(docs)
-    model = FileInfo("run-1/model-20261122-100100.joblib", 5000, (START + timedelta(seconds=60)).timestamp())
+    written = (START + timedelta(seconds=60)).timestamp()
+    model = FileInfo("run-1/model-20261122-100100.joblib", 5000, written, sha256="c" * 64)
+    report = '{"files": [{"name": "model-20261122-100100.joblib", "sha256": "' + "c" * 64 + '"}]}'
+    pods[0]["status"]["containerStatuses"][0]["state"]["terminated"]["message"] = report
     results = runtime("02-save-model", jobs, pods, reader=Files(model))
     assert results["model-file"].status == "passed", results["model-file"].found
+    # The same file, but not what the run reported writing: junk under the model's name.
+    junk = FileInfo("run-1/model-20261122-100100.joblib", 5000, written, sha256="d" * 64)
+    results = runtime("02-save-model", jobs, pods, reader=Files(junk))
+    assert (
+        results["model-file"].status == "failed"
+        and "not a file the lab's code wrote" in results["model-file"].found
+    )
     results = runtime("02-save-model", jobs, pods, reader=Files())
     assert results["model-file"].status == "failed" and results["model-file"].hint.startswith("the file must")
 

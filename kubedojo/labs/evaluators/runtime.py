@@ -30,7 +30,9 @@ __all__: list[str] = []  # the evaluators register themselves; nothing to import
 @evaluates(JobConditionCheck)
 def _job_condition(ctx: GradingContext, check: JobConditionCheck) -> Outcome:
     what = f"{check.job.describe()}: {check.type}" + (f" ({check.reason})" if check.reason else "")
-    jobs = ctx.finished_jobs(check.job, what)
+    # Completion is the lab's work done, so only the lab's code may earn it; a failure (a deadline, a
+    # retry limit) is the cluster's behaviour, whatever ran.
+    jobs = ctx.finished_jobs(check.job, what, real_run=check.type == "Complete")
     if isinstance(jobs, Outcome):
         return jobs
     for job in jobs:
@@ -184,6 +186,18 @@ def _file_on_volume(ctx: GradingContext, check: FileOnVolumeCheck) -> Outcome:
         good = [f for f in good if f.npz_arrays == check.npz_arrays]
         if not good:
             return Outcome.failed(what, f"{fresh[0].name} holds {fresh[0].npz_arrays} arrays", "arrays")
+    if ctx.images is not None:
+        # The file must be the one the lab's code wrote: the SHA-256 its run reported.
+        reported = set().union(*(ctx.reported_files(j) for j in jobs))
+        written = [f for f in good if f.sha256 is not None and f.sha256 in reported]
+        if not written:
+            return Outcome.failed(
+                what,
+                f"{good[-1].name} is not a file the lab's code wrote (not a SHA-256 its run reported)",
+                "not-written-by-lab",
+                "let the lab's script write the file itself, into the mounted volume; do not replace it",
+            )
+        good = written
     return Outcome.passed(what, f"{good[-1].name} ({good[-1].size} bytes)")
 
 
@@ -247,7 +261,7 @@ def _unschedulable(ctx: GradingContext, check: UnschedulableCheck) -> Outcome:
         ]
         if any(c.get("status") == "False" and c.get("reason") == "Unschedulable" for c in scheduled):
             return Outcome.passed(what, f"{pod['metadata']['name']}: Unschedulable")
-    jobs = ctx.finished_jobs(check.jobs, what)
+    jobs = ctx.finished_jobs(check.jobs, what, real_run=False)
     if isinstance(jobs, Outcome):
         return jobs
     return Outcome.failed(what, f"every pod of the {len(jobs)} Jobs was scheduled at once", "all-scheduled")
@@ -259,7 +273,7 @@ def _qos(ctx: GradingContext, check: QosClassCheck) -> Outcome:
     fresh, _ = ctx.jobs(check.job)
     pods = [p for j in fresh for p in ctx.pods_of(j) if (p.get("status") or {}).get("qosClass")]
     if not pods:
-        jobs = ctx.finished_jobs(check.job, what)
+        jobs = ctx.finished_jobs(check.job, what, real_run=False)
         return jobs if isinstance(jobs, Outcome) else Outcome.failed(what, "the Job has no pod", "no-pod")
     classes = sorted({str(p["status"]["qosClass"]) for p in pods})
     ok = classes == [check.equals]
@@ -269,7 +283,7 @@ def _qos(ctx: GradingContext, check: QosClassCheck) -> Outcome:
 @evaluates(NodeHealthyCheck)
 def _node_healthy(ctx: GradingContext, check: NodeHealthyCheck) -> Outcome:
     what = "the nodes the pods ran on: Ready, no memory pressure"
-    jobs = ctx.finished_jobs(check.jobs, what)
+    jobs = ctx.finished_jobs(check.jobs, what, real_run=False)
     if isinstance(jobs, Outcome):
         return jobs
     if "Node" in ctx.snapshot.hidden:
