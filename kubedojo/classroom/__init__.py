@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .following import follow_grades
 from .grading import ClassGrades, grade_class
 from .objects import participant_objects, role_rules
 from .roster import Participant, read_roster
@@ -15,6 +16,7 @@ __all__ = [
     "Participant",
     "Scoreboard",
     "SetupReport",
+    "follow_grades",
     "follow_phases",
     "grade_class",
     "participant_objects",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from ..client.registry import RegistryClient
 from ..config import WorkshopConfig
 from ..labs.definition import LabDefinition
-from ..labs.images import lab_images
+from ..labs.images import RegistryDigests, lab_images
 from ..labs.reader import VolumeReader
 from ..labs.records import ResultStore
 from ..target import ClusterTarget
+from .grading import ClassGrades, grade_class
 from .service import Classroom
 
 __all__ = ["ClassEnvironment", "class_environment"]
@@ -25,6 +27,22 @@ class ClassEnvironment:
         self.store = store
         self.reader = reader
         self.target = target
+        self.digests = RegistryDigests(RegistryClient(target.registry))
+
+    def grade(
+        self, labs: list[LabDefinition], progress: Callable[[int, int], None] | None = None
+    ) -> ClassGrades:
+        """Grade every participant for every lab (only runs of the labs' own code earn credit)."""
+        people = self.classroom.participants()
+        return grade_class(
+            self.classroom.client,
+            labs,
+            people,
+            self.store,
+            self.reader,
+            progress=progress,
+            digests=self.digests,
+        )
 
     def publish_images(self, labs: Iterable[LabDefinition]) -> list[str]:
         """Put every image the labs run into the cluster's registry (built where changed), so that a

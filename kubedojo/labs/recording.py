@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from .carried import carry_forward
 from .context import GradingContext
 from .evidence import save_evidence
 from .grading import grade
@@ -50,12 +51,13 @@ def grade_and_record(
     meter: GradingMeter | None = None,
     stuck: Stuck | None = None,
 ) -> LabResult:
-    """Grade every check, save the evidence as the attempt's when a check failed (not when the
+    """Grade every check, carry earlier verdicts of the same start over where their objects are gone
+    (:mod:`.carried`), save the evidence as the attempt's when a check failed (not when the
     submission was refused: nothing ran), and write the result as the participant's next attempt.
 
     ``stuck``: what kept the submission from finishing. The checks still pending then fail with that
     cause and its hint (they could not pass any more), and the record keeps it under ``stuck``."""
-    result = grade(ctx, participant, refused=refused)
+    result = carry_forward(ctx, grade(ctx, participant, refused=refused), store)
     if stuck is not None:
         result.checks = [
             replace(c, status="failed", found=stuck.cause, hint=stuck.hint) if c.status == "pending" else c

@@ -5,12 +5,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke.collection import Collection
 from invoke.context import Context
 
 from .support import cluster_target, confirm, console, emit_json, project_dir, settings, table, task
+
+if TYPE_CHECKING:
+    from ..classroom.grading import ClassGrades
+    from ..labs.definition import LabDefinition
 
 _KUBECONFIG = "another cluster's admin kubeconfig (default: the local cluster's)"
 _SITE = "an on-prem site directory (inventory/<site>); without it, the local cluster"
@@ -104,6 +108,8 @@ def teardown(c: Context, yes: bool = False, kubeconfig: str = "", inventory: str
         "kubeconfig": _KUBECONFIG,
         "inventory": _SITE,
         "json": "print every result as JSON",
+        "follow": "then keep grading for this many seconds: each participant's lab as soon as one of "
+        "its Jobs finishes (so a result outlives a Job's ttlSecondsAfterFinished)",
     }
 )
 def grade(
@@ -114,19 +120,37 @@ def grade(
     kubeconfig: str = "",
     inventory: str = "",
     json: bool = False,
+    follow: float = 0,
 ) -> None:
     """Grade every participant for every lab at once, into result records and a scoreboard."""
-    from ..classroom.grading import grade_class
-    from ..classroom.scoreboard import scoreboard
     from ..labs.catalog import Catalog
 
     catalog = Catalog(project_dir(c))
     labs = [catalog.get(lab)] if lab else catalog.all()
-    config = settings(c)
     with _environment(c, kubeconfig, inventory) as env:
         people = env.classroom.participants()
         with console(stderr=True).status(f"Grading {len(people)} participants, {len(labs)} labs …"):
-            grades = grade_class(env.classroom.client, labs, people, env.store, env.reader)
+            grades = env.grade(labs)
+        _print_board(c, grades, labs, csv, html, json)
+        if follow > 0:
+            if not json:
+                console().print(f"Grading each lab as its Jobs finish, for {follow:g} s (Ctrl-C stops) …")
+            for result in env.follow(labs, follow):
+                if json:
+                    emit_json(result.to_dict())
+                else:
+                    console().print(
+                        f"{result.graded_at}  {result.participant}  {result.lab}  "
+                        f"{result.score}/{result.max_score}  {result.status}"
+                    )
+
+
+def _print_board(
+    c: Context, grades: ClassGrades, labs: list[LabDefinition], csv: str, html: str, json: bool
+) -> None:
+    from ..classroom.scoreboard import scoreboard
+
+    config = settings(c)
     board = scoreboard(grades.results, [(x.id, x.title, x.max_score) for x in labs])
     output = Path(config.classroom.output_dir)
     output = output if output.is_absolute() else project_dir(c) / output

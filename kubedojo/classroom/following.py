@@ -1,0 +1,68 @@
+"""Grading a class as its work finishes: a watch on Jobs in every namespace; when a participant's Job
+finishes, the labs that Job belongs to are graded for that participant at once and recorded.
+
+This is what keeps a result that its objects do not outlive: a Job with ``ttlSecondsAfterFinished``
+is graded the moment it finishes, and later gradings of the same start carry that verdict over
+(:mod:`kubedojo.labs.carried`) once the Job is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..client.kubeapi import KubeAPI
+from ..labs.context import FileReader, GradingContext
+from ..labs.definition import LabDefinition
+from ..labs.integrity import LabImages
+from ..labs.objects import job_finished
+from ..labs.recording import grade_and_record
+from ..labs.records import ResultStore
+from ..labs.results import LabResult
+from ..labs.session import read_start
+from ..labs.snapshot import take_snapshot
+
+__all__ = ["follow_grades"]
+
+
+def _finished_key(job: dict[str, Any]) -> tuple[str, str] | None:
+    final = job_finished(job)
+    return None if final is None else (str(job["metadata"].get("uid")), str(final.get("type")))
+
+
+def follow_grades(
+    client: KubeAPI,
+    labs: list[LabDefinition],
+    participants: dict[str, str],
+    store: ResultStore,
+    duration: float,
+    reader: FileReader | None = None,
+    digests: Callable[[LabDefinition], LabImages] | None = None,
+) -> Iterator[LabResult]:
+    """For ``duration`` seconds, grade and record each lab of a participant (name → namespace) when
+    one of its Jobs finishes; yields each result. Jobs that had finished before are not graded again."""
+    names = {namespace: name for name, namespace in participants.items()}
+    seen: set[tuple[str, str]] = set()
+    for event in client.watch("Job", timeout=duration):
+        jobs = [j for j in event.objects if j["metadata"].get("namespace") in names]
+        if event.type == "LISTED":
+            seen.update(key for j in jobs if (key := _finished_key(j)) is not None)
+            continue
+        if event.type == "DELETED":
+            continue
+        for job in jobs:
+            key = _finished_key(job)
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            namespace = job["metadata"]["namespace"]
+            for lab in labs:
+                if not any(sel.matches(job) for sel in lab.selectors()):
+                    continue
+                started = read_start(client, namespace, lab.id)
+                if started is None:
+                    continue
+                snapshot = take_snapshot(client, namespace, lab.kinds)
+                images = digests(lab) if digests is not None else None
+                ctx = GradingContext(lab, snapshot, started, reader=reader, images=images)
+                yield grade_and_record(ctx, names[namespace], store)
