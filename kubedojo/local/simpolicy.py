@@ -27,6 +27,7 @@ from .simnodes import SIM_OUTCOME
 __all__ = [
     "ANNOTATED_PATHS",
     "MATCHED_RESOURCES",
+    "MESSAGE",
     "POLICY_NAME",
     "SIM_OUTCOME",
     "TRUSTED_GROUP",
