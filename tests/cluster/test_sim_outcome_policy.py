@@ -155,7 +155,7 @@ def wait_enforced(client: KubeClient, obj: Obj, namespace: str, apply: bool) -> 
 
 def refused(client: KubeClient, admin: KubeClient, obj: Obj, namespace: str, *, apply: bool = False) -> str:
     """The policy's refusal of ``obj`` (created, or with ``apply`` server-side applied) by
-    ``client``: 403 Forbidden, in one line that names the annotation; nothing is stored."""
+    ``client``: 403 Forbidden, in one line that names the annotation; nothing new is stored."""
     wait_enforced(client, obj, namespace, apply)
     before = admin.find(obj["kind"], obj["metadata"]["name"], namespace, api_version=obj["apiVersion"])
     with pytest.raises(Forbidden) as info:
@@ -169,9 +169,10 @@ def refused(client: KubeClient, admin: KubeClient, obj: Obj, namespace: str, *, 
     assert "administrators" in message
     assert POLICY_NAME in message
     after = admin.find(obj["kind"], obj["metadata"]["name"], namespace, api_version=obj["apiVersion"])
-    assert (after or {}).get("metadata", {}).get("resourceVersion") == (before or {}).get("metadata", {}).get(
-        "resourceVersion"
-    )
+    if before is None:
+        assert after is None
+    else:  # its controller may have written its status meanwhile, but not a new spec
+        assert after is not None and after["metadata"]["generation"] == before["metadata"]["generation"]
     return message
 
 
