@@ -41,7 +41,7 @@ from .hostsetup import HostSetup
 from .images import IMAGES, ContextImage
 from .layout import CGROUP_ROOT, CONTAINERD_SOCKET, Component, Layout
 from .node import cni_conflist
-from .readiness import reconcile_sim_nodes, wait_dns_ready, wait_node_ready
+from .readiness import install_sim_outcome_policy, reconcile_sim_nodes, wait_dns_ready, wait_node_ready
 
 __all__ = ["ClusterStatus", "ComponentStatus", "LocalCluster", "NodeStatus", "UpReport"]
 
@@ -136,13 +136,14 @@ class LocalCluster:
                 report.actions += self.artifacts.push_images(self.layout.registry)
         client = self.admin_client()
         try:
-            with self.reporter.step("Cluster DNS, storage class and simulated nodes"):
+            with self.reporter.step("Cluster DNS, storage class, admission policy and simulated nodes"):
                 applied = client.apply(
                     coredns_objects(self.image_ref("coredns"), self.settings.network.dns_service_ip)
                 )
                 report.add("coredns", f"applied {', '.join(applied)}" if applied else "unchanged")
                 applied = client.apply(storage_objects())
                 report.add("storage class", f"applied {', '.join(applied)}" if applied else "unchanged")
+                report.actions += install_sim_outcome_policy(client, self.settings)  # sim nodes or not
                 if sim_nodes:
                     report.actions += reconcile_sim_nodes(client, self.settings, sim_nodes)
             with self.reporter.step("Node Ready"):

@@ -1,5 +1,6 @@
-"""What ``up`` does through the API once the daemons run: the simulated node pools made as asked, and
-the waits for the node, the cluster DNS and the simulated nodes to be Ready.
+"""What ``up`` does through the API once the daemons run: the simulated node pools made as asked, the
+admission policy that keeps their outcome annotation for administrators, and the waits for the node,
+the cluster DNS and the simulated nodes to be Ready.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from ..clusterstatus import condition, node_ready
 from ..config import LocalSettings
 from .dns_storage import COREDNS_READY_PORT
 from .simnodes import SIM_POOL_LABEL, node_object, sim_node_name
+from .simpolicy import POLICY_NAME, sim_outcome_policy
 
-__all__ = ["reconcile_sim_nodes", "wait_dns_ready", "wait_node_ready"]
+__all__ = ["install_sim_outcome_policy", "reconcile_sim_nodes", "wait_dns_ready", "wait_node_ready"]
 
 
 def wait_node_ready(client: KubeAPI, settings: LocalSettings, since: datetime | None) -> None:
@@ -86,3 +88,56 @@ def reconcile_sim_nodes(
                 f"simulated node {name} to be Ready", "Node", node_ready, settings.start_timeout, name=name
             )
     return actions
+
+
+def install_sim_outcome_policy(client: KubeAPI, settings: LocalSettings) -> list[tuple[str, str]]:
+    """Apply the policy that keeps ``kubedojo.dev/sim-outcome`` for administrators
+    (:mod:`.simpolicy`) and its binding, and wait (bounded by ``start_timeout``) until the
+    controller manager has observed the policy's current generation; the ``(subject, action)``
+    pairs of an up report.
+
+    Installed on every ``up``, with simulated nodes or without: kwok runs either way, a later
+    ``up --sim-nodes`` adds nodes to a cluster whose participants may already have submitted (an
+    annotated pod left pending would complete as soon as a simulated node appears), and the policy
+    costs nothing where the annotation means nothing. It is applied before the simulated nodes
+    are made, so none exists without it.
+
+    What the wait proves: the policy is stored and the controller manager's status controller has
+    read and type-checked this generation (``status.observedGeneration``). The API server's own
+    admission plugin reloads policies from its informer about once a second; only a request as an
+    untrusted identity proves the refusal, which ``up`` has none of (the cluster test makes one).
+
+    Changed means the stored policy or binding differs, not merely its resourceVersion: the first
+    apply after the status controller wrote the status (by server-side apply to the status
+    subresource) is stored again with only the managedFields' time moved, which is no change.
+    """
+    applied: list[str] = []
+    generation = None
+    for obj in sim_outcome_policy():
+        before = client.find(obj["kind"], POLICY_NAME, api_version=obj["apiVersion"])
+        after = client.apply_one(obj)
+        if before is None or _content(before) != _content(after):
+            applied.append(f"{obj['kind']}/{POLICY_NAME}")
+        if obj["kind"] == "ValidatingAdmissionPolicy":
+            generation = after["metadata"].get("generation")
+
+    def observed(obj: Mapping[str, Any]) -> bool:
+        seen = (obj.get("status") or {}).get("observedGeneration")
+        return seen is not None and generation is not None and seen >= generation
+
+    client.wait_for(
+        f"the controller manager to observe ValidatingAdmissionPolicy {POLICY_NAME} "
+        f"(generation {generation})",
+        "ValidatingAdmissionPolicy",
+        observed,
+        settings.start_timeout,
+        name=POLICY_NAME,
+    )
+    return [("sim-outcome policy", f"applied {', '.join(applied)}" if applied else "unchanged")]
+
+
+def _content(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """What an object says, without what the server keeps about it (its status, resourceVersion,
+    managedFields)."""
+    meta = {k: v for k, v in obj["metadata"].items() if k not in ("managedFields", "resourceVersion")}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}

@@ -134,7 +134,8 @@ conditions:
 
 
 SIM_OUTCOME = "kubedojo.dev/sim-outcome"
-"""Annotate a pod for a simulated node with this (value ``Succeeded``) to have it complete."""
+"""Annotate a pod for a simulated node with this (value ``Succeeded``) to have it complete; only the
+cluster's administrators may (the admission policy in :mod:`.simpolicy`)."""
 
 
 def kwok_stages() -> list[dict[str, Any]]:
