@@ -7,7 +7,9 @@ __all__ = [
     "GPU_NODE_LABEL",
     "LAB_LABEL",
     "MANAGED",
+    "NODE_VOLUME_LABEL",
     "PARTICIPANT_LABEL",
+    "POD_SECURITY",
     "SIM_POOL_LABEL",
 ]
 
@@ -23,3 +25,15 @@ SIM_POOL_LABEL = "kubedojo.dev/sim-pool"
 """On a simulated (kwok) node: its pool."""
 GPU_NODE_LABEL = "nvidia.com/gpu.present"
 """On a node with NVIDIA GPUs (``true``), as NVIDIA's GPU feature discovery labels them."""
+NODE_VOLUME_LABEL = "kubedojo.dev/node-volume-of"
+"""On a node directory volume (PersistentVolume) and its claim: the namespace it was made for."""
+
+POD_SECURITY = {
+    "pod-security.kubernetes.io/enforce": "baseline",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/warn-version": "latest",
+}
+"""On every participant namespace: the API server refuses pods beyond the ``baseline`` Pod Security
+Standard (no privileged containers, host namespaces, hostPath volumes or added capabilities) and
+warns of what ``restricted`` would refuse (the labs' images run as root, as the seeds' do)."""

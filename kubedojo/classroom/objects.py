@@ -1,12 +1,13 @@
-"""What kubedojo creates for each participant: a namespace with an identity, a Role that is enough
-for every lab and no more, a ResourceQuota and a LimitRange. Pure data; applying is the service's job."""
+"""What kubedojo creates for each participant: a namespace with an identity (enforcing Pod Security
+``baseline``), a Role that is enough for every lab and no more, a ResourceQuota and a LimitRange.
+Pure data; applying is the service's job."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..config import ClassSettings
-from ..labels import CLASS_LABEL, MANAGED, PARTICIPANT_LABEL
+from ..labels import CLASS_LABEL, MANAGED, PARTICIPANT_LABEL, POD_SECURITY
 from .roster import Participant
 
 __all__ = [
@@ -88,7 +89,7 @@ def participant_objects(
         {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": namespace, "labels": labels, "annotations": annotations},
+            "metadata": {"name": namespace, "labels": {**labels, **POD_SECURITY}, "annotations": annotations},
         },
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(SERVICE_ACCOUNT)},
         {

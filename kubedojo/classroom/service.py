@@ -15,6 +15,8 @@ from ..errors import ApiError, ClusterError, ConfigError
 from ..files import write_atomic
 from ..kubeconfig import render_kubeconfig
 from ..labels import CLASS_LABEL
+from ..labs.definition import LabDefinition
+from ..labs.nodevolumes import provide_node_volumes, remove_node_volumes
 from .handout import render_handout
 from .objects import NODE_READER, SERVICE_ACCOUNT, cluster_objects, node_binding_name, participant_objects
 from .roster import Participant
@@ -74,8 +76,12 @@ class Classroom:
 
     # -- setup -------------------------------------------------------------------------------
 
-    def setup(self, people: Iterable[Participant], title: str) -> SetupReport:
-        """Create or update every participant (idempotent); fresh credentials for each."""
+    def setup(
+        self, people: Iterable[Participant], title: str, labs: Iterable[LabDefinition] = ()
+    ) -> SetupReport:
+        """Create or update every participant (idempotent); fresh credentials for each; the node
+        directories the ``labs`` give each participant (:mod:`kubedojo.labs.nodevolumes`)."""
+        labs = [lab for lab in labs if lab.node_volumes]
         people = list(people)
         report = SetupReport()
         existing = set(self.participants())
@@ -87,6 +93,8 @@ class Classroom:
             changed = self.client.apply(
                 participant_objects(person, namespace, self.settings, self.class_name)
             )
+            for lab in labs:
+                changed += provide_node_volumes(self.client, lab, namespace)
             if person.name not in existing:
                 report.added.append(person.name)
             elif changed:
@@ -153,6 +161,7 @@ class Classroom:
                 )
         for name in names:
             self.client.delete("ClusterRoleBinding", node_binding_name(known[name]))
+            remove_node_volumes(self.client, known[name])
             self.client.delete("Namespace", known[name])
             removed.append(name)
         for name in names:

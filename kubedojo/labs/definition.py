@@ -45,6 +45,7 @@ __all__ = [
     "LogMetricCheck",
     "MountCheck",
     "NodeHealthyCheck",
+    "NodeVolume",
     "ProgramCheck",
     "PythonCheck",
     "QosClassCheck",
@@ -126,6 +127,9 @@ class MountCheck(_Check):
     claim: str | None = None
     config_map: str | None = None
     host_path: str | None = None
+    whole: bool = False
+    """The claim itself at ``mount_path`` (no subPath); by default a claim may be mounted anywhere
+    above it, or a subdirectory of it there (the file is still on the claim)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> MountCheck:
@@ -238,6 +242,8 @@ class FileOnVolumeCheck(_Check):
     host_path: str | None = None
     min_size: int = 1
     npz_arrays: int | None = None
+    on_node: bool = False
+    """Read the claim on the node the Job's pod ran on (a node directory volume)."""
     subdirectories: bool = False
     """Files in subdirectories count too (the lab asks for a file on the claim, anywhere on it)."""
 
@@ -346,12 +352,23 @@ def check_selectors(check: Check) -> list[Select]:
     return [sel for sel in found if isinstance(sel, Select)]
 
 
+class NodeVolume(_Strict):
+    """A directory on the node, given to each participant as a claim they mount (see
+    :mod:`.nodevolumes`): the node's ``path``/<namespace>, bound to the claim ``claim``."""
+
+    claim: str
+    path: str
+    size: str = "64Mi"
+
+
 class LabDefinition(_Strict):
     id: str
     title: str
     teaches: list[str]
     time_limit_minutes: int = Field(default=20, ge=1, le=600)
     addons: list[str] = Field(default_factory=list)
+    node_volumes: list[NodeVolume] = Field(default_factory=list)
+    """Node directories the instructor's side provides to each participant, as bound claims."""
     images: list[ImageSpec] = Field(default_factory=list)
     kinds: list[str] = Field(default_factory=lambda: ["Job"])
     """The kinds a submission may contain."""

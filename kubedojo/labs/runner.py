@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..client.kubeapi import KubeAPI, object_ref
-from ..errors import ApiError, ConfigError
+from ..errors import ApiError, ConfigError, Forbidden
 from .definition import LabDefinition, Select
 from .follow import follow_jobs
 from .grading import FileReader, GradingContext
 from .integrity import LabImages
+from .nodevolumes import provide_node_volumes
 from .reader import READER_LABEL
 from .recording import GradingMeter, grade_and_record
 from .records import ResultStore
@@ -96,6 +97,16 @@ class LabRunner:
         ensure_namespace(self.client, namespace, participant)
         return record_start(self.client, namespace, lab.id)
 
+    def _provide_node_volumes(self, lab: LabDefinition, namespace: str) -> None:
+        """The lab's node directories for this namespace (:mod:`.nodevolumes`), where this identity
+        may make them; a participant's were made by ``class.setup``."""
+        if not lab.node_volumes:
+            return
+        with contextlib.suppress(Forbidden):
+            made = provide_node_volumes(self.client, lab, namespace)
+            if made:
+                self.reporter.note(f"provided {', '.join(made)}")
+
     def _lab_selectors(self, lab: LabDefinition, submission: Submission | None) -> list[Select]:
         selectors = lab.selectors()
         for obj in submission.objects if submission else []:
@@ -115,13 +126,14 @@ class LabRunner:
         submission names, kubedojo's reader pods), waiting until they are gone."""
         selectors = self._lab_selectors(lab, submission)
         kinds = sorted({s.kind for s in selectors} & _RESET_KINDS)
+        provided = {("PersistentVolumeClaim", v.claim) for v in lab.node_volumes}  # the instructor's
         doomed: list[tuple[str, str]] = []
         for kind in sorted({*kinds, "Job"}):
             for obj in self.client.list(kind, namespace):
                 if any(s.matches(obj) for s in selectors):
                     doomed.append((kind, obj["metadata"]["name"]))
                     # What the lab's Jobs use was made for the lab too (04's ConfigMaps, 02's claim).
-                    doomed += sorted(_used_by(obj) - set(doomed)) if kind == "Job" else []
+                    doomed += sorted(_used_by(obj) - set(doomed) - provided) if kind == "Job" else []
         doomed = list(dict.fromkeys(doomed))
         for pod in self.client.pods(namespace, label_selector=f"{READER_LABEL}=reader"):
             doomed.append(("Pod", pod["metadata"]["name"]))
@@ -182,6 +194,7 @@ class LabRunner:
                 self.images(lab)
         with self.reporter.step(f"Fresh start in namespace {namespace}"):
             ensure_namespace(self.client, namespace, participant)
+            self._provide_node_volumes(lab, namespace)
             removed = self.reset(lab, namespace, submission, forget_start=False)
             if removed:
                 self.reporter.note(f"removed the previous attempt's {', '.join(removed)}")

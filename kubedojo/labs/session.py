@@ -11,7 +11,7 @@ from typing import Any
 
 from ..client.kubeapi import KubeAPI
 from ..errors import Forbidden, NotFound
-from ..labels import LAB_LABEL, MANAGED, PARTICIPANT_LABEL
+from ..labels import LAB_LABEL, MANAGED, PARTICIPANT_LABEL, POD_SECURITY
 from .objects import parse_time
 
 __all__ = ["MANAGED", "PARTICIPANT_LABEL", "ensure_namespace", "read_start", "record_start", "session_name"]
@@ -22,13 +22,21 @@ def session_name(lab_id: str) -> str:
 
 
 def ensure_namespace(client: KubeAPI, namespace: str, participant: str) -> None:
-    """Create the participant's namespace if it is not there (labelled as kubedojo's)."""
+    """Create the participant's namespace if it is not there (labelled as kubedojo's), and make sure
+    it enforces the participants' Pod Security Standard (:data:`~kubedojo.labels.POD_SECURITY`)."""
     try:
-        client.get("Namespace", namespace)
+        current = client.get("Namespace", namespace)
     except Forbidden:
         return  # a participant may not read namespaces: theirs was made by class.setup
     except NotFound:
-        client.ensure_namespace(namespace, {**MANAGED, PARTICIPANT_LABEL: participant})
+        client.ensure_namespace(namespace, {**MANAGED, PARTICIPANT_LABEL: participant, **POD_SECURITY})
+        return
+    labels = current["metadata"].get("labels") or {}
+    if any(labels.get(k) != v for k, v in POD_SECURITY.items()):
+        # Server-side apply of the labels alone: the namespace's other labels stay as they are.
+        client.apply_one(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": POD_SECURITY}}
+        )
 
 
 def record_start(client: KubeAPI, namespace: str, lab_id: str, when: datetime | None = None) -> datetime:

@@ -47,11 +47,12 @@ def setup(
     people = read_roster(Path(roster))
     config = settings(c)
     busy = console(stderr=True).status(f"Setting up {len(people)} participants …")
+    labs = Catalog(project_dir(c)).all()
     with _environment(c, kubeconfig, inventory) as env:
         with busy:
-            report = env.classroom.setup(people, title or config.workshop.name)
+            report = env.classroom.setup(people, title or config.workshop.name, labs)
         with console(stderr=True).status("Putting every lab's image into the cluster's registry …"):
-            images = env.publish_images(Catalog(project_dir(c)).all())
+            images = env.publish_images(labs)
     if json:
         emit_json({**report.__dict__, "images": images})
         return

@@ -20,8 +20,10 @@ from kubedojo.client.kube import KubeClient
 from kubedojo.client.registry import RegistryClient
 from kubedojo.config import parse_config
 from kubedojo.errors import ClusterBusyError, KubedojoError
+from kubedojo.labels import POD_SECURITY
 from kubedojo.labs import LabRunner, ResultStore
 from kubedojo.labs.images import RegistryDigests, lab_images
+from kubedojo.labs.nodevolumes import remove_node_volumes
 from kubedojo.labs.reader import VolumeReader
 from kubedojo.local.provider import LocalCluster
 
@@ -125,10 +127,13 @@ def namespace(admin: KubeClient, request: pytest.FixtureRequest) -> Iterator[str
         {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": name, "labels": {NAMESPACE_LABEL: "true"}},
+            # Every test namespace enforces what a participant's does (Pod Security baseline), so
+            # each lab's reference solution is shown to pass under it.
+            "metadata": {"name": name, "labels": {NAMESPACE_LABEL: "true", **POD_SECURITY}},
         }
     )
     yield name
+    remove_node_volumes(admin, name)  # cluster-scoped: made for the namespace by lab.run
     admin.delete("Namespace", name)  # propagation Background
     wait_gone(admin, name)
 

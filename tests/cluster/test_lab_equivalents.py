@@ -113,8 +113,9 @@ def other_quantities(docs: Docs) -> None:
     }
 
 
-def trailing_slash(docs: Docs) -> None:
-    _pod_spec(docs[0])["volumes"][0]["hostPath"]["path"] = "/var/tmp/kubedojo-results/"
+def weights_option(docs: Docs) -> None:
+    """The script's own option naming the file it writes, the same file."""
+    container(docs[0])["args"] = [*container(docs[0])["args"], "--weights", "/model_storage/mymodel.npz"]
 
 
 def ttl_longer(docs: Docs) -> None:
@@ -141,7 +142,7 @@ VARIANTS: list[tuple[str, str, Edit]] = [
     ("more-1-deadline-retries", "python-u-split-on-failure", both(python_u_split, on_failure)),
     ("more-2-requests-limits", "other-quantities-ml-with-helper", both(other_quantities, ml_with_helper)),
     ("more-2-requests-limits", "python-u-split-on-failure", both(python_u_split, on_failure)),
-    ("more-3-host-dir", "trailing-slash-ml-with-helper", both(trailing_slash, ml_with_helper)),
+    ("more-3-host-dir", "weights-option-ml-with-helper", both(weights_option, ml_with_helper)),
     ("more-3-host-dir", "python-u-split-on-failure", both(python_u_split, on_failure)),
     (
         "more-5-parallel-grid",

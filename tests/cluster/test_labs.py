@@ -322,27 +322,23 @@ def test_more3_solution(lab_runner: LabRunner, namespace: str, host_results: Pat
     assert_full_marks(run(lab_runner, lab.id, lab.solution_path, namespace))
 
 
-def test_more3_other_host_directory(
+def test_more3_a_host_path_is_refused_by_pod_security(
     lab_runner: LabRunner, namespace: str, tmp_path: Path, host_results: Path
 ) -> None:
+    """The seed's way, a hostPath volume: the Job is stored but Pod Security refuses its pod, and the
+    run ends at once with the API server's reason (not at the time limit)."""
     lab = CATALOG.get("more-3-host-dir")
-    manifest = variant(
-        lab,
-        tmp_path,
-        lambda d: d[0]["spec"]["template"]["spec"]["volumes"][0]["hostPath"].update(
-            path="/var/tmp/kubedojo-elsewhere"
-        ),
-    )
-    try:
-        assert_partial(
-            run(lab_runner, lab.id, manifest, namespace),
-            {"host-volume", "weights-file"},
-            "mounted at /model_storage",
-        )
-    finally:
-        import shutil
 
-        shutil.rmtree("/var/tmp/kubedojo-elsewhere", ignore_errors=True)
+    def host_path(docs: list[dict[str, Any]]) -> None:
+        volume = {"name": "results", "hostPath": {"path": "/var/tmp/kubedojo-results", "type": "Directory"}}
+        docs[0]["spec"]["template"]["spec"]["volumes"][0] = volume
+
+    result = run(lab_runner, lab.id, variant(lab, tmp_path, host_path), namespace)
+    verdicts = {c.id: (c.status, c.found, c.hint) for c in result.checks}
+    assert {k: v[0] for k, v in verdicts.items()} == dict.fromkeys(verdicts, "failed"), verdicts
+    assert "no volume from claim node-results" in verdicts["node-volume"][1]
+    assert "violates PodSecurity" in verdicts["complete"][1] and "hostPath" in verdicts["complete"][1]
+    assert "policy refuses" in verdicts["complete"][2]
 
 
 def test_more3_file_written_inside_the_container(

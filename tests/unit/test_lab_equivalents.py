@@ -323,14 +323,17 @@ def test_04_no_arguments_whatever_the_split() -> None:
     assert set(failed(static("04-hyperparams", docs))) == {"no-args"}
 
 
-def test_more3_host_path_with_a_trailing_slash_but_not_a_sub_path() -> None:
+def test_more3_the_node_directory_claim_itself_not_a_sub_path_nor_a_host_path() -> None:
     docs = solution("more-3-host-dir")
-    spec(docs[0])["volumes"][0]["hostPath"]["path"] = "/var/tmp/kubedojo-results/"
     assert not failed(static("more-3-host-dir", docs))
     volume_mount(docs[0])["subPath"] = "mine"
     bad = failed(static("more-3-host-dir", docs))
-    assert set(bad) == {"host-volume"} and "subPath mine" in bad["host-volume"].found
-    assert "no subPath" in bad["host-volume"].hint
+    assert set(bad) == {"node-volume"} and "subPath mine" in bad["node-volume"].found
+    assert "no subPath" in bad["node-volume"].hint
+    docs = solution("more-3-host-dir")
+    spec(docs[0])["volumes"][0] = {"name": "results", "hostPath": {"path": "/var/tmp/kubedojo-results"}}
+    bad = failed(static("more-3-host-dir", docs))
+    assert set(bad) == {"node-volume"} and "no volume from claim node-results" in bad["node-volume"].found
 
 
 # -- at least, at most ---------------------------------------------------------------------------------

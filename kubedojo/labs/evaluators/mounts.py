@@ -91,7 +91,7 @@ def _mount(ctx: GradingContext, check: MountCheck) -> Outcome:
             return Outcome.failed(
                 what, f"volume {volumes[0]} is not mounted in container {name}", "not-mounted"
             )
-        if not any(_shows(m, target, check.claim is not None) for m in mounts):
+        if not any(_shows(m, target, check.claim is not None and not check.whole) for m in mounts):
             return _elsewhere(what, mounts, target)
         found = f"{source} {wanted} at {target} in container {name}"
     return Outcome.passed(what, found)

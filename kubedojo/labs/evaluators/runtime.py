@@ -149,7 +149,8 @@ def _log_contains(ctx: GradingContext, check: LogContainsCheck) -> Outcome:
 
 @evaluates(FileOnVolumeCheck)
 def _file_on_volume(ctx: GradingContext, check: FileOnVolumeCheck) -> Outcome:
-    where = f"claim {check.claim}" if check.claim else f"{check.host_path} on the node the pod ran on"
+    where = f"claim {check.claim}" if check.claim else f"{check.host_path}"
+    where += " on the node the pod ran on" if check.host_path or check.on_node else ""
     what = f"a file like /{check.pattern}/ ({check.min_size}+ bytes, written since the start) in {where}"
     if check.npz_arrays is not None:
         what += f", holding {check.npz_arrays} arrays"
@@ -159,7 +160,7 @@ def _file_on_volume(ctx: GradingContext, check: FileOnVolumeCheck) -> Outcome:
     if ctx.reader is None:
         return Outcome.pending(what, "files on volumes are read only when grading against a cluster")
     node = None
-    if check.host_path:
+    if check.host_path or check.on_node:
         nodes = [p["spec"].get("nodeName") for j in jobs for p in ctx.pods_of(j) if p["spec"].get("nodeName")]
         if not nodes:
             return Outcome.failed(what, "the Job's pod never ran on a node", "no-pod")

@@ -1,0 +1,134 @@
+"""A participant cannot escape their namespace through their pods (issue 13): with a participant's own
+credentials, every pod that would reach the node — privileged, a hostPath volume, the node's network
+or process namespace, added capabilities — is refused by the API server with its reason, while an
+ordinary pod is admitted; and lab.run labels a namespace it finds without the standard."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from kubedojo.classroom.objects import ROLE_NAME, role_rules
+from kubedojo.client.kube import KubeClient
+from kubedojo.errors import Forbidden
+from kubedojo.labels import POD_SECURITY
+from kubedojo.labs.session import ensure_namespace
+from kubedojo.local.provider import LocalCluster
+
+pytestmark = pytest.mark.cluster
+T = TypeVar("T")
+
+
+@pytest.fixture
+def participant(cluster: LocalCluster, admin: KubeClient, namespace: str) -> Iterator[KubeClient]:
+    """A ServiceAccount with the participants' Role in the test namespace, as class.setup makes it."""
+    admin.create(
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "participant"}}, namespace
+    )
+    admin.create(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": ROLE_NAME},
+            "rules": role_rules(),
+        },
+        namespace,
+    )
+    admin.create(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": ROLE_NAME},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROLE_NAME},
+            "subjects": [{"kind": "ServiceAccount", "name": "participant", "namespace": namespace}],
+        },
+        namespace,
+    )
+    token = admin.request_token(namespace, "participant", 600)
+    client = KubeClient.from_token(cluster.layout.api_url, cluster.state.pki / "ca.crt", token)
+    yield client
+    client.close()
+
+
+def pod(**spec: Any) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "name": "main",
+        "image": "127.0.0.1:5000/kubedojo/base:any",
+        "command": ["true"],
+    }
+    container.update(spec.pop("container", {}))
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "probe"},
+        "spec": {"restartPolicy": "Never", "containers": [container], **spec},
+    }
+
+
+ESCAPES = {
+    "privileged": (pod(container={"securityContext": {"privileged": True}}), "privileged"),
+    "host-path": (
+        pod(
+            container={"volumeMounts": [{"name": "root", "mountPath": "/host"}]},
+            volumes=[{"name": "root", "hostPath": {"path": "/"}}],
+        ),
+        "hostPath",
+    ),
+    "host-network": (pod(hostNetwork=True), "host namespaces"),
+    "host-pid": (pod(hostPID=True), "host namespaces"),
+    "capabilities": (
+        pod(container={"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}),
+        "capabilities",
+    ),
+}
+
+
+def _once_authorized(call: Callable[[], T], timeout: float = 10.0) -> T:
+    """The call's answer once the authorizer has seen the RoleBinding just stored (bounded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except Forbidden as exc:
+            if "violates PodSecurity" in exc.server_message or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_an_ordinary_pod_is_admitted(participant: KubeClient, namespace: str) -> None:
+    stored = _once_authorized(lambda: participant.apply_one(pod(), namespace, dry_run=True))
+    assert stored["metadata"]["name"] == "probe"
+
+
+@pytest.mark.parametrize("escape", sorted(ESCAPES))
+def test_a_pod_that_reaches_the_node_is_refused(participant: KubeClient, namespace: str, escape: str) -> None:
+    body, field = ESCAPES[escape]
+    with pytest.raises(Forbidden) as refused:
+        _once_authorized(lambda: participant.create(body, namespace))
+    message = refused.value.server_message
+    assert 'violates PodSecurity "baseline:latest"' in message and field in message, message
+    assert participant.pods(namespace) == []
+
+
+def test_lab_run_puts_the_standard_on_a_namespace_without_it(admin: KubeClient, namespace: str) -> None:
+    bare = f"{namespace}-bare"
+    admin.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": bare, "labels": {"kubedojo.dev/test": "true"}},
+        }
+    )
+    try:
+        ensure_namespace(admin, bare, "tester")
+        labels = admin.get("Namespace", bare)["metadata"]["labels"]
+        assert {k: labels.get(k) for k in POD_SECURITY} == POD_SECURITY
+        assert labels["kubedojo.dev/test"] == "true"  # the other labels stay
+        with pytest.raises(Forbidden, match="violates PodSecurity"):
+            admin.create(ESCAPES["privileged"][0], bare)
+    finally:
+        admin.delete("Namespace", bare)
+        admin.wait_deleted("Namespace", bare, None, 120)

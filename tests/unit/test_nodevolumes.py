@@ -1,0 +1,56 @@
+"""Node directories given to participants as bound claims (issue 13): each namespace its own directory,
+made once, made again when its claim was deleted; and participant namespaces enforce Pod Security."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kubedojo.classroom.objects import participant_objects
+from kubedojo.classroom.roster import Participant
+from kubedojo.client.fake import FakeKube
+from kubedojo.config import parse_config
+from kubedojo.labels import POD_SECURITY
+from kubedojo.labs.catalog import Catalog
+from kubedojo.labs.nodevolumes import node_volume_objects, provide_node_volumes, remove_node_volumes
+
+PROJECT = Path(__file__).resolve().parents[2]
+LAB = Catalog(PROJECT).get("more-3-host-dir")
+
+
+def test_each_namespace_gets_its_own_node_directory_bound_to_its_claim() -> None:
+    pv, pvc = node_volume_objects(LAB, "dojo-ann")
+    assert pv["kind"] == "PersistentVolume" and pvc["kind"] == "PersistentVolumeClaim"
+    assert pv["spec"]["hostPath"]["path"] == "/var/tmp/kubedojo-results/dojo-ann"
+    assert pv["spec"]["claimRef"] == {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "namespace": "dojo-ann",
+        "name": "node-results",
+    }
+    assert pvc["metadata"]["name"] == "node-results" and pvc["spec"]["volumeName"] == pv["metadata"]["name"]
+    other, _ = node_volume_objects(LAB, "dojo-bob")
+    assert other["metadata"]["name"] != pv["metadata"]["name"]
+    assert other["spec"]["hostPath"]["path"] != pv["spec"]["hostPath"]["path"]
+
+
+def test_provided_once_made_again_when_released_and_removed_with_the_participant() -> None:
+    kube = FakeKube()
+    kube.ensure_namespace("dojo-ann")
+    made = provide_node_volumes(kube, LAB, "dojo-ann")
+    assert len(made) == 2
+    assert provide_node_volumes(kube, LAB, "dojo-ann") == []  # idempotent
+    pv = kube.list("PersistentVolume")[0]
+    kube.put({**pv, "status": {"phase": "Released"}})  # its claim was deleted
+    kube.delete("PersistentVolumeClaim", "node-results", "dojo-ann")
+    again = provide_node_volumes(kube, LAB, "dojo-ann")
+    assert len(again) == 2 and kube.list("PersistentVolume")[0].get("status", {}).get("phase") != "Released"
+    remove_node_volumes(kube, "dojo-ann")
+    assert kube.list("PersistentVolume") == []
+
+
+def test_participant_namespaces_enforce_pod_security_baseline() -> None:
+    settings = parse_config({}).classroom
+    namespace = participant_objects(Participant("ann"), "dojo-ann", settings, "c")[0]
+    labels = namespace["metadata"]["labels"]
+    assert {k: labels[k] for k in POD_SECURITY} == POD_SECURITY
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
