@@ -20,10 +20,10 @@ from ..labels import LAB_LABEL
 from ..labs.definition import LabDefinition
 from ..labs.grading import FileReader, GradingContext
 from ..labs.integrity import LabImages
-from ..labs.objects import parse_time
 from ..labs.recording import grade_and_record
 from ..labs.records import ResultStore
 from ..labs.results import CheckResult, LabResult
+from ..labs.session import start_of
 from ..labs.snapshot import ClusterSnapshot, snapshot_kinds
 
 __all__ = ["ClassGrades", "grade_class"]
@@ -75,7 +75,7 @@ def grade_class(
     starts: dict[tuple[str, str], datetime] = {}
     for cm in client.list("ConfigMap", label_selector=LAB_LABEL):
         meta = cm.get("metadata") or {}
-        when = parse_time((cm.get("data") or {}).get("startedAt"))
+        when = start_of(cm)
         if meta.get("namespace") in wanted and when is not None:
             starts[(meta["namespace"], meta["labels"][LAB_LABEL])] = when
     taken = datetime.now(UTC)

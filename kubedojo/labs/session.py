@@ -1,4 +1,5 @@
-"""When a participant started a lab: a ConfigMap per lab in their namespace.
+"""When a participant started a lab: a ConfigMap per lab in their namespace, whose creation time (set
+by the API server) is the start.
 
 Runtime checks only count objects created after this moment, so work left over from an earlier
 attempt (or made before the lab) cannot score.
@@ -14,7 +15,15 @@ from ..errors import Forbidden, NotFound
 from ..labels import LAB_LABEL, MANAGED, PARTICIPANT_LABEL, POD_SECURITY
 from .objects import parse_time
 
-__all__ = ["MANAGED", "PARTICIPANT_LABEL", "ensure_namespace", "read_start", "record_start", "session_name"]
+__all__ = [
+    "MANAGED",
+    "PARTICIPANT_LABEL",
+    "ensure_namespace",
+    "read_start",
+    "record_start",
+    "session_name",
+    "start_of",
+]
 
 
 def session_name(lab_id: str) -> str:
@@ -39,20 +48,32 @@ def ensure_namespace(client: KubeAPI, namespace: str, participant: str) -> None:
         )
 
 
-def record_start(client: KubeAPI, namespace: str, lab_id: str, when: datetime | None = None) -> datetime:
-    started = (when or datetime.now(UTC)).replace(microsecond=0)
+def record_start(client: KubeAPI, namespace: str, lab_id: str) -> datetime:
+    """Start the lab now: the start record is made anew, and the start is its ``creationTimestamp``,
+    which the API server sets and nobody can change (:func:`start_of`)."""
+    name = session_name(lab_id)
+    if client.delete("ConfigMap", name, namespace):
+        client.wait_deleted("ConfigMap", name, namespace, 30)
+    now = datetime.now(UTC).replace(microsecond=0)
     body: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": session_name(lab_id), "labels": {**MANAGED, LAB_LABEL: lab_id}},
-        "data": {"lab": lab_id, "startedAt": started.isoformat().replace("+00:00", "Z")},
+        "metadata": {"name": name, "labels": {**MANAGED, LAB_LABEL: lab_id}},
+        # For people reading it; grading goes by the record's creationTimestamp.
+        "data": {"lab": lab_id, "startedAt": now.isoformat().replace("+00:00", "Z")},
     }
-    client.apply_one(body, namespace)
-    return started
+    created = client.create(body, namespace)
+    return start_of(created) or now
+
+
+def start_of(record: dict[str, Any]) -> datetime | None:
+    """When a lab started, from its start record: the record's ``creationTimestamp``, set by the API
+    server. A participant may write the record's data (it is a ConfigMap in their namespace) but not
+    its creation time: rewriting ``startedAt`` changes nothing, and deleting and making the record
+    again can only move the start later, so work from before the start never counts."""
+    return parse_time((record.get("metadata") or {}).get("creationTimestamp"))
 
 
 def read_start(client: KubeAPI, namespace: str, lab_id: str) -> datetime | None:
     cm = client.find("ConfigMap", session_name(lab_id), namespace)
-    if cm is None:
-        return None
-    return parse_time((cm.get("data") or {}).get("startedAt"))
+    return None if cm is None else start_of(cm)

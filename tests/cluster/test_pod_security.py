@@ -1,7 +1,8 @@
 """A participant cannot escape their namespace through their pods (issue 13): with a participant's own
 credentials, every pod that would reach the node — privileged, a hostPath volume, the node's network
 or process namespace, added capabilities — is refused by the API server with its reason, while an
-ordinary pod is admitted; and lab.run labels a namespace it finds without the standard."""
+ordinary pod is admitted; lab.run labels a namespace it finds without the standard; and the start
+records a participant can write cannot move their start earlier."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from kubedojo.classroom.objects import ROLE_NAME, role_rules
 from kubedojo.client.kube import KubeClient
 from kubedojo.errors import Forbidden
 from kubedojo.labels import POD_SECURITY
-from kubedojo.labs.session import ensure_namespace
+from kubedojo.labs.session import ensure_namespace, read_start, record_start, session_name
 from kubedojo.local.provider import LocalCluster
 
 pytestmark = pytest.mark.cluster
@@ -132,3 +133,23 @@ def test_lab_run_puts_the_standard_on_a_namespace_without_it(admin: KubeClient, 
     finally:
         admin.delete("Namespace", bare)
         admin.wait_deleted("Namespace", bare, None, 120)
+
+
+def test_a_participant_cannot_move_a_labs_start_earlier(
+    participant: KubeClient, admin: KubeClient, namespace: str
+) -> None:
+    """The start is the start record's creationTimestamp: rewriting its data changes nothing, and
+    making it again only moves the start later."""
+    started = record_start(admin, namespace, "01-run-job")
+    record = _once_authorized(lambda: participant.get("ConfigMap", session_name("01-run-job"), namespace))
+    record["data"]["startedAt"] = "2020-01-01T00:00:00Z"
+    participant.apply_one({k: record[k] for k in ("apiVersion", "kind", "metadata", "data")}, namespace)
+    assert participant.get("ConfigMap", session_name("01-run-job"), namespace)["data"][
+        "startedAt"
+    ].startswith("2020")
+    assert read_start(admin, namespace, "01-run-job") == started
+    time.sleep(1.1)
+    participant.delete("ConfigMap", session_name("01-run-job"), namespace)
+    participant.create({**record, "metadata": {"name": session_name("01-run-job")}}, namespace)
+    later = read_start(admin, namespace, "01-run-job")
+    assert later is not None and later > started

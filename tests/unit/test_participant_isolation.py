@@ -1,5 +1,5 @@
-"""Node directories given to participants as bound claims (issue 13): each namespace its own directory,
-made once, made again when its claim was deleted; and participant namespaces enforce Pod Security."""
+"""What keeps a participant in their namespace (issue 13): node directories given as bound claims, each
+namespace its own; Pod Security on participant namespaces; a lab start they cannot move earlier."""
 
 from __future__ import annotations
 
@@ -54,3 +54,14 @@ def test_participant_namespaces_enforce_pod_security_baseline() -> None:
     labels = namespace["metadata"]["labels"]
     assert {k: labels[k] for k in POD_SECURITY} == POD_SECURITY
     assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
+def test_the_start_is_the_records_creation_time_not_its_data() -> None:
+    from kubedojo.labs.session import read_start, record_start, session_name
+
+    kube = FakeKube()
+    kube.ensure_namespace("dojo-ann")
+    started = record_start(kube, "dojo-ann", "01-run-job")
+    record = kube.get("ConfigMap", session_name("01-run-job"), "dojo-ann")
+    kube.put({**record, "data": {"startedAt": "2020-01-01T00:00:00Z"}})
+    assert read_start(kube, "dojo-ann", "01-run-job") == started
