@@ -167,6 +167,8 @@ class GradingContext:
                 problem = self.run_problem(job)
                 if problem is not None:
                     found = f"{job['metadata']['name']}: {problem.reason}"
+                    if problem.cause == "unverified":  # no credit, but no verdict either
+                        return Outcome.pending(what, found)
                     return Outcome.failed(what, found, problem.cause, problem.hint)
         return fresh
 

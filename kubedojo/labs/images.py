@@ -24,7 +24,8 @@ class RegistryDigests:
 
     Called once per grading (after ``lab.run`` has pushed a changed image), so it never answers from
     an older build. An unreadable registry gives :class:`LabImages` with ``unknown`` set, and then no
-    run counts as the lab's code: grading fails closed."""
+    run earns credit: the checks that need it stay pending (saying why) until a grading that can read
+    the registry, the instructor's."""
 
     def __init__(self, registry: RegistryClient) -> None:
         self.registry = registry

@@ -260,7 +260,11 @@ def _image(pod: dict[str, Any], container: dict[str, Any], images: LabImages) ->
             "use the lab's image, as in the starter manifest",
         )
     if images.unknown is not None:
-        return RunProblem(f"the lab image's digest is unknown: {images.unknown}", "ask the instructor")
+        return RunProblem(
+            f"the lab image's digest cannot be read here ({images.unknown})",
+            "the instructor's grading checks the image; grade again where the registry can be read",
+            "unverified",
+        )
     digest = image_digest(str(status.get("imageID") or ""))
     if digest is None:
         return RunProblem(

@@ -140,7 +140,11 @@ def test_the_image_digest_must_be_the_lab_images() -> None:
     assert problem(container(), image_id=f"sha256:{DIGEST}") is None  # an image ID, not a repo digest
     unknown = LabImages({"lab-01-run-job": frozenset()}, "registry 127.0.0.1:5000 cannot be reached")
     found = run_problem(pod(container()), container(), SCRIPTS, unknown)
-    assert found is not None and "cannot be reached" in found.reason
+    assert found is not None and "cannot be reached" in found.reason and found.cause == "unverified"
+    # A fake is still named where the digest cannot be read.
+    echo = container(command=["sh", "-c", "echo hi"], args=[])
+    faked = run_problem(pod(echo), echo, SCRIPTS, unknown)
+    assert faked is not None and faked.cause == "not-the-lab-code"
     assert image_digest(f"x@sha256:{DIGEST}") == DIGEST and image_digest("sha256:12") is None
 
 
@@ -242,3 +246,24 @@ def test_an_unreadable_registry_fails_closed() -> None:
     assert missing.unknown and "has no kubedojo/lab-01-run-job:v1" in missing.unknown
     found = RegistryDigests(RegistryClient("r:5000", opener=opener(header=f"sha256:{DIGEST}")))(lab)
     assert found.unknown is None and DIGEST in found.digests["lab-01-run-job"]
+
+
+def test_where_the_registry_cannot_be_read_the_work_is_pending_not_failed() -> None:
+    lab = CATALOG.get("01-run-job")
+    main = container()
+    job = {
+        "kind": "Job",
+        "metadata": {"name": "handson-01", "uid": "j", "creationTimestamp": ts(5)},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [main]}}},
+        "status": {"conditions": [{"type": "Complete", "status": "True"}]},
+    }
+    the_pod = copy.deepcopy(pod(main))
+    the_pod["metadata"].update(
+        uid="p", creationTimestamp=ts(6), ownerReferences=[{"kind": "Job", "uid": "j", "controller": True}]
+    )
+    snapshot = ClusterSnapshot("ns", START + timedelta(minutes=5), {"Job": [job], "Pod": [the_pod]})
+    snapshot._logs[("p", "train", False)] = LOG
+    unknown = LabImages({"lab-01-run-job": frozenset()}, "registry r:5000 cannot be reached: refused")
+    result = grade(GradingContext(lab, snapshot, START, images=unknown), "me")
+    runtime = {c.id: (c.status, c.earned) for c in result.checks if c.phase == "runtime"}
+    assert set(runtime.values()) == {("pending", 0)}
