@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -208,16 +209,20 @@ class GradingContext:
     def reported_files(self, job: dict[str, Any]) -> set[str]:
         """The SHA-256 of every file the Job's lab containers reported writing (their termination
         message: ``{"files": [{"name": ..., "sha256": ...}]}``)."""
-        digests: set[str] = set()
+        return {d for term in self.lab_endings(job) for d in _file_digests(term.get("message") or "")}
+
+    def lab_endings(self, job: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """How the lab's container ended in each of the Job's pods (this instance and the previous):
+        the ``terminated`` states, a helper container's left out."""
         for pod in self.pods_of(job):
             lab = (self.container(pod) or {}).get("name")
             for status in (pod.get("status") or {}).get("containerStatuses") or []:
                 if status.get("name") != lab:
                     continue
                 for key in ("state", "lastState"):
-                    message = ((status.get(key) or {}).get("terminated") or {}).get("message") or ""
-                    digests.update(_file_digests(message))
-        return digests
+                    term = (status.get(key) or {}).get("terminated")
+                    if term:
+                        yield term
 
     def _log_container(self, pod: dict[str, Any]) -> str | None:
         """The lab's container, else the first (the one ``kubectl logs`` shows)."""

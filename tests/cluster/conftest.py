@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from kubedojo.classroom.objects import ROLE_NAME, SERVICE_ACCOUNT, role_rules
 from kubedojo.client.kube import KubeClient
 from kubedojo.client.registry import RegistryClient
 from kubedojo.config import parse_config
@@ -160,3 +161,35 @@ def lab_runner(
 def registry_digests(cluster: LocalCluster) -> RegistryDigests:
     """The lab images' digests in the test cluster's registry: grading counts only the labs' own code."""
     return RegistryDigests(RegistryClient(cluster.layout.registry))
+
+
+@pytest.fixture
+def participant(cluster: LocalCluster, admin: KubeClient, namespace: str) -> Iterator[KubeClient]:
+    """A participant as class.setup makes them, in the test namespace: the ServiceAccount
+    ``participant`` with the participants' Role, and a client with its token."""
+    admin.create(
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": SERVICE_ACCOUNT}}, namespace
+    )
+    admin.create(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": ROLE_NAME},
+            "rules": role_rules(),
+        },
+        namespace,
+    )
+    admin.create(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": ROLE_NAME},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROLE_NAME},
+            "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace}],
+        },
+        namespace,
+    )
+    token = admin.request_token(namespace, SERVICE_ACCOUNT, 600)
+    client = KubeClient.from_token(cluster.layout.api_url, cluster.state.pki / "ca.crt", token)
+    yield client
+    client.close()

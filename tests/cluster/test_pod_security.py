@@ -7,51 +7,18 @@ records a participant can write cannot move their start earlier."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
 
-from kubedojo.classroom.objects import ROLE_NAME, role_rules
 from kubedojo.client.kube import KubeClient
 from kubedojo.errors import Forbidden
 from kubedojo.labels import POD_SECURITY
 from kubedojo.labs.session import ensure_namespace, read_start, record_start, session_name
-from kubedojo.local.provider import LocalCluster
 
 pytestmark = pytest.mark.cluster
 T = TypeVar("T")
-
-
-@pytest.fixture
-def participant(cluster: LocalCluster, admin: KubeClient, namespace: str) -> Iterator[KubeClient]:
-    """A ServiceAccount with the participants' Role in the test namespace, as class.setup makes it."""
-    admin.create(
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "participant"}}, namespace
-    )
-    admin.create(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": {"name": ROLE_NAME},
-            "rules": role_rules(),
-        },
-        namespace,
-    )
-    admin.create(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": ROLE_NAME},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROLE_NAME},
-            "subjects": [{"kind": "ServiceAccount", "name": "participant", "namespace": namespace}],
-        },
-        namespace,
-    )
-    token = admin.request_token(namespace, "participant", 600)
-    client = KubeClient.from_token(cluster.layout.api_url, cluster.state.pki / "ca.crt", token)
-    yield client
-    client.close()
 
 
 def pod(**spec: Any) -> dict[str, Any]:

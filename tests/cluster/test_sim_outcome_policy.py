@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from kubedojo.classroom.objects import ROLE_NAME, SERVICE_ACCOUNT, role_rules
 from kubedojo.client.kube import KubeClient
 from kubedojo.errors import ApiError, Forbidden
 from kubedojo.local.provider import LocalCluster
@@ -44,23 +43,6 @@ def _client(cluster: LocalCluster, admin: KubeClient, namespace: str, account: s
     )
     token = admin.request_token(namespace, account, 600)
     return KubeClient.from_token(cluster.layout.api_url, cluster.state.pki / "ca.crt", token)
-
-
-@pytest.fixture
-def participant(cluster: LocalCluster, admin: KubeClient, namespace: str) -> Iterator[KubeClient]:
-    """A participant as class.setup makes them: a ServiceAccount with the participant Role."""
-    admin.create(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": {"name": ROLE_NAME},
-            "rules": role_rules(),
-        },
-        namespace,
-    )
-    client = _client(cluster, admin, namespace, SERVICE_ACCOUNT, {"kind": "Role", "name": ROLE_NAME})
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -206,16 +206,10 @@ def _intervals(ctx: GradingContext, jobs: list[dict[str, Any]]) -> list[tuple[da
     """When each pod's lab container ran (each instance), so a helper container does not count twice."""
     spans = []
     for job in jobs:
-        for pod in ctx.pods_of(job):
-            lab = (ctx.container(pod) or {}).get("name")
-            for status in (pod.get("status") or {}).get("containerStatuses") or []:
-                if status.get("name") != lab:
-                    continue
-                for key in ("state", "lastState"):
-                    term = (status.get(key) or {}).get("terminated") or {}
-                    start, end = parse_time(term.get("startedAt")), parse_time(term.get("finishedAt"))
-                    if start and end:
-                        spans.append((start, end))
+        for term in ctx.lab_endings(job):
+            start, end = parse_time(term.get("startedAt")), parse_time(term.get("finishedAt"))
+            if start and end:
+                spans.append((start, end))
     return spans
 
 
