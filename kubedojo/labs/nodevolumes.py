@@ -21,6 +21,8 @@ from .definition import LabDefinition, NodeVolume
 
 __all__ = ["NODE_DIR_CLASS", "node_volume_objects", "provide_node_volumes", "remove_node_volumes"]
 
+_BIND_TIMEOUT = 60.0
+
 NODE_DIR_CLASS = "kubedojo-node-dir"
 """The storage class name of node directory volumes (no provisioner: each is made by kubedojo)."""
 
@@ -89,10 +91,27 @@ def provide_node_volumes(client: KubeAPI, lab: LabDefinition, namespace: str) ->
                 client.wait_deleted("PersistentVolume", name, None, 60)
             client.create(obj)
             made.append(f"PersistentVolume {name}")
-        elif client.find("PersistentVolumeClaim", name, namespace) is None:
-            client.create(obj, namespace)
-            made.append(f"PersistentVolumeClaim {namespace}/{name}")
+        else:
+            claim = client.find("PersistentVolumeClaim", name, namespace)
+            if claim is None:
+                client.create(obj, namespace)
+                made.append(f"PersistentVolumeClaim {namespace}/{name}")
+            if _phase(claim) != "Bound":
+                # Bound before anyone mounts it: a pod with an unbound claim is unschedulable, which
+                # a run would take for a stuck submission.
+                client.wait_for(
+                    f"claim {namespace}/{name} to be bound to its node directory",
+                    "PersistentVolumeClaim",
+                    lambda c: _phase(c) == "Bound",
+                    _BIND_TIMEOUT,
+                    namespace,
+                    name=name,
+                )
     return made
+
+
+def _phase(obj: dict[str, Any] | None) -> str:
+    return str(((obj or {}).get("status") or {}).get("phase") or "")
 
 
 def remove_node_volumes(client: KubeAPI, namespace: str) -> None:

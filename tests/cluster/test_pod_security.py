@@ -67,7 +67,8 @@ def _once_authorized(call: Callable[[], T], timeout: float = 10.0) -> T:
 
 
 def test_an_ordinary_pod_is_admitted(participant: KubeClient, namespace: str) -> None:
-    stored = _once_authorized(lambda: participant.apply_one(pod(), namespace, dry_run=True))
+    # Created in a dry run: admitted (Pod Security included) but not stored, so nothing runs.
+    stored = _once_authorized(lambda: participant.create(pod(), namespace, dry_run=True))
     assert stored["metadata"]["name"] == "probe"
 
 
@@ -109,14 +110,19 @@ def test_a_participant_cannot_move_a_labs_start_earlier(
     making it again only moves the start later."""
     started = record_start(admin, namespace, "01-run-job")
     record = _once_authorized(lambda: participant.get("ConfigMap", session_name("01-run-job"), namespace))
-    record["data"]["startedAt"] = "2020-01-01T00:00:00Z"
-    participant.apply_one({k: record[k] for k in ("apiVersion", "kind", "metadata", "data")}, namespace)
+    forged = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": session_name("01-run-job")},
+        "data": {**record["data"], "startedAt": "2020-01-01T00:00:00Z"},
+    }
+    participant.apply_one(forged, namespace)
     assert participant.get("ConfigMap", session_name("01-run-job"), namespace)["data"][
         "startedAt"
     ].startswith("2020")
     assert read_start(admin, namespace, "01-run-job") == started
     time.sleep(1.1)
     participant.delete("ConfigMap", session_name("01-run-job"), namespace)
-    participant.create({**record, "metadata": {"name": session_name("01-run-job")}}, namespace)
+    participant.create(forged, namespace)
     later = read_start(admin, namespace, "01-run-job")
     assert later is not None and later > started

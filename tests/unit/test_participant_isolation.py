@@ -4,6 +4,7 @@ namespace its own; Pod Security on participant namespaces; a lab start they cann
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kubedojo.classroom.objects import participant_objects
 from kubedojo.classroom.roster import Participant
@@ -33,9 +34,16 @@ def test_each_namespace_gets_its_own_node_directory_bound_to_its_claim() -> None
     assert other["spec"]["hostPath"]["path"] != pv["spec"]["hostPath"]["path"]
 
 
+def bind_at_once(fake: FakeKube, event: str, claim: dict[str, Any]) -> None:
+    """The PV controller's part: a new claim named for its volume is Bound."""
+    if event == "ADDED":
+        fake.put({**claim, "status": {"phase": "Bound"}})
+
+
 def test_provided_once_made_again_when_released_and_removed_with_the_participant() -> None:
     kube = FakeKube()
     kube.ensure_namespace("dojo-ann")
+    kube.react("PersistentVolumeClaim", bind_at_once)
     made = provide_node_volumes(kube, LAB, "dojo-ann")
     assert len(made) == 2
     assert provide_node_volumes(kube, LAB, "dojo-ann") == []  # idempotent
