@@ -11,7 +11,8 @@ def claim_bound(ctx: GradingContext, claim: str) -> Outcome:
         if pvc["metadata"]["name"] != claim:
             continue
         if not ctx.fresh(pvc):
-            return Outcome.failed(what, "the claim is from before the lab started; reset the lab and submit again")
+            found = "the claim is from before the lab started; reset the lab and submit again"
+            return Outcome.failed(what, found)
         phase = (pvc.get("status") or {}).get("phase", "unknown")
         if phase == "Bound":
             return Outcome.passed(what, f"Bound to {pvc['spec'].get('volumeName')}")

@@ -1,4 +1,4 @@
-"""Python check of ds-job: the confusion matrix in the log is 3×3 and counts every test sample."""
+"""Python check of ds-job: the confusion matrix in the log is 3-by-3 and counts every test sample."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from kubedojo.labs import GradingContext, Outcome, Select
 
 
 def confusion_matrix(ctx: GradingContext, job: str, samples: int) -> Outcome:
-    what = f"'Training finished with confusion matrix:' and a 3×3 matrix summing to {samples}"
+    what = f"'Training finished with confusion matrix:' and a 3-by-3 matrix summing to {samples}"
     jobs = ctx.finished_jobs(Select(name=job), what)
     if isinstance(jobs, Outcome):
         return jobs
