@@ -8,7 +8,9 @@ this 2-core machine cannot run N x 6 training containers. The Jobs reach Complet
 controller as usual. Then ``grade_class`` grades everyone for the five labs, ``--rounds`` times;
 reported are the seconds and the number of API requests per grading. Logs of simulated pods cannot
 be read (no kubelet), so log checks fail there and evidence is written for those results — which is
-part of what a real grading costs.
+part of what a real grading costs. Since the real-work gate (docs/labs.md), simulated pods report no
+image digest, so runtime checks stop before reading logs: the figure understates a real grading
+until the benchmark's runs pass the gate (docs/benchmarks.md).
 
 Needs the local cluster with simulated nodes: ``invoke cluster.up --sim-nodes train-cpu=12``.
 
