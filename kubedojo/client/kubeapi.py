@@ -300,7 +300,9 @@ class KubeAPI(ABC):
 
     def apply(self, objects: Iterable[Mapping[str, Any]]) -> builtins.list[str]:
         """Server-side apply each object (in the namespace it names); returns ``Kind/name`` of
-        those that changed."""
+        those that changed: whose stored content differs, not merely their resourceVersion (an
+        apply after a controller wrote the status is stored again with only the managedFields'
+        time moved, which is no change)."""
         changed = []
         for obj in objects:
             meta = obj["metadata"]
@@ -308,8 +310,7 @@ class KubeAPI(ABC):
                 obj["kind"], meta["name"], meta.get("namespace"), api_version=obj["apiVersion"]
             )
             result = self.apply_one(obj)
-            version = (before or {}).get("metadata", {}).get("resourceVersion")
-            if result["metadata"].get("resourceVersion") != version:
+            if before is None or _content(before) != _content(result):
                 changed.append(f"{obj['kind']}/{meta['name']}")
         return changed
 
@@ -325,3 +326,10 @@ class KubeAPI(ABC):
         except Conflict:
             return False
         return True
+
+
+def _content(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """What an object says, without what the server keeps about it (its status, resourceVersion,
+    managedFields)."""
+    meta = {k: v for k, v in obj["metadata"].items() if k not in ("managedFields", "resourceVersion")}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}

@@ -107,37 +107,21 @@ def install_sim_outcome_policy(client: KubeAPI, settings: LocalSettings) -> list
     admission plugin reloads policies from its informer about once a second; only a request as an
     untrusted identity proves the refusal, which ``up`` has none of (the cluster test makes one).
 
-    Changed means the stored policy or binding differs, not merely its resourceVersion: the first
-    apply after the status controller wrote the status (by server-side apply to the status
-    subresource) is stored again with only the managedFields' time moved, which is no change.
+    Changed means the stored policy or binding differs, as :meth:`KubeAPI.apply` counts it: the
+    apply after the status controller wrote the status is stored again with only the managedFields'
+    time moved, which is no change.
     """
-    applied: list[str] = []
-    generation = None
-    for obj in sim_outcome_policy():
-        before = client.find(obj["kind"], POLICY_NAME, api_version=obj["apiVersion"])
-        after = client.apply_one(obj)
-        if before is None or _content(before) != _content(after):
-            applied.append(f"{obj['kind']}/{POLICY_NAME}")
-        if obj["kind"] == "ValidatingAdmissionPolicy":
-            generation = after["metadata"].get("generation")
+    applied = client.apply(sim_outcome_policy())
 
     def observed(obj: Mapping[str, Any]) -> bool:
         seen = (obj.get("status") or {}).get("observedGeneration")
-        return seen is not None and generation is not None and seen >= generation
+        return seen is not None and seen >= obj["metadata"].get("generation", 0)
 
     client.wait_for(
-        f"the controller manager to observe ValidatingAdmissionPolicy {POLICY_NAME} "
-        f"(generation {generation})",
+        f"the controller manager to observe ValidatingAdmissionPolicy {POLICY_NAME}",
         "ValidatingAdmissionPolicy",
         observed,
         settings.start_timeout,
         name=POLICY_NAME,
     )
     return [("sim-outcome policy", f"applied {', '.join(applied)}" if applied else "unchanged")]
-
-
-def _content(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """What an object says, without what the server keeps about it (its status, resourceVersion,
-    managedFields)."""
-    meta = {k: v for k, v in obj["metadata"].items() if k not in ("managedFields", "resourceVersion")}
-    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
