@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import re
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from ..client.commands import Runner
-from ..errors import BuildError, CommandError, WaitTimeout
+from ..client.registry import ImageDigests, RegistryClient
+from ..errors import BuildError, CommandError, RegistryError, WaitTimeout
 from ..paths import CacheDirs
 from ..versions import COREDNS_VERSION, PAUSE_IMAGE_TAG
 
@@ -355,34 +353,20 @@ class ImageBuilder:
 
     # -- registry ----------------------------------------------------------------------------
 
-    def in_registry(self, recipe: ImageRecipe, registry: str) -> bool:
-        request = urllib.request.Request(
-            f"http://{registry}/v2/{recipe.repository}/manifests/{recipe.tag}",
-            method="HEAD",
-            headers={
-                "Accept": "application/vnd.oci.image.manifest.v1+json, "
-                "application/vnd.docker.distribution.manifest.v2+json"
-            },
-        )
+    def _registry_digests(self, recipe: ImageRecipe, registry: str) -> ImageDigests | None:
+        """What the registry holds under the recipe's tag; None when nothing (or it cannot be read)."""
         try:
-            with urllib.request.urlopen(request, timeout=10):
-                return True
-        except (urllib.error.URLError, OSError):
-            return False
+            return RegistryClient(registry).digests(recipe.repository, recipe.tag)
+        except RegistryError:
+            return None
+
+    def in_registry(self, recipe: ImageRecipe, registry: str) -> bool:
+        return self._registry_digests(recipe, registry) is not None
 
     def registry_image_id(self, recipe: ImageRecipe, registry: str) -> str | None:
         """The config digest (image ID) the registry has under the recipe's tag, if any."""
-        request = urllib.request.Request(
-            f"http://{registry}/v2/{recipe.repository}/manifests/{recipe.tag}",
-            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                manifest = json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError):
-            return None
-        digest = str(manifest.get("config", {}).get("digest", ""))
-        return digest.removeprefix("sha256:") or None
+        found = self._registry_digests(recipe, registry)
+        return (found.config or None) if found is not None else None
 
     def push(self, recipe: ImageRecipe, registry: str, force: bool = False) -> bool:
         """Push to ``registry`` (plain HTTP, loopback) unless it has this very image; True if pushed.
