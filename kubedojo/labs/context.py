@@ -64,6 +64,7 @@ class GradingContext:
         """The lab images' digests; with them, evidence counts only from a run of the lab's own code
         (:mod:`.integrity`). Without them (tests of check logic), any run counts."""
         self._files: dict[tuple[str | None, str | None, str | None], list[FileInfo]] = {}
+        self._run_problems: dict[str, RunProblem | None] = {}
 
     def files(self, claim: str | None, host_path: str | None, node: str | None) -> list[FileInfo]:
         """What a volume holds, read once per grading (None reader: nothing can be read)."""
@@ -177,9 +178,16 @@ class GradingContext:
 
     def run_problem(self, job: dict[str, Any]) -> RunProblem | None:
         """Why the Job's evidence is not the lab's own code at work, or None (see :mod:`.integrity`):
-        every pod of the Job that ran must pass, and at least one must have run."""
+        every pod of the Job that ran must pass, and at least one must have run. Judged once per
+        Job and grading, whichever checks ask."""
         if self.images is None:
             return None
+        uid = str(job["metadata"].get("uid") or job["metadata"].get("name"))
+        if uid not in self._run_problems:
+            self._run_problems[uid] = self._judge_run(job, self.images)
+        return self._run_problems[uid]
+
+    def _judge_run(self, job: dict[str, Any], images: LabImages) -> RunProblem | None:
         ran = [p for p in self.pods_of(job) if _ran(p)]
         if not ran:
             if (job_finished(job) or {}).get("type") == "Failed":
@@ -199,9 +207,7 @@ class GradingContext:
                     f"{pod['metadata']['name']} has no lab container (among {names})",
                     f"the lab's container is {self.lab.container.describe()}",
                 )
-            problem = run_problem(
-                pod, container, self.lab.container.runs, self.images, maps, self.lab.code_dir
-            )
+            problem = run_problem(pod, container, self.lab.container.runs, images, maps, self.lab.code_dir)
             if problem is not None:
                 return problem
         return None
