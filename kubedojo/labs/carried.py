@@ -25,16 +25,18 @@ __all__ = ["carry_forward"]
 
 
 def _passed_before(store: ResultStore, result: LabResult) -> dict[str, tuple[dict[str, Any], str]]:
-    """check id → (its latest passed verdict, when graded), over the records of the same start."""
+    """check id → (its latest passed verdict, when graded), over the records of the same start.
+
+    Read newest first, up to the first record of another start: starts only move later (a start is
+    a record's server-set creation time), so the records of one start are the latest ones."""
     found: dict[str, tuple[dict[str, Any], str]] = {}
-    directory = store.lab_dir(result.participant, result.lab)
-    for attempt in store.attempts(result.participant, result.lab):
-        record = store.read(directory / f"attempt-{attempt:03d}.json")
+    for attempt in reversed(store.attempts(result.participant, result.lab)):
+        record = store.read(store.record_path(result.participant, result.lab, attempt))
         if record.get("started_at") != result.started_at:
-            continue
+            break
         for check in record.get("checks") or []:
             if check.get("status") == "passed":
-                found[str(check.get("id"))] = (check, str(record.get("graded_at")))
+                found.setdefault(str(check.get("id")), (check, str(record.get("graded_at"))))
     return found
 
 
@@ -48,8 +50,8 @@ def _gone(ctx: GradingContext, check: Check) -> bool:
 
 def carry_forward(ctx: GradingContext, result: LabResult, store: ResultStore) -> LabResult:
     """``result`` with the earlier verdicts carried over where the objects are gone (see the module)."""
-    if ctx.submission is not None:
-        return result  # graded from a submission just applied: its objects are there
+    if ctx.submission is not None or result.status == "passed":
+        return result  # graded from a submission just applied (its objects are there), or nothing to carry
     earlier = _passed_before(store, result)
     if not earlier:
         return result

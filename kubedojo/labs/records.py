@@ -38,13 +38,15 @@ class ResultStore:
     def evidence_dir(self, participant: str, lab: str, attempt: int) -> Path:
         return self.lab_dir(participant, lab) / f"attempt-{attempt:03d}-evidence"
 
+    def record_path(self, participant: str, lab: str, attempt: int) -> Path:
+        return self.lab_dir(participant, lab) / f"attempt-{attempt:03d}.json"
+
     def write(self, result: LabResult) -> Path:
         """Store the result as the next attempt (atomically); sets ``result.attempt`` if unset."""
         if not result.attempt:
             result.attempt = self.next_attempt(result.participant, result.lab)
-        directory = self.lab_dir(result.participant, result.lab)
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"attempt-{result.attempt:03d}.json"
+        path = self.record_path(result.participant, result.lab, result.attempt)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
         os.replace(tmp, path)
