@@ -15,7 +15,7 @@ import contextlib
 from typing import Any
 
 from ..client.kubeapi import KubeAPI
-from ..errors import ApiError, NotFound
+from ..errors import ApiError
 from ..labels import MANAGED, NODE_VOLUME_LABEL
 from .definition import LabDefinition, NodeVolume
 
@@ -83,8 +83,7 @@ def provide_node_volumes(client: KubeAPI, lab: LabDefinition, namespace: str) ->
         name = obj["metadata"]["name"]
         if obj["kind"] == "PersistentVolume":
             current = client.find("PersistentVolume", name)
-            phase = ((current or {}).get("status") or {}).get("phase")
-            if current is not None and phase not in ("Released", "Failed"):
+            if current is not None and _phase(current) not in ("Released", "Failed"):
                 continue
             if current is not None:
                 client.delete("PersistentVolume", name)
@@ -117,5 +116,5 @@ def _phase(obj: dict[str, Any] | None) -> str:
 def remove_node_volumes(client: KubeAPI, namespace: str) -> None:
     """Delete the node volumes made for ``namespace`` (not their directories' files)."""
     for pv in client.list("PersistentVolume", label_selector=f"{NODE_VOLUME_LABEL}={namespace}"):
-        with contextlib.suppress(NotFound, ApiError):
+        with contextlib.suppress(ApiError):  # gone already
             client.delete("PersistentVolume", pv["metadata"]["name"])
