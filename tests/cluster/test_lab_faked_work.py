@@ -10,7 +10,6 @@ under the model file's name) are tried where they fit."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from kubedojo.client.kube import KubeClient
 from kubedojo.labs import LabRunner
 from kubedojo.labs.results import LabResult
 
+from .helpers import wait_pod
 from .labtools import CATALOG, assert_full_marks, container, every_route, named, solution, variant, write
 from .test_lab_equivalents import host_results  # noqa: F401 (a fixture)
 from .test_labs import experiments
@@ -139,7 +139,7 @@ def test_02_junk_under_the_model_files_name_earns_nothing(
     lab = CATALOG.get("02-save-model")
     assert_full_marks(lab_runner.run(lab, lab.solution_path, namespace, "tester", timeout=300))
     docs = solution(lab)
-    claim = named(docs, "PersistentVolumeClaim", "model-storage")["metadata"]["name"]
+    claim = "model-storage"  # the solution's claim
     junk = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -161,14 +161,9 @@ def test_02_junk_under_the_model_files_name_earns_nothing(
             "volumes": [{"name": "m", "persistentVolumeClaim": {"claimName": claim}}],
         },
     }
-    admin.create(copy.deepcopy(junk), namespace)
-    admin.wait_for(
-        "junk pod",
-        "Pod",
-        lambda p: (p.get("status") or {}).get("phase") == "Succeeded",
-        120,
-        namespace,
-        name="junk",
+    admin.create(junk, namespace)
+    wait_pod(
+        admin, namespace, "junk", lambda p: (p.get("status") or {}).get("phase") == "Succeeded", "to finish"
     )
     checked = lab_runner.check(lab, namespace, "tester")
     model = next(c for c in checked.checks if c.id == "model-file")
