@@ -320,12 +320,19 @@ class LocalCluster:
         found.discard(os.getpid())
         return found
 
-    def _kill_pods(self) -> int:
-        """SIGKILL every container process and every shim of this cluster's containerd."""
-        victims = self.pod_processes()
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda pid: terminate(pid, 0.0), victims))
-        return len(victims)
+    def _kill_pods(self, rounds: int = 10) -> int:
+        """SIGKILL every container process and every shim of this cluster's containerd, again
+        while new ones appear: a container that a shim was starting when the first round looked
+        shows up only after it (at most ``rounds`` rounds)."""
+        killed: set[int] = set()
+        for _ in range(rounds):
+            victims = self.pod_processes() - killed
+            if not victims:
+                break
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(lambda pid: terminate(pid, 0.0), victims))
+            killed |= victims
+        return len(killed)
 
     def _cleanup_iptables(self, undone: list[str]) -> None:
         proxy = self.layout.k8s_bin / "kube-proxy"

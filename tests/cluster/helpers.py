@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -95,8 +97,16 @@ def crash(cluster: LocalCluster) -> None:
     the kernel state (bridge, veths, mounts, cgroups, iptables rules) stays behind."""
     for component in cluster.components:
         cluster.processes.kill(component.daemon)
-    for pid in cluster.pod_processes():
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            continue
+    # A container a shim was starting as the first look was taken appears after it: look again
+    # until two looks in a row find nothing new (a single look once left a just-started coredns).
+    killed: set[int] = set()
+    quiet = 0
+    deadline = time.monotonic() + 10
+    while quiet < 2 and time.monotonic() < deadline:
+        found = cluster.pod_processes() - killed
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        killed |= found
+        quiet = 0 if found else quiet + 1
+        time.sleep(0.1)
