@@ -3,15 +3,14 @@
 Usage: python train_hp.py [--hp-file /model_hp/exp.yaml]
 
 The file holds "args: [EPOCHS, ACTIVATION, ALPHA]", for example "args: [10, relu, 0.001]". The
-script prints what it read, then trains exactly like train.py.
+script prints what it read, then trains exactly like train.py, and reports like it.
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import yaml
-from train import ACTIVATIONS, stop_on_sigterm, train
+from train import ACTIVATIONS, run, stop_on_sigterm, train
 
 
 def quoted_args(text: str) -> list[bool]:
@@ -89,4 +88,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    run(main)

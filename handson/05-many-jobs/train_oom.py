@@ -9,10 +9,9 @@ default 2048) and exits normally.
 """
 
 import os
-import sys
 import time
 
-from train import parse_args, stop_on_sigterm
+from train import parse_args, run, stop_on_sigterm
 
 CHUNK_MB = 16
 
@@ -36,4 +35,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    run(main)

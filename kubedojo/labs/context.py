@@ -138,11 +138,24 @@ class GradingContext:
         """The logs of the Job's pods, oldest first, control characters removed."""
         parts = []
         for pod in self.pods_of(job):
-            name = pod["metadata"]["name"]
-            text = self.snapshot.log(name, container or self._log_container(pod))
+            text = self.output_of(pod, container or self._log_container(pod))
             if text:
                 parts.append(text)
         return _CONTROL.sub("", "\n".join(parts).replace("\r", "\n"))
+
+    def output_of(self, pod: dict[str, Any], container: str | None, previous: bool = False) -> str | None:
+        """What a container of the pod printed (its ``previous`` instance's): for the lab's
+        container, the output its run reported in the termination message (the lab scripts'
+        ``report``), read with the pod at no cost; else, and when the report left it out, its log
+        from the API server (one request)."""
+        if container is not None and container == (self.container(pod) or {}).get("name"):
+            for status in (pod.get("status") or {}).get("containerStatuses") or []:
+                if status.get("name") == container:
+                    state = status.get("lastState" if previous else "state") or {}
+                    reported = _reported_output(((state.get("terminated") or {}).get("message")) or "")
+                    if reported is not None:
+                        return reported
+        return self.snapshot.log(pod["metadata"]["name"], container, previous)
 
     def finished_jobs(self, sel: Select, what: str, real_run: bool = True) -> list[dict[str, Any]] | Outcome:
         """The selected Jobs when all have finished; otherwise the verdict to give (about ``what``):
@@ -246,12 +259,24 @@ def _ran(pod: dict[str, Any]) -> bool:
     return False
 
 
-def _file_digests(message: str) -> list[str]:
+def _report(message: str) -> dict[str, Any]:
+    """A lab script's termination message (``{"log": ..., "files": [...]}``), or {}."""
+    if not message.startswith("{"):
+        return {}
     try:
         data = json.loads(message)
     except ValueError:
-        return []
-    files = data.get("files") if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _reported_output(message: str) -> str | None:
+    output = _report(message).get("log")
+    return output if isinstance(output, str) else None
+
+
+def _file_digests(message: str) -> list[str]:
+    files = _report(message).get("files")
     if not isinstance(files, list):
         return []
     return [str(f["sha256"]) for f in files if isinstance(f, dict) and isinstance(f.get("sha256"), str)]

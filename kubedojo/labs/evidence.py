@@ -62,11 +62,11 @@ def save_evidence(ctx: GradingContext, directory: Path) -> Path:
         name = pod["metadata"]["name"]
         for status in (pod.get("status") or {}).get("containerStatuses") or []:
             container = status["name"]
-            text = ctx.snapshot.log(name, container)
+            text = ctx.output_of(pod, container)
             if text is not None:
                 (logs / f"{name}_{container}.log").write_text(text)
             if status.get("restartCount"):
-                previous = ctx.snapshot.log(name, container, previous=True)
+                previous = ctx.output_of(pod, container, previous=True)
                 if previous is not None:
                     (logs / f"{name}_{container}.previous.log").write_text(previous)
     return directory

@@ -27,7 +27,10 @@ IDENTICAL = {
 SAVING = ("02-save-model", "more-3-host-dir")
 """These train.py also save what they trained (joblib; the weights with np.savez) and take an option
 for where: their ``parse_args`` and ``main`` differ on purpose, the training itself must not."""
-SHARED = ("ACTIVATIONS", "stop_on_sigterm", "positive_int", "non_negative_float", "train")
+REPORTING = ("TERMINATION_LOG", "REPORT_MAX_BYTES", "OUTPUT", "SAVED", "Kept", "keep_output", "report", "run")
+"""How a run leaves its output and saved files in the termination message, where the grader reads
+them: the same in every script that the lab image runs."""
+SHARED = ("ACTIVATIONS", "stop_on_sigterm", "positive_int", "non_negative_float", "train", *REPORTING)
 
 UNIQUE = ("04-hyperparams/train_hp.py",)
 """Reads its arguments from a mounted file, then trains with train.py's ``train``."""
@@ -48,6 +51,12 @@ def test_saving_variants_train_the_same_way(lab: str) -> None:
     assert {name: variant.get(name) for name in SHARED} == {name: reference[name] for name in SHARED}
 
 
+def test_ds_job_reports_like_the_training_scripts() -> None:
+    reference = _definitions(HANDSON / IDENTICAL["train.py"][0] / "train.py")
+    ds_job = _definitions(HANDSON / "ds-job" / "main.py")
+    assert {name: ds_job.get(name) for name in REPORTING} == {name: reference[name] for name in REPORTING}
+
+
 def test_every_training_script_is_accounted_for() -> None:
     found = {p.relative_to(HANDSON).as_posix() for p in HANDSON.glob("*/train*.py")}
     known = {f"{lab}/{name}" for name, labs in IDENTICAL.items() for lab in labs}
@@ -58,8 +67,10 @@ def _definitions(path: Path) -> dict[str, str]:
     """Top-level functions and assignments by name, as normalised source (comments and layout aside)."""
     found: dict[str, str] = {}
     for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.FunctionDef):
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
             found[node.name] = ast.unparse(node)
         elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             found[node.targets[0].id] = ast.unparse(node)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            found[node.target.id] = ast.unparse(node)
     return found

@@ -64,6 +64,7 @@ def train_hp(monkeypatch: pytest.MonkeyPatch) -> Any:
     stub.ACTIVATIONS = ("relu", "tanh", "logistic", "identity")  # type: ignore[attr-defined]
     stub.stop_on_sigterm = lambda: None  # type: ignore[attr-defined]
     stub.train = lambda *args: None  # type: ignore[attr-defined]
+    stub.run = lambda main: None  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "train", stub)
     return _load(PROJECT / "handson/04-hyperparams/train_hp.py", "lab04_train_hp_under_test")
 

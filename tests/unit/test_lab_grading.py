@@ -1,5 +1,6 @@
 """Grading logic on hand-written object states: verdicts, partial credit, pending, anti-cheat."""
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,6 +122,47 @@ def test_metric_threshold_and_partial_credit() -> None:
     assert checks["no-retries"].status == "failed" and "6" in checks["no-retries"].found
     assert checks["complete"].status == "passed" and checks["all-epochs"].status == "passed"
     assert 0 < result.score < result.max_score
+
+
+def reporting(pod_: dict[str, Any], message: str, container: str = "train") -> dict[str, Any]:
+    """The pod with ``message`` as the termination message of its container ``container``."""
+    for status in pod_["status"]["containerStatuses"]:
+        if status["name"] == container:
+            status["state"]["terminated"]["message"] = message
+    return pod_
+
+
+def test_output_reported_in_the_termination_message_is_read_without_the_log() -> None:
+    j = job("handson-01", 5, "Complete", backoffLimit=0)
+    p = reporting(pod("p1", j, 6, 20), json.dumps({"log": "Epoch 5/5 - loss: 1\nTest accuracy: 0.97\n"}))
+    ctx = context({"Job": [j], "Pod": [p]})  # no log at all: the snapshot has no client either
+    checks = by_id(grade(ctx, "me"))
+    assert checks["accuracy"].status == "passed" and checks["accuracy"].found.endswith("0.97")
+    assert checks["all-epochs"].status == "passed"
+    assert ctx.snapshot._logs == {}, "no log was read"
+
+
+def test_a_report_without_the_output_leaves_the_log_to_be_read() -> None:
+    j = job("handson-01", 5, "Complete", backoffLimit=0)
+    p = reporting(pod("p1", j, 6, 20), json.dumps({"files": []}))
+    checks = by_id(
+        grade(
+            context({"Job": [j], "Pod": [p]}, logs={"p1": "Epoch 5/5 - loss: 1\nTest accuracy: 0.96\n"}), "me"
+        )
+    )
+    assert checks["accuracy"].status == "passed" and checks["accuracy"].found.endswith("0.96")
+
+
+def test_only_the_lab_container_s_report_stands_for_its_output() -> None:
+    j = job("handson-01", 5, "Complete", backoffLimit=0)
+    p = pod("p1", j, 6, 20)
+    p["spec"]["containers"].insert(0, {"name": "helper"})
+    helper = json.loads(json.dumps(p["status"]["containerStatuses"][0]))
+    p["status"]["containerStatuses"].insert(0, {**helper, "name": "helper"})
+    reporting(p, json.dumps({"log": "Test accuracy: 0.99\n"}), container="helper")
+    ctx = context({"Job": [j], "Pod": [p]}, logs={"p1": "Test accuracy: 0.42\n"})
+    assert ctx.output_of(p, "helper") is None  # its log (none here), not its own message
+    assert by_id(grade(ctx, "me"))["accuracy"].found.endswith("0.42")
 
 
 def test_oom_told_apart_from_error() -> None:
