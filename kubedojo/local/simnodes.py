@@ -19,6 +19,9 @@ from ..labels import SIM_POOL_LABEL
 from .layout import Component, Layout, client_kubeconfig, daemon
 
 __all__ = [
+    "SIM_ANNOTATION_PREFIX",
+    "SIM_IMAGE_ID",
+    "SIM_MESSAGE",
     "SIM_OUTCOME",
     "SIM_POOL_LABEL",
     "kwok",
@@ -133,9 +136,17 @@ conditions:
 """
 
 
-SIM_OUTCOME = "kubedojo.dev/sim-outcome"
-"""Annotate a pod for a simulated node with this (value ``Succeeded``) to have it complete; only the
-cluster's administrators may (the admission policy in :mod:`.simpolicy`)."""
+SIM_ANNOTATION_PREFIX = "kubedojo.dev/sim-"
+"""Annotations that make a pod on a simulated node look as if work ran; only the cluster's
+administrators may set any annotation with this prefix (the admission policy in :mod:`.simpolicy`)."""
+SIM_OUTCOME = SIM_ANNOTATION_PREFIX + "outcome"
+"""Annotate a pod for a simulated node with this (value ``Succeeded``) to have it complete."""
+SIM_IMAGE_ID = SIM_ANNOTATION_PREFIX + "image-id"
+"""With :data:`SIM_OUTCOME`: the ``imageID`` its containers report (a kubelet reports the digest of
+the image it ran), so that the grader's real-work gate sees the image the benchmark claims."""
+SIM_MESSAGE = SIM_ANNOTATION_PREFIX + "termination-message"
+"""With :data:`SIM_OUTCOME`: the termination message its containers end with (what a lab script
+reports: its output, the files it saved), for benchmarks that grade simulated work."""
 
 
 def kwok_stages() -> list[dict[str, Any]]:
@@ -144,7 +155,9 @@ def kwok_stages() -> list[dict[str, Any]]:
     A new node becomes Ready and keeps sending heartbeats; a pod bound to a simulated node runs (it
     never finishes: nothing really executes there) — unless it is annotated
     ``kubedojo.dev/sim-outcome: Succeeded``, which makes it complete after a second (benchmarks use it
-    to create finished work at scale); a deleted pod goes away at once.
+    to create finished work at scale), its containers reporting the ``imageID`` and termination
+    message of the annotations :data:`SIM_IMAGE_ID` and :data:`SIM_MESSAGE` (empty without them); a
+    deleted pod goes away at once.
     """
     not_deleted = {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"}
     return [
@@ -214,7 +227,7 @@ containerStatuses:
                 {"key": f'.metadata.annotations["{SIM_OUTCOME}"]', "operator": "In", "values": ["Succeeded"]},
             ],
             {
-                "statusTemplate": """{{ $now := Now }}
+                "statusTemplate": """{{ $now := Now }}{{ $notes := .metadata.annotations }}
 phase: Succeeded
 conditions:
 {{ range $type := list "Ready" "ContainersReady" }}
@@ -227,7 +240,7 @@ containerStatuses:
 {{ range .spec.containers }}
 - name: {{ .name | Quote }}
   image: {{ .image | Quote }}
-  imageID: ""
+  imageID: {{ get $notes "IMAGE_ID_KEY" | Quote }}
   ready: false
   started: false
   restartCount: 0
@@ -235,10 +248,11 @@ containerStatuses:
     terminated:
       exitCode: 0
       reason: Completed
+      message: {{ get $notes "MESSAGE_KEY" | Quote }}
       startedAt: {{ $now | Quote }}
       finishedAt: {{ $now | Quote }}
 {{ end }}
-"""
+""".replace("IMAGE_ID_KEY", SIM_IMAGE_ID).replace("MESSAGE_KEY", SIM_MESSAGE)
             },
             delay_ms=1000,
         ),

@@ -1,11 +1,12 @@
 """Only the cluster's administrators may set the simulated outcome: a ValidatingAdmissionPolicy.
 
 kwok completes a pod on a simulated node when the pod carries ``kubedojo.dev/sim-outcome:
-Succeeded`` (:data:`~kubedojo.local.simnodes.SIM_OUTCOME`): a finished Job with no work done.
-Benchmarks set it as the admin; a workshop participant must never be able to, and the API server
-enforces that (not a convention, not the grader): the policy refuses a CREATE or an UPDATE that
-carries the annotation on a pod or on the pod template of anything that makes pods, unless the
-requester is trusted:
+Succeeded`` (:data:`~kubedojo.local.simnodes.SIM_OUTCOME`): a finished Job with no work done, whose
+containers report the image digest and termination message of two more annotations. Benchmarks set
+them as the admin; a workshop participant must never be able to, and the API server enforces that
+(not a convention, not the grader): the policy refuses a CREATE or an UPDATE that carries any
+annotation ``kubedojo.dev/sim-*`` on a pod or on the pod template of anything that makes pods,
+unless the requester is trusted:
 
 * the group ``system:masters`` (the admin's certificate, kwok's);
 * the user ``system:kube-controller-manager``;
@@ -22,13 +23,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..labels import MANAGED
-from .simnodes import SIM_OUTCOME
+from .simnodes import SIM_ANNOTATION_PREFIX, SIM_IMAGE_ID, SIM_MESSAGE, SIM_OUTCOME
 
 __all__ = [
     "ANNOTATED_PATHS",
     "MATCHED_RESOURCES",
     "MESSAGE",
     "POLICY_NAME",
+    "SIM_ANNOTATION_PREFIX",
     "SIM_OUTCOME",
     "TRUSTED_GROUP",
     "TRUSTED_SERVICE_ACCOUNT_PREFIX",
@@ -60,20 +62,22 @@ TRUSTED_USERS = ("system:kube-controller-manager",)
 TRUSTED_SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:kube-system:"
 
 MESSAGE = (
-    f"only the cluster's administrators may set the annotation {SIM_OUTCOME} (it marks simulated "
-    "work done without running it): remove it from the pod's and the pod template's annotations"
+    f"only the cluster's administrators may set annotations {SIM_ANNOTATION_PREFIX}* ({SIM_OUTCOME}, "
+    f"{SIM_IMAGE_ID}, {SIM_MESSAGE}: they mark simulated work done without running it): remove them "
+    "from the pod's and the pod template's annotations"
 )
 """The refusal, one line (the API server puts the policy's and binding's names before it)."""
 
 
 def _carries(path: tuple[str, ...]) -> str:
-    """CEL: the object's ``<path>.annotations`` holds the key. Each step is tested with ``has()``
-    before it is read, so an object without annotations (or without that path: a Pod has no
+    """CEL: the object's ``<path>.annotations`` holds a key with the prefix. Each step is tested
+    with ``has()`` before it is read, so an object without annotations (or without that path: a Pod has no
     ``spec.template``) passes instead of failing evaluation, which ``failurePolicy: Fail`` would
     turn into a refusal of everyone."""
     steps = ["object", *path, "annotations"]
     prefixes = [".".join(steps[: i + 1]) for i in range(1, len(steps))]
-    return " && ".join([*(f"has({p})" for p in prefixes), f"'{SIM_OUTCOME}' in {prefixes[-1]}"])
+    found = f"{prefixes[-1]}.exists(k, k.startsWith('{SIM_ANNOTATION_PREFIX}'))"
+    return " && ".join([*(f"has({p})" for p in prefixes), found])
 
 
 def _trusted() -> str:

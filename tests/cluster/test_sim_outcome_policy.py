@@ -14,7 +14,7 @@ from kubedojo.client.kube import KubeClient
 from kubedojo.errors import ApiError, Forbidden
 from kubedojo.local.provider import LocalCluster
 from kubedojo.local.readiness import install_sim_outcome_policy
-from kubedojo.local.simnodes import SIM_OUTCOME, SIM_POOL_LABEL
+from kubedojo.local.simnodes import SIM_IMAGE_ID, SIM_MESSAGE, SIM_OUTCOME, SIM_POOL_LABEL
 from kubedojo.local.simpolicy import MESSAGE, POLICY_NAME
 
 from .helpers import BASE_IMAGE_NAME, is_true
@@ -182,6 +182,14 @@ def test_participant_may_not_set_the_outcome(
     message = refused(participant, admin, pod("fake-pod", image, annotated()), namespace)
     assert message.endswith(f"denied request: {MESSAGE}")  # the whole of it, in the first line
     refused(participant, admin, job("fake-job", image, annotated()), namespace)
+    # The other simulated-work annotations alone (a digest or a report to claim) are refused too.
+    refused(
+        participant,
+        admin,
+        pod("fake-digest", image, {"annotations": {SIM_IMAGE_ID: "x@sha256:0"}}),
+        namespace,
+    )
+    refused(participant, admin, job("fake-report", image, {"annotations": {SIM_MESSAGE: "{}"}}), namespace)
     participant.create(pod("plain-pod", image), namespace, dry_run=True)  # no annotations at all
     participant.create(pod("other-pod", image, {"annotations": {"note": "x"}}), namespace, dry_run=True)
     created = participant.create(job("fake-job", image), namespace)
@@ -204,7 +212,10 @@ def test_administrators_annotated_job_gets_its_pods(
 ) -> None:
     """As the benchmarks do it: the admin may, and the Job controller (a kube-system
     ServiceAccount) makes the annotated pods, which kwok then completes."""
-    body = job("bench-job", cluster.image_ref(BASE_IMAGE_NAME), annotated())
+    digest = "127.0.0.1:5000/kubedojo/base@sha256:" + "ab" * 32
+    report = '{"log": "Test accuracy: 0.97\\n", "files": []}'
+    notes = {"annotations": {SIM_OUTCOME: "Succeeded", SIM_IMAGE_ID: digest, SIM_MESSAGE: report}}
+    body = job("bench-job", cluster.image_ref(BASE_IMAGE_NAME), notes)
     uid = admin.create(body, namespace)["metadata"]["uid"]
 
     def owned(p: Obj) -> bool:
@@ -221,3 +232,8 @@ def test_administrators_annotated_job_gets_its_pods(
         name="bench-job",
     )
     assert done["status"].get("succeeded") == 1
+    # Its container ends the way the annotations say, as a kubelet would report a real run.
+    (ended,) = [p for p in admin.list("Pod", namespace) if owned(p)]
+    (status,) = ended["status"]["containerStatuses"]
+    assert status["imageID"] == digest
+    assert status["state"]["terminated"]["message"] == report

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from kubedojo.labels import MANAGED
-from kubedojo.local.simnodes import SIM_OUTCOME
+from kubedojo.local.simnodes import SIM_ANNOTATION_PREFIX, SIM_IMAGE_ID, SIM_MESSAGE, SIM_OUTCOME
 from kubedojo.local.simpolicy import POLICY_NAME, sim_outcome_policy
 
 EXPECTED_RESOURCES = {
@@ -58,10 +58,10 @@ def test_the_annotation_is_looked_for_in_all_three_places() -> None:
         "object.spec.template.metadata.annotations",
         "object.spec.jobTemplate.spec.template.metadata.annotations",
     }
-    found = {
-        m for expr in variables.values() for m in re.findall(rf"'{re.escape(SIM_OUTCOME)}' in (\S+)", expr)
-    }
+    pattern = rf"(\S+)\.exists\(k, k\.startsWith\('{re.escape(SIM_ANNOTATION_PREFIX)}'\)\)"
+    found = {m for expr in variables.values() for m in re.findall(pattern, expr)}
     assert found == places
+    assert all(key.startswith(SIM_ANNOTATION_PREFIX) for key in (SIM_OUTCOME, SIM_IMAGE_ID, SIM_MESSAGE))
     (validation,) = spec["validations"]
     assert validation["expression"] == " && ".join(f"!variables.{name}" for name in variables)
 
@@ -72,7 +72,7 @@ def test_every_step_is_tested_before_it_is_read() -> None:
     for variable in sim_outcome_policy()[0]["spec"]["variables"]:
         terms = variable["expression"].split(" && ")
         *guards, lookup = terms
-        path = lookup.split(" in ")[1]
+        path = lookup.split(".exists(")[0]
         steps = path.split(".")
         assert guards == [f"has({'.'.join(steps[: i + 1])})" for i in range(1, len(steps))]
 
