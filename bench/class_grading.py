@@ -1,22 +1,29 @@
 """Benchmark: ``class.grade`` of a large class.
 
-Method: a class of N participants (default 200) is set up with ``Classroom.setup`` (namespaces,
-ServiceAccounts, Roles, quotas, tokens). For each participant the benchmark starts five labs and
-submits each lab's reference solution — real Jobs through the real Job controller — with one change:
-the pods go to simulated (kwok) nodes and carry the annotation that makes kwok complete them, because
-this 2-core machine cannot run N x 6 training containers. The Jobs reach Complete through the Job
-controller as usual. Then ``grade_class`` grades everyone for the five labs, ``--rounds`` times;
-reported are the seconds and the number of API requests per grading. Logs of simulated pods cannot
-be read (no kubelet), so log checks fail there and evidence is written for those results — which is
-part of what a real grading costs. Since the real-work gate (docs/labs.md), simulated pods report no
-image digest, so runtime checks stop before reading logs: the figure understates a real grading
-until the benchmark's runs pass the gate (docs/benchmarks.md).
+Method: each of five labs' reference solutions is first run for real, once, on the cluster's real
+node, in a namespace of its own; what its lab container ended with there is kept: the image digest
+the kubelet reported and the termination message the lab script left (its output, see
+``handson/*/train.py``'s ``report``). Then a class of N participants (default 200) is set up with
+``Classroom.setup`` (namespaces, ServiceAccounts, Roles, quotas, tokens), and for each participant the
+benchmark starts the five labs and submits their reference solutions: real Jobs through the real Job
+controller, with one change: the pods go to simulated (kwok) nodes, because this 2-core machine
+cannot run N x 6 training containers, and carry the administrator-only annotations that make kwok
+complete them with the digest and the message of the real run. So grading sees what it would see
+after N real runs, and its real-work gate (docs/labs.md) passes them the same way. What a simulated
+node cannot give is kept out of the figures' claims: 03-exception's run is killed for its memory on
+the real node, but simulated pods only succeed, so its checks fail and write evidence, with a log
+read for each (part of what a real grading of failures costs).
+
+Then ``grade_class`` grades everyone for the five labs, ``--rounds`` times; reported are the seconds
+and the number of API requests per grading, and the seconds from the first submission until every
+Job has finished (the Jobs' throughput, issue 12's second figure).
 
 Needs the local cluster with simulated nodes: ``invoke cluster.up --sim-nodes train-cpu=12``.
 
     python bench/class_grading.py [--participants 200] [--rounds 3] [--json out.json]
 
-Target (issue 4): at most 10 s for 200 participants x 5 labs.
+Targets (issue 12): a grading of 200 participants x 5 labs within 1 s, with a number of API requests
+that does not grow with the participants; every Job finished and graded within 60 s of submission.
 """
 
 from __future__ import annotations
@@ -42,21 +49,55 @@ from kubedojo.client.registry import RegistryClient  # noqa: E402
 from kubedojo.config import parse_config  # noqa: E402
 from kubedojo.labs import ResultStore  # noqa: E402
 from kubedojo.labs.catalog import Catalog  # noqa: E402
+from kubedojo.labs.environment import lab_environment  # noqa: E402
 from kubedojo.labs.images import RegistryDigests  # noqa: E402
 from kubedojo.labs.reader import VolumeReader  # noqa: E402
 from kubedojo.labs.session import record_start  # noqa: E402
 from kubedojo.local.provider import LocalCluster  # noqa: E402
-from kubedojo.local.simnodes import SIM_OUTCOME  # noqa: E402
+from kubedojo.local.simnodes import SIM_IMAGE_ID, SIM_MESSAGE, SIM_OUTCOME  # noqa: E402
+from kubedojo.target import resolve_target  # noqa: E402
 
 LABS = ["01-run-job", "03-exception", "more-1-deadline-retries", "more-2-requests-limits", "ds-job"]
 PREFIX = "dojo-bench-"
 
 
-def simulated(doc: dict[str, Any]) -> dict[str, Any]:
+REFERENCE_NAMESPACE = "dojo-bench-reference"
+
+
+def reference_runs(config: Any, labs: list[Any]) -> dict[str, dict[str, str]]:
+    """Each lab's reference solution run for real (its image built and pushed first), as the
+    administrator; per lab, the annotations that make a simulated pod end as its lab container
+    did: the image digest and, when the script left one, the termination message."""
+    endings: dict[str, dict[str, str]] = {}
+    with lab_environment(config, REPO, resolve_target(config, REPO)) as env:
+        try:
+            for lab in labs:
+                result = env.runner.run(lab, lab.solution_path, REFERENCE_NAMESPACE, "bench")
+                print(f"  reference run of {lab.id}: {result.status} ({result.score}/{result.max_score})")
+                endings[lab.id] = {}
+                jobs = {d["metadata"]["name"] for d in yaml.safe_load_all(lab.solution_path.read_text()) if d}
+                for pod in env.runner.client.list("Pod", REFERENCE_NAMESPACE):
+                    if (pod["metadata"].get("labels") or {}).get("job-name") not in jobs:
+                        continue
+                    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+                        if status.get("name") != (lab.container.find(pod) or {}).get("name"):
+                            continue
+                        ended = (status.get("state") or {}).get("terminated") or {}
+                        endings[lab.id][SIM_IMAGE_ID] = str(status.get("imageID") or "")
+                        if ended.get("message"):
+                            endings[lab.id][SIM_MESSAGE] = str(ended["message"])
+                env.runner.reset(lab, REFERENCE_NAMESPACE)
+        finally:
+            env.runner.client.delete("Namespace", REFERENCE_NAMESPACE)
+    return endings
+
+
+def simulated(doc: dict[str, Any], ending: dict[str, str]) -> dict[str, Any]:
     doc = copy.deepcopy(doc)
     if doc["kind"] == "Job":
         template = doc["spec"]["template"]
-        template.setdefault("metadata", {}).setdefault("annotations", {})[SIM_OUTCOME] = "Succeeded"
+        notes = template.setdefault("metadata", {}).setdefault("annotations", {})
+        notes.update({SIM_OUTCOME: "Succeeded", **ending})
         template["spec"]["nodeSelector"] = {"role": "train-cpu"}
         template["spec"]["tolerations"] = [
             {"key": "kubedojo.dev/simulated", "operator": "Exists", "effect": "NoSchedule"}
@@ -64,13 +105,13 @@ def simulated(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def submit(client: Any, namespace: str, labs: list[Any]) -> int:
+def submit(client: Any, namespace: str, labs: list[Any], endings: dict[str, dict[str, str]]) -> int:
     jobs = 0
     for lab in labs:
         record_start(client, namespace, lab.id)
         for doc in yaml.safe_load_all(lab.solution_path.read_text()):
             if doc:
-                client.apply_one(simulated(doc), namespace)
+                client.apply_one(simulated(doc, endings[lab.id]), namespace)
                 jobs += doc["kind"] == "Job"
     return jobs
 
@@ -117,6 +158,8 @@ def main() -> int:
         )
         people = [Participant(f"p{i:03d}") for i in range(options.participants)]
         try:
+            if not options.reuse:
+                endings = reference_runs(config, labs)
             if options.reuse:
                 jobs = sum(1 for j in client.jobs(None) if j["metadata"]["namespace"].startswith(PREFIX))
             else:
@@ -124,10 +167,16 @@ def main() -> int:
                 room.setup(people, "bench")
                 report["setup_s"] = round(time.monotonic() - started, 1)
                 print(f"class.setup of {len(people)}: {report['setup_s']} s")
+                submitted = time.monotonic()
                 with ThreadPoolExecutor(max_workers=16) as pool:
-                    jobs = sum(pool.map(lambda p: submit(client, room.namespace(p.name), labs), people))
+                    jobs = sum(
+                        pool.map(lambda p: submit(client, room.namespace(p.name), labs, endings), people)
+                    )
+                report["submit_s"] = round(time.monotonic() - submitted, 1)
             report["jobs"] = jobs
             report["jobs_finished_s"] = round(wait_finished(client, jobs), 1)
+            if not options.reuse:  # from the first submission, not from the end of submitting
+                report["jobs_finished_s"] = round(time.monotonic() - submitted, 1)
             seconds, requests = [], []
             for _ in range(options.rounds):
                 grades = grade_class(
@@ -150,10 +199,15 @@ def main() -> int:
                 room.teardown(timeout=1800)
                 report["teardown_s"] = round(time.monotonic() - started, 1)
     client.close()
-    print(f"median class.grade: {statistics.median(report['grade_s']):.2f} s (target <= 10 s)")
+    median = statistics.median(report["grade_s"])
+    print(f"median class.grade: {median:.2f} s (target <= 1 s)")
+    if "submit_s" in report:
+        graded = report["jobs_finished_s"] + median
+        report["graded_after_submission_s"] = round(graded, 1)
+        print(f"every Job finished and graded {graded:.0f} s after the first submission (target <= 60 s)")
     if options.json:
         options.json.write_text(json.dumps(report, indent=2) + "\n")
-    return 0 if statistics.median(report["grade_s"]) <= 10 else 1
+    return 0 if median <= 1 and report.get("graded_after_submission_s", 0) <= 60 else 1
 
 
 if __name__ == "__main__":
