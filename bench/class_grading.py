@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import cProfile
 import json
 import statistics
 import sys
@@ -127,12 +128,23 @@ def wait_finished(client: Any, expected: int, timeout: float = 1800) -> float:
                 c.get("type") in ("Complete", "Failed") and c.get("status") == "True" for c in conditions
             )
             done += job["metadata"]["namespace"].startswith(PREFIX) and finished
-        print(f"\r  {done}/{expected} Jobs finished", end="", flush=True)
+        phases: dict[str, int] = {}
+        for pod in client.pods(None):
+            if pod["metadata"]["namespace"].startswith(PREFIX):
+                status = pod.get("status") or {}
+                phase = status.get("phase") or "?"
+                if phase == "Pending" and not (pod.get("spec") or {}).get("nodeName"):
+                    phase = "unscheduled"
+                phases[phase] = phases.get(phase, 0) + 1
+        pods = " ".join(f"{k} {v}" for k, v in sorted(phases.items()))
+        print(
+            f"  {time.monotonic() - started:6.0f} s: {done}/{expected} Jobs finished; pods: {pods}",
+            flush=True,
+        )
         if done >= expected:
-            print()
             return time.monotonic() - started
-        # A progress display for a benchmark's set-up, not a product wait: a plain re-list every 5 s.
-        time.sleep(5)
+        # A progress display for a benchmark's set-up, not a product wait: a plain re-list every 2 s.
+        time.sleep(2)
     raise TimeoutError(f"only some of {expected} Jobs finished within {timeout} s")
 
 
@@ -143,6 +155,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--reuse", action="store_true", help="grade the class an earlier --keep run left")
     parser.add_argument("--keep", action="store_true", help="leave the class in place afterwards")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the first grading there")
     options = parser.parse_args()
 
     config = parse_config({})
@@ -178,7 +191,10 @@ def main() -> int:
             if not options.reuse:  # from the first submission, not from the end of submitting
                 report["jobs_finished_s"] = round(time.monotonic() - submitted, 1)
             seconds, requests = [], []
-            for _ in range(options.rounds):
+            for round_ in range(options.rounds):
+                profiler = cProfile.Profile() if options.profile and round_ == 0 else None
+                if profiler is not None:
+                    profiler.enable()
                 grades = grade_class(
                     client,
                     labs,
@@ -187,6 +203,9 @@ def main() -> int:
                     VolumeReader(client, cluster.image_ref("base")),
                     digests=RegistryDigests(RegistryClient(cluster.layout.registry)),
                 )
+                if profiler is not None:
+                    profiler.disable()
+                    profiler.dump_stats(options.profile)
                 seconds.append(round(grades.seconds, 2))
                 requests.append(grades.requests)
                 count = len(grades.results)

@@ -1,8 +1,10 @@
 """Grading a whole class: one list per kind across all namespaces, then every participant and lab
-graded concurrently from that one snapshot (logs and reader pods on demand, in parallel).
+graded concurrently from that one snapshot (Events, logs and reader pods on demand, in parallel).
 
 The number of list requests depends on the kinds the labs use, not on the number of participants or
-checks; log reads grow with the pods that log checks look at.
+checks. The lab scripts report their output in the termination message, read with the pod list, so
+logs are read only for runs that could not report (killed for memory, output too long): no request
+per pod for a class whose runs ended normally.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from ..client.kubeapi import KubeAPI
@@ -24,7 +27,7 @@ from ..labs.recording import grade_and_record
 from ..labs.records import ResultStore
 from ..labs.results import CheckResult, LabResult
 from ..labs.session import start_of
-from ..labs.snapshot import ClusterSnapshot, snapshot_kinds
+from ..labs.snapshot import ON_DEMAND, ClusterSnapshot, SharedList, snapshot_kinds
 
 __all__ = ["ClassGrades", "grade_class"]
 
@@ -63,21 +66,32 @@ def grade_class(
     kinds = snapshot_kinds(k for lab in labs for k in lab.kinds)
     wanted = set(participants.values())
     per_ns: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    nodes: list[dict[str, Any]] = []
-    for kind in kinds:
-        if kind == "Node":
-            nodes = client.nodes()
-            continue
-        for obj in client.list(kind):
+    on_demand = {kind: SharedList(client, kind, wanted) for kind in kinds if kind in ON_DEMAND}
+    # One list per kind, read side by side (the API server encodes one while the next is asked
+    # for); the start records are ConfigMaps, so they come with that list when the labs read it.
+    reads: dict[str, Callable[[], list[dict[str, Any]]]] = {
+        kind: (client.nodes if kind == "Node" else partial(client.list, kind))
+        for kind in kinds
+        if kind not in on_demand
+    }
+    if "ConfigMap" not in reads:
+        reads["start records"] = partial(client.list, "ConfigMap", label_selector=LAB_LABEL)
+    with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+        listed = dict(zip(reads, pool.map(lambda read: read(), reads.values()), strict=True))
+    nodes = listed.pop("Node", [])
+    records = listed.pop("start records", None)
+    for kind, objects in listed.items():
+        for obj in objects:
             ns = (obj.get("metadata") or {}).get("namespace")
             if ns in wanted:
                 per_ns[ns][kind].append(obj)
     starts: dict[tuple[str, str], datetime] = {}
-    for cm in client.list("ConfigMap", label_selector=LAB_LABEL):
+    for cm in listed.get("ConfigMap", []) if records is None else records:
         meta = cm.get("metadata") or {}
+        lab_id = (meta.get("labels") or {}).get(LAB_LABEL)
         when = start_of(cm)
-        if meta.get("namespace") in wanted and when is not None:
-            starts[(meta["namespace"], meta["labels"][LAB_LABEL])] = when
+        if lab_id and meta.get("namespace") in wanted and when is not None:
+            starts[(meta["namespace"], lab_id)] = when
     taken = datetime.now(UTC)
 
     def one(job: tuple[str, str, LabDefinition]) -> LabResult:
@@ -88,8 +102,11 @@ def grade_class(
             result.attempt = store.next_attempt(participant, lab.id)
             store.write(result)
         else:
-            objects = {kind: per_ns[namespace][kind] for kind in kinds if kind != "Node"}
-            snapshot = ClusterSnapshot(namespace, taken, {**objects, "Node": nodes}, client)
+            objects = {
+                kind: per_ns[namespace][kind] for kind in kinds if kind != "Node" and kind not in on_demand
+            }
+            parts = {kind: shared.part(namespace) for kind, shared in on_demand.items()}
+            snapshot = ClusterSnapshot(namespace, taken, {**objects, "Node": nodes}, client, on_demand=parts)
             ctx = GradingContext(lab, snapshot, started, reader=reader, images=images.get(lab.id))
             result = grade_and_record(ctx, participant, store)
         return result

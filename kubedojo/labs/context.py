@@ -65,6 +65,7 @@ class GradingContext:
         (:mod:`.integrity`). Without them (tests of check logic), any run counts."""
         self._files: dict[tuple[str | None, str | None, str | None], list[FileInfo]] = {}
         self._run_problems: dict[str, RunProblem | None] = {}
+        self._simulated: frozenset[str] | None = None
 
     def files(self, claim: str | None, host_path: str | None, node: str | None) -> list[FileInfo]:
         """What a volume holds, read once per grading (None reader: nothing can be read)."""
@@ -155,7 +156,14 @@ class GradingContext:
                     reported = _reported_output(((state.get("terminated") or {}).get("message")) or "")
                     if reported is not None:
                         return reported
+        if (pod.get("spec") or {}).get("nodeName") in self._simulated_nodes():
+            return None  # no kubelet there keeps a log to read
         return self.snapshot.log(pod["metadata"]["name"], container, previous)
+
+    def _simulated_nodes(self) -> frozenset[str]:
+        if self._simulated is None:
+            self._simulated = self.snapshot.simulated_nodes()
+        return self._simulated
 
     def finished_jobs(self, sel: Select, what: str, real_run: bool = True) -> list[dict[str, Any]] | Outcome:
         """The selected Jobs when all have finished; otherwise the verdict to give (about ``what``):

@@ -3,10 +3,9 @@ and the logs of their pods, including each restarted container's previous log.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from .context import GradingContext
 from .definition import LabDefinition
@@ -27,9 +26,6 @@ def _lab_objects(ctx: GradingContext, lab: LabDefinition) -> list[dict[str, Any]
     return out
 
 
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present: ~5x faster
-
-
 def _without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
     return {**obj, "metadata": meta}
@@ -45,10 +41,11 @@ def save_evidence(ctx: GradingContext, directory: Path) -> Path:
     events = [
         e for e in ctx.snapshot.of_kind("Event") if (e.get("involvedObject") or {}).get("uid") in related
     ]
-    with (directory / "objects.yaml").open("w") as handle:
-        yaml.dump_all(
-            [_without_managed_fields(o) for o in objects + pods], handle, Dumper=_Dumper, sort_keys=False
-        )
+    # JSON, one object a line (``jq . objects.jsonl`` lays them out): json's C encoder writes them
+    # some forty times faster than PyYAML, and a class grading saves the evidence of every failure.
+    (directory / "objects.jsonl").write_text(
+        "".join(json.dumps(_without_managed_fields(o)) + "\n" for o in objects + pods)
+    )
     lines = [
         f"{e.get('lastTimestamp') or e.get('eventTime') or ''}  {e.get('type')}  "
         f"{(e.get('involvedObject') or {}).get('kind')}/{(e.get('involvedObject') or {}).get('name')}  "

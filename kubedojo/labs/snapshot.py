@@ -1,13 +1,17 @@
 """One read of the cluster state a lab is graded from: a list per kind, logs on demand.
 
-Grading reads the cluster once per kind (Jobs, Pods, Events, Nodes and, when the lab uses them,
-claims and ConfigMaps) whatever the number of checks, and reads a log only when a check needs it,
-once per container. So the number of API requests per grading is fixed by the lab, not by checks.
+Grading reads the cluster once per kind (Jobs, Pods, Nodes and, when the lab uses them, claims and
+ConfigMaps) whatever the number of checks; Events only when something asks for them (the evidence
+of a failure, the unschedulable check: most gradings do not); a log only when a check needs it and
+the run did not report its output, once per container, and never for a pod on a simulated node
+(nothing there writes a log). So the number of API requests per grading is fixed by the lab, not by
+checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,9 +19,18 @@ from typing import Any
 from ..client.kubeapi import KubeAPI
 from ..errors import Forbidden
 
-__all__ = ["ClusterSnapshot", "snapshot_kinds", "take_snapshot"]
+__all__ = [
+    "ON_DEMAND",
+    "SIMULATED_NODE_ANNOTATION",
+    "ClusterSnapshot",
+    "SharedList",
+    "snapshot_kinds",
+    "take_snapshot",
+]
 
 ALWAYS = ("Job", "Pod", "Event", "Node")
+ON_DEMAND = frozenset({"Event"})
+"""Kinds listed only when a check or the evidence first asks for them."""
 NEVER = frozenset({"Secret"})
 """Kinds a snapshot never reads, even when a lab's submission may contain them (evidence is saved)."""
 
@@ -30,9 +43,13 @@ class ClusterSnapshot:
     client: KubeAPI | None = None
     hidden: frozenset[str] = frozenset()
     """Kinds this identity may not list (a participant cannot list Nodes)."""
+    on_demand: dict[str, Callable[[], list[dict[str, Any]]]] = field(default_factory=dict)
+    """Kinds read when first asked for (:data:`ON_DEMAND`), by these functions."""
     _logs: dict[tuple[str, str | None, bool], str | None] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        if kind not in self.objects and kind in self.on_demand:
+            self.objects[kind] = self.on_demand[kind]()
         return self.objects.get(kind, [])
 
     def log(self, pod: str, container: str | None = None, previous: bool = False) -> str | None:
@@ -42,6 +59,42 @@ class ClusterSnapshot:
                 None if self.client is None else self.client.pod_log(self.namespace, pod, container, previous)
             )
         return self._logs[key]
+
+    def simulated_nodes(self) -> frozenset[str]:
+        """The nodes kwok simulates (annotated ``kwok.x-k8s.io/node``): no kubelet, no logs there."""
+        return frozenset(
+            n["metadata"]["name"]
+            for n in self.of_kind("Node")
+            if SIMULATED_NODE_ANNOTATION in ((n.get("metadata") or {}).get("annotations") or {})
+        )
+
+
+SIMULATED_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+
+
+class SharedList:
+    """One list of a kind across every namespace, made the first time any namespace asks for its
+    part (thread-safe), for the grading of a whole class."""
+
+    def __init__(self, client: KubeAPI, kind: str, namespaces: Iterable[str]) -> None:
+        self.client, self.kind = client, kind
+        self.namespaces = set(namespaces)
+        self._lock = threading.Lock()
+        self._parts: dict[str, list[dict[str, Any]]] | None = None
+
+    def part(self, namespace: str) -> Callable[[], list[dict[str, Any]]]:
+        return lambda: self._read().get(namespace, [])
+
+    def _read(self) -> dict[str, list[dict[str, Any]]]:
+        with self._lock:
+            if self._parts is None:
+                parts: dict[str, list[dict[str, Any]]] = {}
+                for obj in self.client.list(self.kind):
+                    namespace = (obj.get("metadata") or {}).get("namespace")
+                    if namespace in self.namespaces:
+                        parts.setdefault(namespace, []).append(obj)
+                self._parts = parts
+            return self._parts
 
 
 def snapshot_kinds(kinds: Iterable[str]) -> list[str]:
@@ -55,8 +108,21 @@ def take_snapshot(client: KubeAPI, namespace: str, kinds: Iterable[str] = ()) ->
     objects: dict[str, list[dict[str, Any]]] = {}
     hidden = set()
     for kind in wanted:
+        if kind in ON_DEMAND:
+            continue
         try:
             objects[kind] = client.list(kind, namespace)
         except Forbidden:
             hidden.add(kind)
-    return ClusterSnapshot(namespace, datetime.now(UTC), objects, client, frozenset(hidden))
+
+    def reader(kind: str) -> Callable[[], list[dict[str, Any]]]:
+        def read() -> list[dict[str, Any]]:
+            try:
+                return client.list(kind, namespace)
+            except Forbidden:
+                return []
+
+        return read
+
+    on_demand = {kind: reader(kind) for kind in wanted if kind in ON_DEMAND}
+    return ClusterSnapshot(namespace, datetime.now(UTC), objects, client, frozenset(hidden), on_demand)

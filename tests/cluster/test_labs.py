@@ -62,7 +62,7 @@ def test_01_wrong_activation_fails_the_run(lab_runner: LabRunner, namespace: str
     evidence = Path(result.evidence)
     logs = list((evidence / "logs").glob("*.log"))
     assert logs and "softmax" in logs[0].read_text()
-    assert "handson-01" in (evidence / "objects.yaml").read_text()
+    assert "handson-01" in (evidence / "objects.jsonl").read_text()
 
 
 def test_01_malformed_manifest_is_refused_before_anything(

@@ -221,7 +221,7 @@ def test_grade_and_record_keeps_evidence_only_when_something_failed(tmp_path: Pa
     store = ResultStore(tmp_path)
     failed = grade_and_record(context({"Job": [job("handson-01", -60, "Complete")]}), "me", store)
     assert failed.status == "failed" and failed.attempt == 1 and failed.evidence
-    assert (Path(failed.evidence) / "objects.yaml").is_file()
+    assert (Path(failed.evidence) / "objects.jsonl").is_file()
     refused = grade_and_record(context({}, submission=[]), "me", store, refused="Job/x: invalid")
     assert refused.status == "failed" and refused.attempt == 2 and refused.evidence is None
     counter = SimpleNamespace(requests=7)

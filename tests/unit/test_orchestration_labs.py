@@ -195,7 +195,7 @@ def test_a_stuck_job_ends_the_run_at_once_with_its_cause(fake: FakeKube, tmp_pat
     assert "cannot be pulled (ErrImagePull: not found)" in complete.found
     assert "containers[name=train].image" in complete.hint
     assert result.extra["stuck"]["subject"] == "Pod/handson-01-pod"
-    assert result.evidence is not None and Path(result.evidence, "objects.yaml").exists()
+    assert result.evidence is not None and Path(result.evidence, "objects.jsonl").exists()
     assert isinstance(lab_runner.reporter, Recorder)
     assert any(
         line.startswith("note stopped: Pod/handson-01-pod: container train")
