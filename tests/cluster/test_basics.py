@@ -7,7 +7,10 @@ import json
 import stat
 import subprocess
 
+import pytest
+
 from kubedojo.client.kube import KubeClient
+from kubedojo.errors import ApiError
 from kubedojo.local.provider import LocalCluster
 from kubedojo.sample_job import run_sample_job
 
@@ -73,3 +76,25 @@ def test_services_resolve_by_name_and_pods_stay_on_this_machine(
     assert f"dns {net.dns_service_ip}" in log
     assert "outside ENETUNREACH" in log
     assert ipaddress.ip_address(pod["status"]["podIP"]) in net.node_subnet
+
+
+def test_a_list_asked_as_a_watch_stream_is_refused_at_once(admin: KubeClient, namespace: str) -> None:
+    """Over Debian's etcd 3.4.23 the API server cannot serve a list as a watch stream; it must refuse
+    the request outright (clients then list), not begin the stream and break it off, which stalled
+    kwok's informers for half a minute at a time (pods on simulated nodes ran in bursts)."""
+    with pytest.raises(ApiError) as refused:
+        admin._request(
+            "watch-list Pods",
+            "GET",
+            f"/api/v1/namespaces/{namespace}/pods",
+            query={
+                "watch": "true",
+                "sendInitialEvents": "true",
+                "allowWatchBookmarks": "true",
+                "resourceVersionMatch": "NotOlderThan",
+                "timeoutSeconds": 5,
+            },
+            timeout=(5.0, 10.0),
+        )
+    assert refused.value.status == 422, refused.value
+    assert "sendInitialEvents" in str(refused.value)

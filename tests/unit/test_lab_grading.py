@@ -229,3 +229,15 @@ def test_grade_and_record_keeps_evidence_only_when_something_failed(tmp_path: Pa
     assert pending.status == "pending" and pending.evidence is None
     assert pending.requests == 3 and 0 <= pending.seconds < 5
     assert store.attempts("me", "01-run-job") == [1, 2, 3]
+
+
+def test_a_record_holds_every_field_with_score_and_status() -> None:
+    """``LabResult.to_dict`` copies shallowly, for speed; what it gives must be what a deep copy gave."""
+    from dataclasses import asdict
+
+    from kubedojo.labs.results import CheckResult, LabResult
+
+    check = CheckResult("a", "A", "runtime", "failed", 2, 0, "x", "y", "do z")
+    result = LabResult("01", "T", "me", "ns", "s", "g", [check], attempt=3, extra={"stuck": {"cause": "c"}})
+    assert result.to_dict() == {**asdict(result), "score": 0, "max_score": 2, "status": "failed"}
+    assert json.loads(json.dumps(result.to_dict()))["checks"][0]["hint"] == "do z"
