@@ -145,3 +145,28 @@ def test_network_policy_enforcer_may_read_pods_namespaces_and_policies_only() ->
     (spec,) = [s for s in cluster_cert_specs("kubedojo", "10.244.0.1", "10.96.0.1") if s.name == CERT_NAME]
     assert spec.common_name == USER and spec.organizations == () and spec.client and not spec.server
 
+
+def test_down_deletes_the_table_a_killed_enforcer_left(tmp_path: Path) -> None:
+    from unittest import mock
+
+    from kubedojo.client.commands import Runner
+    from kubedojo.client.host import Host
+    from kubedojo.local.hostsetup import HostSetup
+
+    host = mock.create_autospec(Host, instance=True)
+    host.mounts.return_value = []
+    host.veths_on.return_value = []
+    host.delete_link.return_value = False
+    host.delete_unreachable_route.return_value = False
+    host.cgroup_dirs.return_value = []
+    host.restore_sysctls.return_value = {}
+    left = {("inet", "kube-network-policies")}
+    host.delete_nft_table.side_effect = lambda family, name: (family, name) in left
+    setup = HostSetup(parse_config({}).local.network, StateDirs(tmp_path), host, Runner())
+
+    undone = setup.revert(tmp_path / "pod-logs")
+
+    assert "nftables table inet kube-network-policies" in undone
+    host.delete_nft_table.assert_any_call("inet", "kube-network-policies")
+    left.clear()  # what the enforcer does itself when stopped with SIGTERM
+    assert setup.revert(tmp_path / "pod-logs") == []
