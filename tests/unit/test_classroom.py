@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_participant_objects_quota_and_limits() -> None:
     assert reader["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}]
 
 
-def policies(**network: object) -> dict[str, dict[str, object]]:
+def policies(**network: object) -> dict[str, dict[str, Any]]:
     settings = parse_config({"class": {"network": network}}).classroom
     objects = participant_objects(
         Participant("alice"), "dojo-alice", settings, "workshop", [("10.244.0.1", 6443)]
@@ -156,13 +157,13 @@ def test_no_egress_rule_reaches_another_participants_pods() -> None:
     Services are) out, but for the API server's own address and link-local DNS."""
     import ipaddress
 
-    pods = [ipaddress.ip_network(n) for n in ("10.244.0.0/16", "10.96.0.0/16", "10.233.64.0/18")]
+    pods = [ipaddress.IPv4Network(n) for n in ("10.244.0.0/16", "10.96.0.0/16", "10.233.64.0/18")]
     for rule in policies()["kubedojo-egress"]["spec"]["egress"]:
         for peer in rule["to"]:
             if "ipBlock" in peer:
                 block = peer["ipBlock"]
-                allowed = ipaddress.ip_network(block["cidr"])
-                excepted = [ipaddress.ip_network(e) for e in block.get("except", [])]
+                allowed = ipaddress.IPv4Network(block["cidr"])
+                excepted = [ipaddress.IPv4Network(e) for e in block.get("except", [])]
                 for net in pods:
                     if allowed.overlaps(net):
                         assert allowed.prefixlen == 32 or any(net.subnet_of(e) for e in excepted), block
@@ -185,7 +186,7 @@ def test_internet_can_be_closed_and_more_networks_opened() -> None:
 
 
 def test_api_server_endpoints_come_from_the_kubernetes_endpointslices() -> None:
-    slices = [
+    slices: list[dict[str, Any]] = [
         {
             "endpoints": [{"addresses": ["192.168.1.11"]}, {"addresses": ["192.168.1.10"]}],
             "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
