@@ -21,6 +21,7 @@ from .validation import StrictModel, one_line
 __all__ = [
     "DEFAULT_SIM_POOLS",
     "ChartsSettings",
+    "ClassNetworkSettings",
     "ClassSettings",
     "LabSettings",
     "LocalSettings",
@@ -209,6 +210,30 @@ class ContainerLimits(StrictModel):
     max_memory: str = "4Gi"
 
 
+class ClassNetworkSettings(StrictModel):
+    """Where participants' pods may connect, beyond what every class allows (their own namespace, the
+    cluster DNS, the API server, namespaces labelled shared services): the default NetworkPolicies of
+    their namespaces (docs/classroom.md, "Network")."""
+
+    internet: bool = True
+    """To public IPv4 addresses: every address but the private (10/8, 172.16/12, 192.168/16), shared
+    (100.64/10) and link-local (169.254/16) ranges, where clusters put pods, Services and nodes (pip,
+    datasets; where the cluster has a route out: the local cluster has none)."""
+    egress_cidrs: list[str] = Field(default_factory=list)
+    """Further networks they may connect to, such as a site's package mirror or proxy on a private
+    address."""
+
+    @field_validator("egress_cidrs")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not an IP network ({exc})") from None
+        return values
+
+
 class ClassSettings(StrictModel):
     """A class of participants on one cluster (``invoke class.*``)."""
 
@@ -220,6 +245,7 @@ class ClassSettings(StrictModel):
     limits: ContainerLimits = Field(default_factory=ContainerLimits)
     server: str = ""
     """The API server address written into participants' kubeconfigs; empty: the admin kubeconfig's."""
+    network: ClassNetworkSettings = Field(default_factory=ClassNetworkSettings)
 
     @model_validator(mode="after")
     def _quantities(self) -> ClassSettings:

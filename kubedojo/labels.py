@@ -10,6 +10,8 @@ __all__ = [
     "NODE_VOLUME_LABEL",
     "PARTICIPANT_LABEL",
     "POD_SECURITY",
+    "SHARED_SERVICES",
+    "SHARED_SERVICES_LABEL",
     "SIM_POOL_LABEL",
 ]
 
@@ -19,6 +21,11 @@ PARTICIPANT_LABEL = "kubedojo.dev/participant"
 """On a participant's namespace: whose it is."""
 CLASS_LABEL = "kubedojo.dev/class"
 """On a participant's namespace: which class made it."""
+SHARED_SERVICES_LABEL = "kubedojo.dev/shared-services"
+"""On a namespace whose services every participant may use (value ``true``): the default
+NetworkPolicies of participants' namespaces let their pods connect to its pods, and its pods to
+theirs. Only administrators can label namespaces."""
+SHARED_SERVICES = {SHARED_SERVICES_LABEL: "true"}
 LAB_LABEL = "kubedojo.dev/lab"
 """On a lab's start record: which lab."""
 SIM_POOL_LABEL = "kubedojo.dev/sim-pool"

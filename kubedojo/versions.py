@@ -13,6 +13,7 @@ __all__ = [
     "KUBESPRAY_COMMIT",
     "KUBESPRAY_TREE",
     "KUBESPRAY_VERSION",
+    "KUBE_NETWORK_POLICIES_VERSION",
     "KWOK_VERSION",
     "PAUSE_IMAGE_TAG",
 ]
@@ -25,6 +26,10 @@ KWOK_VERSION = "v0.8.0"
 
 COREDNS_VERSION = "v1.12.4"
 """CoreDNS, the cluster DNS (the version kubespray v2.31.0 deploys)."""
+
+KUBE_NETWORK_POLICIES_VERSION = "v0.8.0"
+"""sigs.k8s.io/kube-network-policies, the local cluster's NetworkPolicy enforcer (built with kubedojo's
+own main and one local change: :data:`kubedojo.local.binaries.KUBE_NETWORK_POLICIES`)."""
 
 PAUSE_IMAGE_TAG = "3.10-kubedojo1"
 """Tag of the locally built pause (sandbox) image."""

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from ..client.helm import ChartRef, HelmClient
 from ..client.kubeapi import KubeAPI
 from ..errors import AddonError, ConfigError
+from ..labels import SHARED_SERVICES
 from .bundle import Bundle, BundledChart, images_in, sha256_of
 from .context import ClusterFacts, applies, render_values
 from .credentials import MANAGED_LABEL, ensure_credentials
@@ -211,6 +212,16 @@ class Addons:
             await asyncio.to_thread(
                 self.kube.ensure_namespace, release.namespace, {MANAGED_LABEL: "kubedojo"}
             )
+            if release.shared_service:
+                # The label alone, by server-side apply: the namespace's other labels stay.
+                await asyncio.to_thread(
+                    self.kube.apply_one,
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Namespace",
+                        "metadata": {"name": release.namespace, "labels": dict(SHARED_SERVICES)},
+                    },
+                )
             await asyncio.to_thread(ensure_credentials, self.kube, release)
             current = await self.helm.deployed(release.name, release.namespace)
             if (

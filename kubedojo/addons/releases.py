@@ -96,6 +96,9 @@ class Release(StrictModel):
     """Images the chart uses outside ``image:`` fields (an argument naming an image), for bundles."""
     timeout: float | None = Field(default=None, gt=0)
     description: str = ""
+    shared_service: bool = False
+    """Participants' pods may connect to its pods: its namespace is labelled
+    ``kubedojo.dev/shared-services: "true"``, which their namespaces' default NetworkPolicies allow."""
 
     @field_validator("name", "namespace")
     @classmethod

@@ -1,23 +1,31 @@
 """What kubedojo creates for each participant: a namespace with an identity (enforcing Pod Security
-``baseline``), a Role that is enough for every lab and no more, a ResourceQuota and a LimitRange.
-Pure data; applying is the service's job."""
+``baseline``), a Role that is enough for every lab and no more, a ResourceQuota, a LimitRange and
+the NetworkPolicies that keep other participants' pods out. Pure data; applying is the service's job."""
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..config import ClassSettings
-from ..labels import CLASS_LABEL, MANAGED, PARTICIPANT_LABEL, POD_SECURITY
+from ..config import ClassNetworkSettings, ClassSettings
+from ..labels import CLASS_LABEL, MANAGED, PARTICIPANT_LABEL, POD_SECURITY, SHARED_SERVICES
 from .roster import Participant
 
 __all__ = [
     "CLASS_LABEL",
+    "EGRESS_POLICY",
+    "INGRESS_POLICY",
     "MANAGED",
     "NODE_READER",
+    "NON_PUBLIC_IPV4",
     "PARTICIPANT_LABEL",
     "ROLE_NAME",
     "SERVICE_ACCOUNT",
+    "ApiEndpoint",
+    "api_endpoints",
     "cluster_objects",
+    "network_policies",
     "node_binding_name",
     "participant_objects",
     "role_rules",
@@ -28,6 +36,18 @@ ROLE_NAME = "kubedojo-participant"
 NODE_READER = "kubedojo-participant-nodes"
 """The ClusterRole that lets participants read Nodes (labs check the node stayed healthy; hints say
 'kubectl describe node'); bound to each participant by a ClusterRoleBinding of their own."""
+
+INGRESS_POLICY = "kubedojo-ingress"
+EGRESS_POLICY = "kubedojo-egress"
+NON_PUBLIC_IPV4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
+"""Private, shared (carrier-grade NAT) and link-local addresses: where clusters put pods, Services and
+nodes; "the internet" of :class:`~kubedojo.config.ClassNetworkSettings` is every IPv4 address but these."""
+CLUSTER_DNS_PORTS = (53, 1053)
+"""The cluster DNS pods' ports, as NetworkPolicies see them (after the Service's DNAT): 1053 on the
+local cluster (its CoreDNS listens there, the Service maps 53 to it), 53 elsewhere (kubespray)."""
+
+ApiEndpoint = tuple[str, int]
+"""An address and port where the API server receives what pods send to the ``kubernetes`` Service."""
 
 _ALL = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
 _READ = ["get", "list", "watch"]
@@ -62,9 +82,106 @@ def node_binding_name(namespace: str) -> str:
     return f"{NODE_READER}-{namespace}"
 
 
-def participant_objects(
-    person: Participant, namespace: str, settings: ClassSettings, class_name: str
+def api_endpoints(slices: Iterable[Mapping[str, Any]]) -> list[ApiEndpoint]:
+    """The API server's addresses and ports from the EndpointSlices of the ``kubernetes`` Service
+    (``default/kubernetes``): after the Service's DNAT, what a pod's packets to the API are
+    addressed to, and what a NetworkPolicy must allow (on the local cluster, the node's address and
+    6443; on a kubespray site, every control-plane node's)."""
+    found: set[ApiEndpoint] = set()
+    for piece in slices:
+        ports = [p["port"] for p in piece.get("ports") or [] if p.get("protocol", "TCP") == "TCP"]
+        for endpoint in piece.get("endpoints") or []:
+            for address in endpoint.get("addresses") or []:
+                found.update((address, port) for port in ports)
+    return sorted(found)
+
+
+def _port(protocol: str, port: int) -> dict[str, Any]:
+    return {"protocol": protocol, "port": port}
+
+
+def _host_network(address: str) -> str:
+    ip = ipaddress.ip_address(address)
+    return f"{ip}/{ip.max_prefixlen}"
+
+
+def network_policies(
+    namespace: str,
+    labels: Mapping[str, str],
+    network: ClassNetworkSettings,
+    endpoints: Sequence[ApiEndpoint],
 ) -> list[dict[str, Any]]:
+    """A participant's namespace's NetworkPolicies, for every pod in it.
+
+    Ingress only from the namespace's own pods and from namespaces labelled shared services
+    (:data:`~kubedojo.labels.SHARED_SERVICES`). Egress to the namespace's own pods; to the cluster
+    DNS (its pods' ports, :data:`CLUSTER_DNS_PORTS`; and port 53 on link-local addresses, where a
+    node-local DNS cache such as kubespray's nodelocaldns, 169.254.25.10, answers); to the API server
+    (``endpoints``: addresses, not pods, so an ipBlock); to shared services; with
+    ``network.internet`` to every public IPv4 address; and to ``network.egress_cidrs``. Everything
+    else — above all other participants' pods and Services, which are pods behind a DNAT — is
+    refused.
+    """
+
+    def meta(name: str) -> dict[str, Any]:
+        return {"name": name, "namespace": namespace, "labels": dict(labels)}
+
+    shared = {"namespaceSelector": {"matchLabels": dict(SHARED_SERVICES)}}
+    both = ("UDP", "TCP")
+    egress: list[dict[str, Any]] = [
+        {"to": [{"podSelector": {}}]},
+        {
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                }
+            ],
+            "ports": [_port(proto, port) for port in CLUSTER_DNS_PORTS for proto in both],
+        },
+        {"to": [{"ipBlock": {"cidr": "169.254.0.0/16"}}], "ports": [_port(proto, 53) for proto in both]},
+    ]
+    if endpoints:
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": _host_network(a)}} for a in sorted({a for a, _ in endpoints})],
+                "ports": [_port("TCP", p) for p in sorted({p for _, p in endpoints})],
+            }
+        )
+    egress.append({"to": [shared]})
+    if network.internet:
+        egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(NON_PUBLIC_IPV4)}}]})
+    if network.egress_cidrs:
+        egress.append({"to": [{"ipBlock": {"cidr": cidr}} for cidr in network.egress_cidrs]})
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": meta(INGRESS_POLICY),
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {}}, shared]}],
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": meta(EGRESS_POLICY),
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": egress},
+        },
+    ]
+
+
+def participant_objects(
+    person: Participant,
+    namespace: str,
+    settings: ClassSettings,
+    class_name: str,
+    endpoints: Sequence[ApiEndpoint],
+) -> list[dict[str, Any]]:
+    """Everything a participant gets, in the order to apply it; ``endpoints``: the API server's
+    (:func:`api_endpoints`), which their pods may reach."""
     labels = {**MANAGED, CLASS_LABEL: class_name, PARTICIPANT_LABEL: person.name}
     annotations = {
         k: v for k, v in (("kubedojo.dev/email", person.email), ("kubedojo.dev/group", person.group)) if v
@@ -136,4 +253,5 @@ def participant_objects(
                 ]
             },
         },
+        *network_policies(namespace, labels, settings.network, endpoints),
     ]

@@ -18,7 +18,15 @@ from ..labels import CLASS_LABEL
 from ..labs.definition import LabDefinition
 from ..labs.nodevolumes import provide_node_volumes, remove_node_volumes
 from .handout import render_handout
-from .objects import NODE_READER, SERVICE_ACCOUNT, cluster_objects, node_binding_name, participant_objects
+from .objects import (
+    NODE_READER,
+    SERVICE_ACCOUNT,
+    ApiEndpoint,
+    api_endpoints,
+    cluster_objects,
+    node_binding_name,
+    participant_objects,
+)
 from .roster import Participant
 
 __all__ = ["Classroom", "SetupReport"]
@@ -88,10 +96,11 @@ class Classroom:
         server, ca = _admin_cluster(self.admin_kubeconfig)
         server = self.settings.server or server
         self.client.apply(cluster_objects())
+        endpoints = self._api_endpoints()
         for person in people:
             namespace = self.namespace(person.name)
             changed = self.client.apply(
-                participant_objects(person, namespace, self.settings, self.class_name)
+                participant_objects(person, namespace, self.settings, self.class_name, endpoints)
             )
             for lab in labs:
                 changed += provide_node_volumes(self.client, lab, namespace)
@@ -130,6 +139,20 @@ class Classroom:
         )
         report.handout = str(handout)
         return report
+
+    def _api_endpoints(self) -> list[ApiEndpoint]:
+        """Where the API server receives pods' requests, which their NetworkPolicy must allow: read
+        from the cluster at every setup (a site's control plane may have moved since)."""
+        slices = self.client.list(
+            "EndpointSlice", "default", label_selector="kubernetes.io/service-name=kubernetes"
+        )
+        found = api_endpoints(slices)
+        if not found:
+            raise ClusterError(
+                "the Service default/kubernetes has no endpoints (no EndpointSlice names the API "
+                "server): participants' NetworkPolicies could not let their pods reach it"
+            )
+        return found
 
     def _token(self, namespace: str) -> str:
         try:

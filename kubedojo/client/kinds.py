@@ -65,6 +65,7 @@ BUILTIN_KINDS = _kinds(
     ("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
     ("StorageClass", "storage.k8s.io/v1", "storageclasses", False),
     ("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", True),
+    ("EndpointSlice", "discovery.k8s.io/v1", "endpointslices", True),
     ("CustomResourceDefinition", "apiextensions.k8s.io/v1", "customresourcedefinitions", False),
     ("ValidatingAdmissionPolicy", "admissionregistration.k8s.io/v1", "validatingadmissionpolicies", False),
     (

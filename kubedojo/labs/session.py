@@ -32,7 +32,13 @@ def session_name(lab_id: str) -> str:
 
 def ensure_namespace(client: KubeAPI, namespace: str, participant: str) -> None:
     """Create the participant's namespace if it is not there (labelled as kubedojo's), and make sure
-    it enforces the participants' Pod Security Standard (:data:`~kubedojo.labels.POD_SECURITY`)."""
+    it enforces the participants' Pod Security Standard (:data:`~kubedojo.labels.POD_SECURITY`).
+
+    It gives the namespace no NetworkPolicies: those are class.setup's
+    (:func:`~kubedojo.classroom.objects.network_policies`). Only an administrator can create a
+    namespace, so one made here is a lab run outside a class, by someone with the whole cluster
+    anyway; a participant's namespace comes from class.setup, with its policies, which nothing
+    here touches."""
     try:
         current = client.get("Namespace", namespace)
     except Forbidden:

@@ -15,7 +15,15 @@ from ..files import write_atomic
 from ..kubeconfig import render_kubeconfig
 from ..paths import CacheDirs
 from ..progress import Reporter
-from .binaries import COREDNS, KUBERNETES, KWOK, Binaries, ReleaseDownloader
+from .binaries import (
+    COREDNS,
+    KUBE_NETWORK_POLICIES,
+    KUBE_NETWORK_POLICIES_PROGRAM,
+    KUBERNETES,
+    KWOK,
+    Binaries,
+    ReleaseDownloader,
+)
 from .images import BASE, COREDNS_IMAGE, IMAGES, ContextImage, ImageBuilder, ImageRecipe
 from .layout import Layout
 from .pki import Pki, cluster_cert_specs
@@ -43,6 +51,10 @@ class Artifacts:
     def kwok_bin(self) -> Path:
         return self.binaries.path(KWOK, "kwok")
 
+    @property
+    def netpol_bin(self) -> Path:
+        return self.binaries.path(KUBE_NETWORK_POLICIES, KUBE_NETWORK_POLICIES_PROGRAM)
+
     # -- binaries and images -----------------------------------------------------------------
 
     def prepare(self) -> list[Action]:
@@ -57,6 +69,7 @@ class Artifacts:
                 actions.append(("kubernetes binaries", "downloaded" if got else "unchanged"))
         for programs in ((KUBERNETES,) if self.settings.binaries == "build" else ()) + (
             KWOK,
+            KUBE_NETWORK_POLICIES,
             COREDNS,
         ):
             if self.binaries.ready(programs):

@@ -4,10 +4,16 @@ downloaded as the official release binaries with their sha256 checked.
 Either way they land in a versioned directory of the cache (``bin/kubernetes-v1.35.4/`` …) that is
 filled completely or not at all: work happens in a temporary directory renamed into place at the end,
 and a stamp records how the binaries were made. Later runs find the stamp and do nothing.
+
+A program set may carry kubedojo's own changes (:class:`SourceEdit`, added files, a main package of
+its own): the build then uses a copy of the downloaded module with the changes made (a go.mod
+``replace``), and the cache directory's name carries a digest of them, so that changing them builds
+again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -15,23 +21,36 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from ..client.commands import Runner
 from ..client.download import download, read_url
 from ..errors import BuildError, CommandError, DownloadError, WaitTimeout
 from ..paths import CacheDirs
-from ..versions import COREDNS_VERSION, GO_BUILD_FLAGS_VERSION, HELM_VERSION, KUBERNETES_VERSION, KWOK_VERSION
+from ..versions import (
+    COREDNS_VERSION,
+    GO_BUILD_FLAGS_VERSION,
+    HELM_VERSION,
+    KUBE_NETWORK_POLICIES_VERSION,
+    KUBERNETES_VERSION,
+    KWOK_VERSION,
+)
 
 __all__ = [
     "COREDNS",
     "HELM",
     "KUBERNETES",
     "KUBERNETES_PROGRAMS",
+    "KUBE_NETWORK_POLICIES",
+    "KUBE_NETWORK_POLICIES_PROGRAM",
     "KWOK",
     "Binaries",
     "GoProgramSet",
     "ReleaseDownloader",
+    "SourceEdit",
+    "edit_source",
 ]
 
 KUBERNETES_PROGRAMS = (
@@ -45,6 +64,39 @@ KUBERNETES_PROGRAMS = (
 
 _STAMP = ".kubedojo-complete"
 _BUILD_TIMEOUT = 3600.0
+_UPSTREAM_COPY = "upstream"
+"""Where, in the build module's directory, the edited copy of a module goes (when it has edits)."""
+
+
+def build_module(name: str) -> str:
+    """The module path of the build module of the program set ``name`` (its own packages live under it)."""
+    return f"kubedojo.local/build/{name}"
+
+
+@dataclass(frozen=True)
+class SourceEdit:
+    """A change kubedojo makes to one file of a downloaded module before building it: the text
+    ``old``, which must be there exactly ``count`` times, becomes ``new``."""
+
+    path: str
+    """The file, relative to the module's root."""
+    old: str
+    new: str
+    expected: str
+    """What ``old`` is, in words, for the error when it is not found."""
+    count: int = 1
+
+
+def edit_source(text: str, edit: SourceEdit, where: str) -> str:
+    """``text`` (the file ``where``) with ``edit`` made; a one-line :class:`BuildError` naming the
+    file and what was expected when ``edit.old`` is not there exactly ``edit.count`` times (the
+    module is not the one the edit was written for)."""
+    found = text.count(edit.old)
+    if found != edit.count:
+        raise BuildError(
+            f"cannot patch {where}: expected {edit.expected} {edit.count} time(s), found it {found} time(s)"
+        )
+    return text.replace(edit.old, edit.new)
 
 
 @dataclass(frozen=True)
@@ -55,28 +107,55 @@ class GoProgramSet:
     module: str
     version: str
     packages: tuple[str, ...]
+    """Packages to build: of ``module``, or of the build module (:func:`build_module`) for
+    ``build_files`` of kubedojo's own."""
     ldflags: tuple[str, ...] = ()
     staging_replaces: bool = False
     """k8s.io/kubernetes replaces its staging modules with local paths; pin them to v0.x instead."""
+    edits: tuple[SourceEdit, ...] = ()
+    """Changes to ``module``'s own files: the build uses an edited copy of it."""
+    module_files: tuple[tuple[str, str], ...] = ()
+    """Files kubedojo adds to that copy: (path in the module, content); the path must be new."""
+    build_files: tuple[tuple[str, str], ...] = ()
+    """Files of kubedojo's own in the build module, such as a main package: (path, content)."""
+
+    @property
+    def local_changes(self) -> bool:
+        return bool(self.edits or self.module_files or self.build_files)
+
+    @property
+    def local_digest(self) -> str:
+        """A digest of kubedojo's changes (empty without any)."""
+        if not self.local_changes:
+            return ""
+        data = json.dumps(
+            [
+                [[e.path, e.old, e.new, e.count] for e in self.edits],
+                [list(f) for f in self.module_files],
+                [list(f) for f in self.build_files],
+            ]
+        )
+        return hashlib.sha256(data.encode()).hexdigest()[:12]
 
     @property
     def directory_name(self) -> str:
-        return f"{self.name}-{self.version}"
+        base = f"{self.name}-{self.version}"
+        return f"{base}-kubedojo.{self.local_digest}" if self.local_changes else base
 
     def program_names(self) -> list[str]:
         return [pkg.rstrip("/").rsplit("/", 1)[-1] for pkg in self.packages]
 
     def stamp(self, how: str) -> str:
-        return json.dumps(
-            {
-                "module": self.module,
-                "version": self.version,
-                "how": how,
-                "flags": GO_BUILD_FLAGS_VERSION,
-                "packages": list(self.packages),
-            },
-            sort_keys=True,
-        )
+        fields: dict[str, Any] = {
+            "module": self.module,
+            "version": self.version,
+            "how": how,
+            "flags": GO_BUILD_FLAGS_VERSION,
+            "packages": list(self.packages),
+        }
+        if self.local_changes:
+            fields["local_changes"] = self.local_digest
+        return json.dumps(fields, sort_keys=True)
 
 
 def _k8s_ldflags(version: str) -> tuple[str, ...]:
@@ -122,6 +201,39 @@ HELM = GoProgramSet(
     # pyhelm3 parses `helm version`; without this stamp it reads "v4.3", which is no full version.
     ldflags=(f"-X helm.sh/helm/v4/internal/version.version={HELM_VERSION}",),
 )
+
+
+def _asset(name: str) -> str:
+    return resources.files("kubedojo.local").joinpath(f"assets/{name}").read_text()
+
+
+KUBE_NETWORK_POLICIES_PROGRAM = "kube-network-policies"
+_KNP_MODULE = "sigs.k8s.io/kube-network-policies"
+KUBE_NETWORK_POLICIES = GoProgramSet(
+    name="kube-network-policies",
+    module=_KNP_MODULE,
+    version=KUBE_NETWORK_POLICIES_VERSION,
+    packages=(f"{build_module('kube-network-policies')}/cmd/{KUBE_NETWORK_POLICIES_PROGRAM}",),
+    # The nftables `queue` expression needs nft_queue, which some kernels lack (then no rule loads
+    # and nothing is enforced); the same queueing through the xt NFQUEUE target needs only nft_compat.
+    edits=(
+        SourceEdit(
+            "pkg/networkpolicy/controller.go",
+            "\tqueue := &expr.Queue{Num: uint16(c.config.QueueID)}\n"
+            "\tif c.config.FailOpen {\n"
+            "\t\tqueue.Flag = expr.QueueFlagBypass\n"
+            "\t}\n",
+            "\tqueue := nfqueueTarget(c.config.QueueID, c.config.FailOpen)\n",
+            "the block 'queue := &expr.Queue{Num: uint16(c.config.QueueID)}; "
+            "if c.config.FailOpen { queue.Flag = expr.QueueFlagBypass }'",
+            count=2,
+        ),
+    ),
+    module_files=(("pkg/networkpolicy/zz_kubedojo_nfqueue.go", _asset("knp_nfqueue.go")),),
+    # kubedojo's own main: -kubeconfig, SIGTERM, NetworkPolicy only (v0.8.0's has neither flag nor signal).
+    build_files=((f"cmd/{KUBE_NETWORK_POLICIES_PROGRAM}/main.go", _asset("knp_main.go")),),
+)
+"""The NetworkPolicy enforcer of the local cluster, one program ``kube-network-policies``."""
 
 
 class ReleaseDownloader:
@@ -221,13 +333,24 @@ class Binaries:
         src = self.cache.go_src / programs.directory_name
         src.mkdir(parents=True, exist_ok=True)
         env = self._go_env()
+        own = build_module(programs.name) + "/"
         try:
-            (src / "go.mod").write_text(self._go_mod(programs, env, log))
-            (src / "tools.go").write_text(
-                "//go:build tools\n\npackage tools\n\nimport (\n"
-                + "".join(f'\t_ "{pkg}"\n' for pkg in programs.packages)
-                + ")\n"
-            )
+            upstream = self._local_copy(programs, src, env) if programs.local_changes else None
+            (src / "go.mod").write_text(self._go_mod(programs, env, upstream))
+            for path, content in programs.build_files:
+                (src / path).parent.mkdir(parents=True, exist_ok=True)
+                (src / path).write_text(content)
+            # tools.go keeps `go mod tidy` from dropping the modules whose packages are built; the
+            # build module's own packages need no such help.
+            tools = [pkg for pkg in programs.packages if not pkg.startswith(own)]
+            if tools:
+                (src / "tools.go").write_text(
+                    "//go:build tools\n\npackage tools\n\nimport (\n"
+                    + "".join(f'\t_ "{pkg}"\n' for pkg in tools)
+                    + ")\n"
+                )
+            else:
+                (src / "tools.go").unlink(missing_ok=True)
             self.runner.run(["go", "mod", "tidy"], env=env, cwd=src, timeout=_BUILD_TIMEOUT, log=log)
             ldflags = " ".join(("-s", "-w", *programs.ldflags))
             self.runner.run(
@@ -249,24 +372,52 @@ class Binaries:
         except (CommandError, WaitTimeout) as exc:
             raise BuildError(f"building {programs.directory_name} failed: {exc} (log: {log})") from None
 
-    def _go_mod(self, programs: GoProgramSet, env: dict[str, str], log: Path) -> str:
+    def _module_info(self, programs: GoProgramSet, env: dict[str, str]) -> dict[str, Any]:
+        """``go mod download -json`` of the program set's module: where its files and go.mod are."""
+        info: dict[str, Any] = json.loads(
+            self.runner.run(
+                ["go", "mod", "download", "-json", f"{programs.module}@{programs.version}"],
+                env=env,
+                timeout=_BUILD_TIMEOUT,
+                cwd=self.cache.go_src,
+            ).stdout
+        )
+        return info
+
+    def _local_copy(self, programs: GoProgramSet, src: Path, env: dict[str, str]) -> Path:
+        """A fresh, writable copy of the module under ``src`` with kubedojo's edits and files."""
+        copy = src / _UPSTREAM_COPY
+        if copy.exists():
+            shutil.rmtree(copy)
+        shutil.copytree(self._module_info(programs, env)["Dir"], copy, copy_function=shutil.copyfile)
+        for directory, _dirs, _files in os.walk(copy):
+            os.chmod(directory, 0o755)  # the module cache's directories are read-only
+        at = f"{programs.module}@{programs.version}"
+        for edit in programs.edits:
+            target = copy / edit.path
+            if not target.is_file():
+                raise BuildError(f"cannot patch {edit.path} of {at}: the module has no such file")
+            target.write_text(edit_source(target.read_text(), edit, f"{edit.path} of {at}"))
+        for path, content in programs.module_files:
+            target = copy / path
+            if target.exists():
+                raise BuildError(f"cannot add {path} to {at}: the module already has that file")
+            target.write_text(content)
+        return copy
+
+    def _go_mod(self, programs: GoProgramSet, env: dict[str, str], upstream: Path | None) -> str:
         lines = [
-            f"module kubedojo.local/build/{programs.name}",
+            f"module {build_module(programs.name)}",
             "",
             "go 1.25.0",
             "",
             f"require {programs.module} {programs.version}",
             "",
         ]
+        if upstream is not None:
+            lines += [f"replace {programs.module} => ./{upstream.relative_to(upstream.parent)}", ""]
         if programs.staging_replaces:
-            info = json.loads(
-                self.runner.run(
-                    ["go", "mod", "download", "-json", f"{programs.module}@{programs.version}"],
-                    env=env,
-                    timeout=_BUILD_TIMEOUT,
-                    cwd=self.cache.go_src,
-                ).stdout
-            )
+            info = self._module_info(programs, env)
             staging_version = "v0." + programs.version.lstrip("v").split(".", 1)[1]
             lines.append("replace (")
             for module in staging_modules(Path(info["GoMod"]).read_text()):

@@ -1,6 +1,6 @@
 """Every daemon of the local cluster, in start order. Each has one function, in the module of its
-part of the cluster: :mod:`.controlplane`, :mod:`.node` and :mod:`.simnodes` (kwok); what they share
-is in :mod:`.layout`.
+part of the cluster: :mod:`.controlplane`, :mod:`.node`, :mod:`.netpolicy` (the NetworkPolicy
+enforcer) and :mod:`.simnodes` (kwok); what they share is in :mod:`.layout`.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .controlplane import etcd, kube_apiserver, kube_controller_manager, kube_scheduler
 from .layout import Component, Layout
+from .netpolicy import network_policies
 from .node import containerd, kube_proxy, kubelet, registry
 from .simnodes import kwok
 
@@ -27,5 +28,6 @@ def components(layout: Layout, registry_storage: Path) -> list[Component]:
         kube_scheduler(layout),
         kubelet(layout),
         kube_proxy(layout),
+        network_policies(layout),
         kwok(layout),
     ]

@@ -2,7 +2,9 @@
 cluster addresses on this machine, an nftables table that stops pod traffic from leaving it, the
 cgroup root, and a private mount namespace for containerd and the kubelet.
 
-Everything :meth:`HostSetup.apply` changes is recorded first and put back by :meth:`HostSetup.revert`.
+Everything :meth:`HostSetup.apply` changes is recorded first and put back by :meth:`HostSetup.revert`,
+which also deletes what a killed component may leave in the kernel: the NetworkPolicy enforcer's
+nftables table (:mod:`.netpolicy`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..config import NetworkSettings
 from ..errors import CommandError
 from ..paths import RUNTIME_DIR, StateDirs
 from .layout import CGROUP_ROOT, MOUNT_NAMESPACE
+from .netpolicy import NFT_TABLE as ENFORCER_NFT_TABLE
 
 __all__ = ["NFT_TABLE", "PRIVATE_DIRS", "SYSCTLS", "HostSetup"]
 
@@ -197,6 +200,9 @@ class HostSetup:
                     undone.append(f"route {cidr}")
         if self.host.delete_nft_table(*NFT_TABLE):
             undone.append("nftables table ip kubedojo")
+        # The enforcer deletes its table when it stops; killed (or crashed), it leaves it behind.
+        if self.host.delete_nft_table(*ENFORCER_NFT_TABLE):
+            undone.append(f"nftables table {' '.join(ENFORCER_NFT_TABLE)}")
         failed = sum(self.host.remove_cgroup_tree(d) for d in self.host.cgroup_dirs(CGROUP_ROOT))
         if failed:
             undone.append(f"{failed} cgroups could not be removed")

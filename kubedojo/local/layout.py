@@ -43,6 +43,8 @@ class Layout:
     state: StateDirs
     k8s_bin: Path
     kwok_bin: Path
+    netpol_bin: Path
+    """The NetworkPolicy enforcer, kube-network-policies."""
 
     @property
     def registry(self) -> str:

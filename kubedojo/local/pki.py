@@ -96,6 +96,8 @@ def cluster_cert_specs(node_name: str, node_ip: str, api_service_ip: str) -> lis
             server=True,
         ),
         CertSpec("kwok", "ca", "kubedojo:kwok", ("system:masters",), client=True),
+        # The NetworkPolicy enforcer: no group, only what its ClusterRole grants (local/netpolicy.py).
+        CertSpec("kube-network-policies", "ca", "system:kube-network-policies", client=True),
     ]
 
 

@@ -40,8 +40,15 @@ from .dns_storage import HOSTPATH_PV_DIR, coredns_objects, storage_objects
 from .hostsetup import HostSetup
 from .images import IMAGES, ContextImage
 from .layout import CGROUP_ROOT, CONTAINERD_SOCKET, Component, Layout
+from .netpolicy import NAME as ENFORCER
 from .node import cni_conflist
-from .readiness import install_sim_outcome_policy, reconcile_sim_nodes, wait_dns_ready, wait_node_ready
+from .readiness import (
+    install_enforcer_rbac,
+    install_sim_outcome_policy,
+    reconcile_sim_nodes,
+    wait_dns_ready,
+    wait_node_ready,
+)
 
 __all__ = ["ClusterStatus", "ComponentStatus", "LocalCluster", "NodeStatus", "UpReport"]
 
@@ -91,6 +98,7 @@ class LocalCluster:
             state=self.state,
             k8s_bin=self.artifacts.k8s_bin,
             kwok_bin=self.artifacts.kwok_bin,
+            netpol_bin=self.artifacts.netpol_bin,
         )
         self.components = components(self.layout, self.cache.registry)
         self._kubelet_started: datetime | None = None
@@ -131,6 +139,13 @@ class LocalCluster:
             write_atomic(self.state.cni / "net.d" / "10-kubedojo.conflist", cni_conflist(self.layout))
             report.add("host", f"set up {', '.join(changed)}" if changed else "unchanged")
         for stage in sorted({c.stage for c in self.components}):
+            if stage == self.component(ENFORCER).stage:
+                with self.reporter.step("Permissions of the NetworkPolicy enforcer"):
+                    client = self.admin_client()
+                    try:
+                        report.actions += install_enforcer_rbac(client)
+                    finally:
+                        client.close()
             self._start_stage(stage, report)
             if stage == 0:
                 report.actions += self.artifacts.push_images(self.layout.registry)

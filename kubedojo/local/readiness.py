@@ -1,6 +1,7 @@
-"""What ``up`` does through the API once the daemons run: the simulated node pools made as asked, the
-admission policy that keeps their outcome annotation for administrators, and the waits for the node,
-the cluster DNS and the simulated nodes to be Ready.
+"""What ``up`` does through the API once the daemons run: the permissions of the NetworkPolicy
+enforcer, the simulated node pools made as asked, the admission policy that keeps their outcome
+annotation for administrators, and the waits for the node, the cluster DNS and the simulated nodes to
+be Ready.
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ from ..client.probes import HttpProbe
 from ..clusterstatus import condition, node_ready
 from ..config import LocalSettings
 from .dns_storage import COREDNS_READY_PORT
+from .netpolicy import rbac_objects
 from .simnodes import SIM_POOL_LABEL, node_object, sim_node_name
 from .simpolicy import POLICY_NAME, sim_outcome_policy
 
-__all__ = ["install_sim_outcome_policy", "reconcile_sim_nodes", "wait_dns_ready", "wait_node_ready"]
+__all__ = [
+    "install_enforcer_rbac",
+    "install_sim_outcome_policy",
+    "reconcile_sim_nodes",
+    "wait_dns_ready",
+    "wait_node_ready",
+]
 
 
 def wait_node_ready(client: KubeAPI, settings: LocalSettings, since: datetime | None) -> None:
@@ -125,3 +133,12 @@ def install_sim_outcome_policy(client: KubeAPI, settings: LocalSettings) -> list
         name=POLICY_NAME,
     )
     return [("sim-outcome policy", f"applied {', '.join(applied)}" if applied else "unchanged")]
+
+
+def install_enforcer_rbac(client: KubeAPI) -> list[tuple[str, str]]:
+    """Apply the NetworkPolicy enforcer's ClusterRole and its binding (:mod:`.netpolicy`); the
+    ``(subject, action)`` pairs of an up report. ``up`` does it before the enforcer starts, so that
+    its first list of pods, namespaces and policies is allowed (a refused one is retried only after
+    a back-off, and enforcement would start late)."""
+    applied = client.apply(rbac_objects())
+    return [("network policy enforcer RBAC", f"applied {', '.join(applied)}" if applied else "unchanged")]

@@ -18,6 +18,7 @@ CLUSTER_PROGRAMS = (
     "kube-scheduler",
     "kubelet",
     "kube-proxy",
+    "kube-network-policies",
     "kwok",
     "etcd",
     "containerd",

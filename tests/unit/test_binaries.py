@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -13,10 +15,13 @@ import pytest
 from kubedojo.client.commands import Runner
 from kubedojo.errors import BuildError, CommandError, DownloadError
 from kubedojo.local.binaries import (
+    KUBE_NETWORK_POLICIES,
     KUBERNETES,
     KUBERNETES_PROGRAMS,
     Binaries,
     ReleaseDownloader,
+    SourceEdit,
+    edit_source,
     staging_modules,
 )
 from kubedojo.paths import CacheDirs
@@ -77,24 +82,35 @@ def test_missing_file_is_a_clear_error(tmp_path: Path, release_server: tuple[str
 class RecordingRunner(Runner):
     """Stands in for the Go toolchain: records the commands and the generated go.mod."""
 
-    def __init__(self, go_mod_file: Path, fail_build: bool = False) -> None:
+    def __init__(
+        self,
+        go_mod_file: Path,
+        fail_build: bool = False,
+        module_dir: Path | None = None,
+        programs: Sequence[str] = KUBERNETES_PROGRAMS,
+    ) -> None:
         super().__init__()
         self.calls: list[list[str]] = []
         self.go_mod_file = go_mod_file
+        self.module_dir = module_dir or go_mod_file.parent
         self.fail_build = fail_build
+        self.programs = programs
         self.go_mod = ""
+        self.build_dir: Path | None = None
 
     def run(self, argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         self.calls.append(list(argv))
         if argv[:3] == ["go", "mod", "download"]:
-            return subprocess.CompletedProcess(argv, 0, f'{{"GoMod": "{self.go_mod_file}"}}', "")
+            info = json.dumps({"GoMod": str(self.go_mod_file), "Dir": str(self.module_dir)})
+            return subprocess.CompletedProcess(argv, 0, info, "")
         if argv[:2] == ["go", "mod"]:
             self.go_mod = (kwargs["cwd"] / "go.mod").read_text()
+            self.build_dir = kwargs["cwd"]
         if argv[:2] == ["go", "build"]:
             if self.fail_build:
                 raise CommandError(list(argv), 1, "compile error")
             out = Path(argv[argv.index("-o") + 1])
-            for program in KUBERNETES_PROGRAMS:
+            for program in self.programs:
                 (out / program).write_text("binary")
         return subprocess.CompletedProcess(argv, 0, "", "")
 
@@ -139,6 +155,114 @@ def test_failed_build_leaves_no_partial_directory(tmp_path: Path) -> None:
 
 def test_staging_modules_reads_only_local_replacements() -> None:
     assert staging_modules(UPSTREAM_GO_MOD) == ["k8s.io/api", "k8s.io/client-go"]
+
+
+QUEUE_BLOCK = """\tqueue := &expr.Queue{Num: uint16(c.config.QueueID)}
+\tif c.config.FailOpen {
+\t\tqueue.Flag = expr.QueueFlagBypass
+\t}
+"""
+CONTROLLER = f"""package networkpolicy
+
+func (c *Controller) syncNFTablesRules() {{
+{QUEUE_BLOCK}\tuse(queue)
+}}
+
+func (c *Controller) addDNSRacersWorkaroundRules() {{
+{QUEUE_BLOCK}\tuse(queue)
+}}
+"""
+
+
+def test_edit_source_replaces_exactly_the_expected_occurrences() -> None:
+    (edit,) = KUBE_NETWORK_POLICIES.edits
+    edited = edit_source(CONTROLLER, edit, "controller.go")
+    assert "expr.Queue" not in edited and "QueueFlagBypass" not in edited
+    assert edited.count("\tqueue := nfqueueTarget(c.config.QueueID, c.config.FailOpen)\n\tuse(queue)") == 2
+
+
+@pytest.mark.parametrize(
+    "text", [CONTROLLER.replace(QUEUE_BLOCK, "", 1), "package x\n", CONTROLLER + QUEUE_BLOCK]
+)
+def test_edit_source_refuses_a_file_it_was_not_written_for(text: str) -> None:
+    (edit,) = KUBE_NETWORK_POLICIES.edits
+    with pytest.raises(BuildError) as error:
+        edit_source(text, edit, "pkg/networkpolicy/controller.go of m@v1")
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith("cannot patch pkg/networkpolicy/controller.go of m@v1: expected the block ")
+    assert "expr.Queue{Num: uint16(c.config.QueueID)}" in message and "2 time(s), found it" in message
+
+
+def fake_knp_module(root: Path, controller: str = CONTROLLER) -> Path:
+    """A stand-in for the downloaded module: read-only, as the Go module cache keeps it."""
+    module = root / "kube-network-policies@v0.8.0"
+    (module / "pkg" / "networkpolicy").mkdir(parents=True)
+    (module / "go.mod").write_text("module sigs.k8s.io/kube-network-policies\n")
+    (module / "pkg" / "networkpolicy" / "controller.go").write_text(controller)
+    for path in sorted(module.rglob("*"), reverse=True):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    module.chmod(0o555)
+    return module
+
+
+def test_enforcer_builds_its_own_main_against_an_edited_copy_of_the_module(tmp_path: Path) -> None:
+    module = fake_knp_module(tmp_path)
+    runner = RecordingRunner(module / "go.mod", programs=["kube-network-policies"])
+    binaries = Binaries(CacheDirs(tmp_path / "cache"), runner)
+    assert KUBE_NETWORK_POLICIES.program_names() == ["kube-network-policies"]
+
+    assert binaries.ensure_built(KUBE_NETWORK_POLICIES, tmp_path / "build.log") is True
+
+    src = runner.build_dir
+    assert src is not None
+    assert "replace sigs.k8s.io/kube-network-policies => ./upstream\n" in runner.go_mod
+    assert "require sigs.k8s.io/kube-network-policies v0.8.0\n" in runner.go_mod
+    controller = (src / "upstream" / "pkg" / "networkpolicy" / "controller.go").read_text()
+    assert "expr.Queue" not in controller and controller.count("nfqueueTarget(") == 2
+    helper = (src / "upstream" / "pkg" / "networkpolicy" / "zz_kubedojo_nfqueue.go").read_text()
+    assert "func nfqueueTarget(queueID int, failOpen bool) expr.Any" in helper
+    assert 'Name: "NFQUEUE", Rev: 3' in helper
+    main = (src / "cmd" / "kube-network-policies" / "main.go").read_text()
+    assert '"kubeconfig"' in main and "syscall.SIGTERM" in main and "package main" in main
+    assert not (src / "tools.go").exists()  # the only package built is the build module's own
+    assert (module / "pkg" / "networkpolicy" / "controller.go").read_text() == CONTROLLER  # cache untouched
+    build = next(call for call in runner.calls if call[:2] == ["go", "build"])
+    assert build[-1] == "kubedojo.local/build/kube-network-policies/cmd/kube-network-policies"
+    assert binaries.ready(KUBE_NETWORK_POLICIES)
+    stamp = json.loads((binaries.directory(KUBE_NETWORK_POLICIES) / ".kubedojo-complete").read_text())
+    assert stamp["local_changes"] == KUBE_NETWORK_POLICIES.local_digest
+    # Cached; and a later build (the binaries removed) starts from a fresh copy of the module.
+    assert binaries.ensure_built(KUBE_NETWORK_POLICIES, tmp_path / "build.log") is False
+    shutil.rmtree(binaries.directory(KUBE_NETWORK_POLICIES))
+    assert binaries.ensure_built(KUBE_NETWORK_POLICIES, tmp_path / "build.log") is True
+
+
+def test_enforcer_build_stops_when_upstream_changed(tmp_path: Path) -> None:
+    module = fake_knp_module(tmp_path, CONTROLLER.replace("QueueFlagBypass", "QueueFlagFanout"))
+    runner = RecordingRunner(module / "go.mod", programs=["kube-network-policies"])
+    binaries = Binaries(CacheDirs(tmp_path / "cache"), runner)
+    with pytest.raises(BuildError) as error:
+        binaries.ensure_built(KUBE_NETWORK_POLICIES, tmp_path / "build.log")
+    assert str(error.value).startswith(
+        "cannot patch pkg/networkpolicy/controller.go of sigs.k8s.io/kube-network-policies@v0.8.0: expected"
+    )
+    assert not any(call[:2] == ["go", "build"] for call in runner.calls)
+    assert not binaries.directory(KUBE_NETWORK_POLICIES).exists()
+
+
+def test_local_changes_name_the_cache_directory() -> None:
+    from dataclasses import replace
+
+    plain = replace(KUBE_NETWORK_POLICIES, edits=(), module_files=(), build_files=())
+    assert plain.directory_name == "kube-network-policies-v0.8.0"
+    assert KUBE_NETWORK_POLICIES.directory_name.startswith("kube-network-policies-v0.8.0-kubedojo.")
+    changed = replace(
+        KUBE_NETWORK_POLICIES,
+        edits=(*KUBE_NETWORK_POLICIES.edits, SourceEdit("go.mod", "a", "b", "the letter a")),
+    )
+    assert changed.directory_name != KUBE_NETWORK_POLICIES.directory_name
+    assert KUBERNETES.directory_name == "kubernetes-v1.35.4"  # sets without changes keep their name
 
 
 def test_lab_image_hash_follows_what_the_dockerfile_copies(tmp_path: Path) -> None:

@@ -6,10 +6,18 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kubedojo.classroom.objects import cluster_objects, participant_objects, role_rules
+from kubedojo.classroom.objects import (
+    NON_PUBLIC_IPV4,
+    api_endpoints,
+    cluster_objects,
+    network_policies,
+    participant_objects,
+    role_rules,
+)
 from kubedojo.classroom.roster import Participant, read_roster
 from kubedojo.classroom.scoreboard import scoreboard
 from kubedojo.config import parse_config
@@ -56,7 +64,9 @@ def test_bad_rosters(tmp_path: Path, name: str, text: str, expected: str) -> Non
 
 def test_participant_objects_quota_and_limits() -> None:
     settings = parse_config({"class": {"quota": {"gpus": 1, "jobs": 12}}}).classroom
-    objects = participant_objects(Participant("alice", "a@b.cd"), "dojo-alice", settings, "workshop")
+    objects = participant_objects(
+        Participant("alice", "a@b.cd"), "dojo-alice", settings, "workshop", [("10.244.0.1", 6443)]
+    )
     kinds = [o["kind"] for o in objects]
     assert kinds == [
         "Namespace",
@@ -66,6 +76,8 @@ def test_participant_objects_quota_and_limits() -> None:
         "ClusterRoleBinding",
         "ResourceQuota",
         "LimitRange",
+        "NetworkPolicy",
+        "NetworkPolicy",
     ]
     quota = objects[5]["spec"]["hard"]
     assert quota["requests.nvidia.com/gpu"] == "1"
@@ -84,11 +96,122 @@ def test_participant_objects_quota_and_limits() -> None:
     assert reader["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}]
 
 
+def policies(**network: object) -> dict[str, dict[str, Any]]:
+    settings = parse_config({"class": {"network": network}}).classroom
+    objects = participant_objects(
+        Participant("alice"), "dojo-alice", settings, "workshop", [("10.244.0.1", 6443)]
+    )
+    found = {o["metadata"]["name"]: o for o in objects if o["kind"] == "NetworkPolicy"}
+    assert all(p["metadata"]["namespace"] == "dojo-alice" for p in found.values())
+    assert all(p["metadata"]["labels"]["kubedojo.dev/participant"] == "alice" for p in found.values())
+    return found
+
+
+def test_ingress_only_from_the_namespace_itself_and_shared_services() -> None:
+    ingress = policies()["kubedojo-ingress"]["spec"]
+    assert ingress["podSelector"] == {}  # every pod of the namespace
+    assert ingress["policyTypes"] == ["Ingress"]
+    assert ingress["ingress"] == [
+        {
+            "from": [
+                {"podSelector": {}},  # without a namespaceSelector: this namespace only
+                {"namespaceSelector": {"matchLabels": {"kubedojo.dev/shared-services": "true"}}},
+            ]
+        }
+    ]
+
+
+def test_egress_to_own_namespace_dns_api_server_shared_services_and_the_internet() -> None:
+    egress = policies()["kubedojo-egress"]["spec"]
+    assert egress["podSelector"] == {} and egress["policyTypes"] == ["Egress"]
+    rules = egress["egress"]
+    assert rules[0] == {"to": [{"podSelector": {}}]}
+    dns, node_local_dns, api, shared, internet = rules[1:]
+    # Policies see packets after the Service's DNAT: CoreDNS's own port, 1053 here and 53 elsewhere.
+    assert dns["to"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    ]
+    assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {
+        ("UDP", 53),
+        ("TCP", 53),
+        ("UDP", 1053),
+        ("TCP", 1053),
+    }
+    assert node_local_dns["to"] == [{"ipBlock": {"cidr": "169.254.0.0/16"}}]
+    assert {(p["protocol"], p["port"]) for p in node_local_dns["ports"]} == {("UDP", 53), ("TCP", 53)}
+    assert api == {
+        "to": [{"ipBlock": {"cidr": "10.244.0.1/32"}}],
+        "ports": [{"protocol": "TCP", "port": 6443}],
+    }
+    assert shared == {
+        "to": [{"namespaceSelector": {"matchLabels": {"kubedojo.dev/shared-services": "true"}}}]
+    }
+    assert internet == {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(NON_PUBLIC_IPV4)}}]}
+
+
+def test_no_egress_rule_reaches_another_participants_pods() -> None:
+    """Every rule that names addresses keeps the private ranges (where both clusters' pods and
+    Services are) out, but for the API server's own address and link-local DNS."""
+    import ipaddress
+
+    pods = [ipaddress.IPv4Network(n) for n in ("10.244.0.0/16", "10.96.0.0/16", "10.233.64.0/18")]
+    for rule in policies()["kubedojo-egress"]["spec"]["egress"]:
+        for peer in rule["to"]:
+            if "ipBlock" in peer:
+                block = peer["ipBlock"]
+                allowed = ipaddress.IPv4Network(block["cidr"])
+                excepted = [ipaddress.IPv4Network(e) for e in block.get("except", [])]
+                for net in pods:
+                    if allowed.overlaps(net):
+                        assert allowed.prefixlen == 32 or any(net.subnet_of(e) for e in excepted), block
+            else:
+                # Selectors: this namespace, kube-dns in kube-system, or shared services; never all.
+                assert peer.get("namespaceSelector") != {} and (
+                    "namespaceSelector" not in peer or peer["namespaceSelector"]["matchLabels"]
+                )
+
+
+def test_internet_can_be_closed_and_more_networks_opened() -> None:
+    egress = policies(internet=False, egress_cidrs=["10.20.0.5/32", "fd00::/64"])["kubedojo-egress"]
+    rules = egress["spec"]["egress"]
+    assert not any(
+        peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for rule in rules for peer in rule["to"]
+    )
+    assert rules[-1] == {"to": [{"ipBlock": {"cidr": "10.20.0.5/32"}}, {"ipBlock": {"cidr": "fd00::/64"}}]}
+    with pytest.raises(ConfigError, match=r"class\.network\.egress_cidrs.*'10\.1\.2' is not an IP network"):
+        parse_config({"class": {"network": {"egress_cidrs": ["10.1.2"]}}})
+
+
+def test_api_server_endpoints_come_from_the_kubernetes_endpointslices() -> None:
+    slices: list[dict[str, Any]] = [
+        {
+            "endpoints": [{"addresses": ["192.168.1.11"]}, {"addresses": ["192.168.1.10"]}],
+            "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+        },
+        {"endpoints": [{"addresses": ["fd00::1"]}], "ports": [{"port": 6443}]},
+        {"endpoints": None, "ports": None},
+    ]
+    found = api_endpoints(slices)
+    assert found == [("192.168.1.10", 6443), ("192.168.1.11", 6443), ("fd00::1", 6443)]
+    settings = parse_config({}).classroom
+    api = network_policies("ns", {}, settings.network, found)[1]["spec"]["egress"][3]
+    assert api["to"] == [
+        {"ipBlock": {"cidr": "192.168.1.10/32"}},
+        {"ipBlock": {"cidr": "192.168.1.11/32"}},
+        {"ipBlock": {"cidr": "fd00::1/128"}},
+    ]
+    assert api["ports"] == [{"protocol": "TCP", "port": 6443}]
+
+
 def test_role_grants_no_secrets_and_nothing_cluster_wide() -> None:
     resources = {r for rule in role_rules() for r in rule["resources"]}
     assert "secrets" not in resources and "nodes" not in resources and "namespaces" not in resources
     assert not any("*" in rule["verbs"] or "*" in rule["resources"] for rule in role_rules())
     assert {"jobs", "pods", "pods/log", "configmaps", "persistentvolumeclaims"} <= resources
+    assert "networkpolicies" not in resources  # participants cannot loosen their policies
 
 
 def result(participant: str, lab: str, earned: int, status: str = "passed") -> LabResult:

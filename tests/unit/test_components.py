@@ -15,7 +15,13 @@ from kubedojo.paths import StateDirs
 
 def _layout(tmp_path: Path, **local: object) -> Layout:
     config = parse_config({"local": {"state_dir": str(tmp_path), **local}})
-    return Layout(config.local, StateDirs(tmp_path), tmp_path / "bin", tmp_path / "bin" / "kwok")
+    return Layout(
+        config.local,
+        StateDirs(tmp_path),
+        tmp_path / "bin",
+        tmp_path / "bin" / "kwok",
+        tmp_path / "bin" / "kube-network-policies",
+    )
 
 
 def _files(layout: Layout) -> dict[str, str]:
@@ -80,3 +86,87 @@ def test_fingerprint_follows_configuration(tmp_path: Path) -> None:
     }
     assert first == again
     assert [n for n in first if first[n] != relabelled[n]] == ["kubelet"]
+
+
+def test_network_policy_enforcer_runs_beside_kube_proxy_policing_this_node_fail_open(tmp_path: Path) -> None:
+    from kubedojo.client.probes import HttpProbe
+    from kubedojo.local.netpolicy import METRICS_PORT, NFQUEUE_ID
+
+    comps = components(_layout(tmp_path, node_name="dojo-node"), tmp_path)
+    enforcer = next(c for c in comps if c.name == "kube-network-policies")
+    proxy = next(c for c in comps if c.name == "kube-proxy")
+    assert enforcer.stage == proxy.stage == 2
+    argv = list(enforcer.daemon.argv)
+    assert argv[0] == str(tmp_path / "bin" / "kube-network-policies")
+    kubeconfig = tmp_path / "config" / "kube-network-policies.kubeconfig"
+    assert argv[1:] == [
+        f"-kubeconfig={kubeconfig}",
+        "-hostname-override=dojo-node",  # the kubelet's --hostname-override: the node whose pods it polices
+        f"-nfqueue-id={NFQUEUE_ID}",
+        "-fail-open",
+        f"-metrics-bind-address=127.0.0.1:{METRICS_PORT}",
+        "-netfilter-bug-1766-fix=false",
+        "-v=1",
+    ]
+    kubelet = next(c for c in comps if c.name == "kubelet")
+    assert "--hostname-override=dojo-node" in kubelet.daemon.argv
+    # A host process in the host's mount and network namespaces (nftables, the netfilter queue).
+    assert enforcer.daemon.mount_namespace is None
+    assert enforcer.probe == HttpProbe(f"http://127.0.0.1:{METRICS_PORT}/metrics")
+    config = yaml.safe_load(enforcer.files[kubeconfig])
+    user = config["users"][0]["user"]
+    assert user["client-certificate"].endswith("/pki/kube-network-policies.crt")
+    assert config["clusters"][0]["cluster"]["server"] == "https://10.244.0.1:6443"
+
+
+def test_network_policy_enforcer_may_read_pods_namespaces_and_policies_only() -> None:
+    from kubedojo.local.netpolicy import CERT_NAME, USER, rbac_objects
+    from kubedojo.local.pki import cluster_cert_specs
+
+    role, binding = rbac_objects()
+    assert role["kind"] == "ClusterRole" and binding["kind"] == "ClusterRoleBinding"
+    granted = {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    assert granted == {
+        ("", "pods", "list"),
+        ("", "pods", "watch"),
+        ("", "namespaces", "list"),
+        ("", "namespaces", "watch"),
+        ("networking.k8s.io", "networkpolicies", "list"),
+        ("networking.k8s.io", "networkpolicies", "watch"),
+    }
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": USER}]
+    (spec,) = [s for s in cluster_cert_specs("kubedojo", "10.244.0.1", "10.96.0.1") if s.name == CERT_NAME]
+    assert spec.common_name == USER and spec.organizations == () and spec.client and not spec.server
+
+
+def test_down_deletes_the_table_a_killed_enforcer_left(tmp_path: Path) -> None:
+    from unittest import mock
+
+    from kubedojo.client.commands import Runner
+    from kubedojo.client.host import Host
+    from kubedojo.local.hostsetup import HostSetup
+
+    host = mock.create_autospec(Host, instance=True)
+    host.mounts.return_value = []
+    host.veths_on.return_value = []
+    host.delete_link.return_value = False
+    host.delete_unreachable_route.return_value = False
+    host.cgroup_dirs.return_value = []
+    host.restore_sysctls.return_value = {}
+    left = {("inet", "kube-network-policies")}
+    host.delete_nft_table.side_effect = lambda family, name: (family, name) in left
+    setup = HostSetup(parse_config({}).local.network, StateDirs(tmp_path), host, Runner())
+
+    undone = setup.revert(tmp_path / "pod-logs")
+
+    assert "nftables table inet kube-network-policies" in undone
+    host.delete_nft_table.assert_any_call("inet", "kube-network-policies")
+    left.clear()  # what the enforcer does itself when stopped with SIGTERM
+    assert setup.revert(tmp_path / "pod-logs") == []

@@ -120,3 +120,14 @@ def test_uninstall_goes_in_reverse_and_refuses_to_orphan(tmp_path: Path) -> None
     order = [c.split()[1] for c in helm.calls]
     assert order.index("argo") < order.index("minio") < order.index("nfs")
     assert helm.deployed_releases == {}
+
+
+def test_a_shared_service_labels_its_namespace_for_participants_policies(tmp_path: Path) -> None:
+    helm = RecordingHelm()
+    installer, kube = addons(
+        tmp_path, helm, rel("minio", namespace="minio", shared_service=True), rel("metrics")
+    )
+    installer.install()
+    labels = kube.get("Namespace", "minio")["metadata"]["labels"]
+    assert labels["kubedojo.dev/shared-services"] == "true"  # (the real server-side apply keeps the rest)
+    assert "kubedojo.dev/shared-services" not in kube.get("Namespace", "ns")["metadata"].get("labels", {})

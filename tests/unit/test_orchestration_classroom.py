@@ -40,7 +40,23 @@ def admin_kubeconfig(tmp_path: Path) -> Path:
     return path
 
 
+API_SLICE = {
+    "apiVersion": "discovery.k8s.io/v1",
+    "kind": "EndpointSlice",
+    "metadata": {
+        "name": "kubernetes",
+        "namespace": "default",
+        "labels": {"kubernetes.io/service-name": "kubernetes"},
+    },
+    "addressType": "IPv4",
+    "endpoints": [{"addresses": ["10.244.0.1"], "conditions": {"ready": True}}],
+    "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+}
+
+
 def classroom(fake: FakeKube, tmp_path: Path, name: str = "workshop") -> Classroom:
+    """A class on ``fake``, which has the API server's EndpointSlice as every cluster does."""
+    fake.put(API_SLICE)
     settings = parse_config({}).classroom
     return Classroom(fake, settings, admin_kubeconfig(tmp_path), tmp_path / "class", "dojo-", name)
 
@@ -117,3 +133,27 @@ def test_teardown_removes_the_shared_node_reader_with_the_last_class(tmp_path: P
     assert room.teardown(timeout=2) == ["alice"]
     assert fake.find("ClusterRole", "kubedojo-participant-nodes") is None
     assert fake.list("ClusterRoleBinding") == []
+
+
+def test_setup_gives_each_namespace_its_policies_with_the_api_servers_address(tmp_path: Path) -> None:
+    fake = FakeKube()
+    room = classroom(fake, tmp_path)
+    room.setup([Participant("alice")], "t")
+    names = sorted(p["metadata"]["name"] for p in fake.list("NetworkPolicy", "dojo-alice"))
+    assert names == ["kubedojo-egress", "kubedojo-ingress"]
+    egress = fake.get("NetworkPolicy", "kubedojo-egress", "dojo-alice")["spec"]["egress"]
+    assert {
+        "to": [{"ipBlock": {"cidr": "10.244.0.1/32"}}],
+        "ports": [{"protocol": "TCP", "port": 6443}],
+    } in egress
+    room.remove(["alice"], timeout=2)
+    assert fake.list("NetworkPolicy", "dojo-alice") == []  # they go with the namespace
+
+
+def test_setup_without_the_api_servers_endpoints_stops_before_any_participant(tmp_path: Path) -> None:
+    fake = FakeKube()
+    room = classroom(fake, tmp_path)
+    fake.delete("EndpointSlice", "kubernetes", "default")
+    with pytest.raises(ClusterError, match=r"^the Service default/kubernetes has no endpoints"):
+        room.setup([Participant("alice")], "t")
+    assert fake.find("Namespace", "dojo-alice") is None

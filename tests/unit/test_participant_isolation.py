@@ -58,7 +58,7 @@ def test_provided_once_made_again_when_released_and_removed_with_the_participant
 
 def test_participant_namespaces_enforce_pod_security_baseline() -> None:
     settings = parse_config({}).classroom
-    namespace = participant_objects(Participant("ann"), "dojo-ann", settings, "c")[0]
+    namespace = participant_objects(Participant("ann"), "dojo-ann", settings, "c", [("10.244.0.1", 6443)])[0]
     labels = namespace["metadata"]["labels"]
     assert {k: labels[k] for k in POD_SECURITY} == POD_SECURITY
     assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
