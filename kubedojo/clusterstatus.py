@@ -18,6 +18,8 @@ class ComponentStatus:
     healthy: bool
     log: str
     """Where its log is (local), or what was seen (on-prem)."""
+    restarts: int = 0
+    """How often the local cluster's supervisor started it again after it died."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import os
 import select
 import signal
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,7 @@ __all__ = [
     "processes_in_cgroup",
     "processes_with_cmdline",
     "terminate",
+    "wait_for_exit",
 ]
 
 _ROTATE_AT = 32 * 2**20
@@ -85,6 +86,28 @@ def _wait_gone(pid: int, timeout: float) -> bool:
         return _state(pid) in (None, "Z")
     finally:
         os.close(fd)
+
+
+def wait_for_exit(pids: Iterable[int], timeout: float | None) -> set[int]:
+    """Wait (without polling: a pidfd each) until one of ``pids`` ends, at most ``timeout`` seconds
+    (None: no limit); the ones that have ended (those already gone included)."""
+    fds: dict[int, int] = {}
+    ended: set[int] = set()
+    try:
+        for pid in pids:
+            try:
+                fds[os.pidfd_open(pid)] = pid
+            except ProcessLookupError:
+                ended.add(pid)
+        if ended:
+            return ended
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        return {fds[fd] for fd, _event in poller.poll(None if timeout is None else timeout * 1000)}
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 class ProcessTable:

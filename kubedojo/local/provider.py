@@ -49,6 +49,7 @@ from .readiness import (
     wait_dns_ready,
     wait_node_ready,
 )
+from .supervisor import read_restarts, supervisor_daemon, write_supervised
 
 __all__ = ["ClusterStatus", "ComponentStatus", "LocalCluster", "NodeStatus", "UpReport"]
 
@@ -101,6 +102,8 @@ class LocalCluster:
             netpol_bin=self.artifacts.netpol_bin,
         )
         self.components = components(self.layout, self.cache.registry)
+        self.supervisor = supervisor_daemon(self.state.pids, self.state.logs)
+        """Restarts components that die (:mod:`.supervisor`); not a component itself."""
         self._kubelet_started: datetime | None = None
         self.host_setup = HostSetup(self.settings.network, self.state, self.host, self.runner)
 
@@ -130,6 +133,9 @@ class LocalCluster:
         started = time.monotonic()
         report = UpReport()
         self._preflight()
+        # Nothing restarts components behind up's back while it works on them (it starts the
+        # supervisor again at the end).
+        self.processes.stop(self.supervisor)
         report.actions += self.artifacts.prepare()
         report.actions += self.artifacts.certificates(self.layout)
         with self.reporter.step("Host network, cgroups and mount namespace"):
@@ -166,6 +172,8 @@ class LocalCluster:
                 wait_dns_ready(client, self.settings)
         finally:
             client.close()
+        write_supervised(self.state.pids, [c.daemon for c in self.components])
+        self.processes.start(self.supervisor)
         report.warnings = self.warnings()
         report.seconds = time.monotonic() - started
         return report
@@ -288,6 +296,8 @@ class LocalCluster:
                 raise ClusterBusyError(
                     f"the running cluster belongs to state directory {owner}, not {self.state.root}"
                 )
+        if self.processes.stop(self.supervisor):  # first: it would start the others again
+            undone.append("supervisor")
         with self.reporter.step("Stopping the control plane's clients and the kubelet"):
             self._stop_parallel([c for c in self.components if c.stage == 2], undone)
         with self.reporter.step("Stopping pods and containerd"):
@@ -367,9 +377,18 @@ class LocalCluster:
                 self.processes.pid(c.daemon),
                 self.processes.alive(c.daemon) and c.probe(timeout=1.0),
                 str(c.daemon.log),
+                read_restarts(self.state.pids, c.name).count,
             )
             for c in self.components
         ]
+        comps.append(
+            ComponentStatus(
+                self.supervisor.name,
+                self.processes.pid(self.supervisor),
+                self.processes.alive(self.supervisor),
+                str(self.supervisor.log),
+            )
+        )
         nodes: list[NodeStatus] = []
         api = next(c for c in comps if c.name == "kube-apiserver")
         if api.healthy:

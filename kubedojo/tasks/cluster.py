@@ -223,12 +223,13 @@ def status(c: Context, inventory: str = "", json: bool = False) -> None:
         out.print(
             table(
                 f"Components ({state.state_dir})",
-                ["component", "pid", "health", "log"],
+                ["component", "pid", "health", "restarts", "log"],
                 [
                     [
                         s.name,
                         str(s.pid or "-"),
                         "[green]healthy[/green]" if s.healthy else "[red]down[/red]",
+                        str(s.restarts),
                         s.log,
                     ]
                     for s in state.components

@@ -95,6 +95,7 @@ def crash(cluster: LocalCluster) -> None:
     """SIGKILL every process of the cluster at once, as a machine whose processes all die (an
     out-of-memory kill spree, a sandbox restart) does: components, shims and containers go, while
     the kernel state (bridge, veths, mounts, cgroups, iptables rules) stays behind."""
+    cluster.processes.kill(cluster.supervisor)  # first, or it would start the others again
     for component in cluster.components:
         cluster.processes.kill(component.daemon)
     # A container a shim was starting as the first look was taken appears after it: look again

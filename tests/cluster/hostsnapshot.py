@@ -80,6 +80,8 @@ class HostSnapshot:
                     continue
                 if name.removesuffix(" (deleted)") in CLUSTER_PROGRAMS:
                     processes.add(f"{name}[{entry.name}]")
+                elif name.startswith("python") and SUPERVISOR_MODULE in _cmdline(entry):
+                    processes.add(f"supervisor[{entry.name}]")
         mounts = {
             line.split(" - ")[0].split()[4] + " " + line.split(" - ")[1].split()[0]
             for line in Path("/proc/self/mountinfo").read_text().splitlines()
@@ -120,3 +122,14 @@ class HostSnapshot:
                 missing = sorted(set(then) - set(now)) if not isinstance(now, str) else then
                 diff[field.name] = (added, missing)
         return diff
+
+
+SUPERVISOR_MODULE = "kubedojo.local.supervisor"
+"""The supervisor runs as ``python -m kubedojo.local.supervisor``: known by its command line."""
+
+
+def _cmdline(entry: Path) -> str:
+    try:
+        return (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""

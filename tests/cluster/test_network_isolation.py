@@ -341,6 +341,7 @@ def test_a_killed_enforcer_leaves_pods_unpoliced_until_up_restarts_it(
         ("kubernetes.default", "dns", "kubernetes.default"),
         ("bob's pod", "tcp", bobs.pod_ip, PORT),
     ]
+    cluster.processes.kill(cluster.supervisor)  # else it starts the enforcer again within a second
     cluster.processes.kill(cluster.component(ENFORCER).daemon)
     try:
         assert " ".join(NFT_TABLE) in Host().nft_tables()  # left behind

@@ -1,4 +1,5 @@
-"""``cluster.up`` is idempotent, and repairs any component killed with SIGKILL."""
+"""``cluster.up`` is idempotent, and repairs any component killed with SIGKILL while nothing else
+would (its supervisor killed too: test_supervisor.py shows the supervisor doing it by itself)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def test_sigkilled_component_is_brought_back_by_up(
     component = cluster.component(name)
     before = cluster.processes.pid(component.daemon)
     assert before is not None
+    cluster.processes.kill(cluster.supervisor)  # else it starts the component again by itself
     cluster.processes.kill(component.daemon)
     assert not cluster.processes.alive(component.daemon)
     assert not cluster.status().healthy
@@ -34,6 +36,7 @@ def test_sigkilled_component_is_brought_back_by_up(
     report = cluster.up()
 
     assert (name, "restarted") in report.actions
+    assert cluster.processes.alive(cluster.supervisor)
     after = cluster.processes.pid(component.daemon)
     assert after is not None and after != before
     status = cluster.status()
