@@ -7,9 +7,10 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from kubedojo.client.kubeapi import KubeAPI, condition_true
+from kubedojo.errors import Forbidden
 from kubedojo.local.provider import LocalCluster
 
 BASE_IMAGE_NAME = "base"
@@ -111,3 +112,21 @@ def crash(cluster: LocalCluster) -> None:
         killed |= found
         quiet = 0 if found else quiet + 1
         time.sleep(0.1)
+
+
+T = TypeVar("T")
+
+
+def once_authorized(call: Callable[[], T], timeout: float = 10.0) -> T:
+    """The call's answer once the API server's authorizer has seen a binding just stored: it reads
+    bindings from its informer cache, a moment behind the store, and offers nothing to watch for
+    that, so the call is retried briefly (bounded; the last refusal is raised). A Pod Security
+    refusal is no such delay and is raised at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except Forbidden as exc:
+            if "violates PodSecurity" in exc.server_message or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)

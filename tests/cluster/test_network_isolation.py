@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -29,17 +29,15 @@ from kubedojo.classroom import Classroom, Participant
 from kubedojo.client.host import Host
 from kubedojo.client.kube import KubeClient
 from kubedojo.config import parse_config
-from kubedojo.errors import Forbidden
 from kubedojo.labels import POD_SECURITY, SHARED_SERVICES
 from kubedojo.local.netpolicy import NAME as ENFORCER
 from kubedojo.local.netpolicy import NFT_TABLE
 from kubedojo.local.provider import LocalCluster
 
 from .conftest import NAMESPACE_LABEL, SIM_NODES
-from .helpers import BASE_IMAGE_NAME, wait_pod
+from .helpers import BASE_IMAGE_NAME, once_authorized, wait_pod
 
 pytestmark = pytest.mark.cluster
-T = TypeVar("T")
 
 PREFIX = "kdt-net-"
 PORT = 8080
@@ -101,18 +99,6 @@ class Server:
         return f"web.{self.namespace}.svc.cluster.local"
 
 
-def _authorized(call: Callable[[], T], timeout: float = 10.0) -> T:
-    """The call's answer once the authorizer has seen the class's RoleBinding (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return call()
-        except Forbidden as exc:
-            if "violates PodSecurity" in exc.server_message or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.2)
-
-
 def _container(image: str, command: list[str], **extra: Any) -> dict[str, Any]:
     return {
         "name": "main",
@@ -157,7 +143,7 @@ def _ready(pod: dict[str, Any]) -> bool:
 
 def _serve(admin: KubeClient, creator: KubeClient, namespace: str, image: str) -> Server:
     """A web server pod (made by ``creator``) and its Service (participants cannot make Services)."""
-    _authorized(lambda: creator.create(_server_pod(image), namespace))
+    once_authorized(lambda: creator.create(_server_pod(image), namespace))
     service = admin.create(SERVICE, namespace)
     pod = wait_pod(admin, namespace, "web", _ready, "to be Ready", timeout=120)
     return Server(namespace, pod["status"]["podIP"], service["spec"]["clusterIP"])
@@ -199,7 +185,7 @@ def probe(
             ],
         },
     }
-    _authorized(lambda: client.create(pod, namespace))
+    once_authorized(lambda: client.create(pod, namespace))
     done = wait_pod(
         admin,
         namespace,

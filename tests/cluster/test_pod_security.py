@@ -7,8 +7,7 @@ records a participant can write cannot move their start earlier."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -17,8 +16,9 @@ from kubedojo.errors import Forbidden
 from kubedojo.labels import POD_SECURITY
 from kubedojo.labs.session import ensure_namespace, read_start, record_start, session_name
 
+from .helpers import once_authorized
+
 pytestmark = pytest.mark.cluster
-T = TypeVar("T")
 
 
 def pod(**spec: Any) -> dict[str, Any]:
@@ -54,21 +54,9 @@ ESCAPES = {
 }
 
 
-def _once_authorized(call: Callable[[], T], timeout: float = 10.0) -> T:
-    """The call's answer once the authorizer has seen the RoleBinding just stored (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return call()
-        except Forbidden as exc:
-            if "violates PodSecurity" in exc.server_message or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.1)
-
-
 def test_an_ordinary_pod_is_admitted(participant: KubeClient, namespace: str) -> None:
     # Created in a dry run: admitted (Pod Security included) but not stored, so nothing runs.
-    stored = _once_authorized(lambda: participant.create(pod(), namespace, dry_run=True))
+    stored = once_authorized(lambda: participant.create(pod(), namespace, dry_run=True))
     assert stored["metadata"]["name"] == "probe"
 
 
@@ -76,7 +64,7 @@ def test_an_ordinary_pod_is_admitted(participant: KubeClient, namespace: str) ->
 def test_a_pod_that_reaches_the_node_is_refused(participant: KubeClient, namespace: str, escape: str) -> None:
     body, field = ESCAPES[escape]
     with pytest.raises(Forbidden) as refused:
-        _once_authorized(lambda: participant.create(body, namespace))
+        once_authorized(lambda: participant.create(body, namespace))
     message = refused.value.server_message
     assert 'violates PodSecurity "baseline:latest"' in message and field in message, message
     assert participant.pods(namespace) == []
@@ -109,7 +97,7 @@ def test_a_participant_cannot_move_a_labs_start_earlier(
     """The start is the start record's creationTimestamp: rewriting its data changes nothing, and
     making it again only moves the start later."""
     started = record_start(admin, namespace, "01-run-job")
-    record = _once_authorized(lambda: participant.get("ConfigMap", session_name("01-run-job"), namespace))
+    record = once_authorized(lambda: participant.get("ConfigMap", session_name("01-run-job"), namespace))
     forged = {
         "apiVersion": "v1",
         "kind": "ConfigMap",

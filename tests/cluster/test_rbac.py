@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,7 +10,7 @@ from kubedojo.client.kube import KubeClient
 from kubedojo.errors import Forbidden
 from kubedojo.local.provider import LocalCluster
 
-T = TypeVar("T")
+from .helpers import once_authorized
 
 
 @pytest.fixture
@@ -47,18 +45,4 @@ def test_identity_without_rolebinding_is_denied(
         },
         namespace,
     )
-    assert _once_authorized(lambda: stranger.pods(namespace)) == []
-
-
-def _once_authorized(call: Callable[[], T], timeout: float = 10.0) -> T:
-    """The call's answer once the API server's authorizer has seen a binding just stored: it reads
-    bindings from its informer cache, a moment behind the store, and offers nothing to watch for
-    that, so the call is retried briefly (bounded; the last refusal is raised)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return call()
-        except Forbidden:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.1)
+    assert once_authorized(lambda: stranger.pods(namespace)) == []
