@@ -8,7 +8,15 @@ from typing import Any
 
 from .labels import SIM_POOL_LABEL
 
-__all__ = ["ClusterStatus", "ComponentStatus", "NodeStatus", "condition", "node_ready", "node_status"]
+__all__ = [
+    "ClusterStatus",
+    "ComponentStatus",
+    "NodeStatus",
+    "condition",
+    "node_ready",
+    "node_simulated",
+    "node_status",
+]
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,12 @@ def node_ready(node: Mapping[str, Any]) -> bool:
     return bool(found is not None and found.get("status") == "True")
 
 
+def node_simulated(node: Mapping[str, Any]) -> bool:
+    """Whether kwok simulates the node (labelled ``type: kwok``): no kubelet runs there, so nothing
+    it runs writes a log or really executes."""
+    return bool((node["metadata"].get("labels") or {}).get("type") == "kwok")
+
+
 def node_status(node: Mapping[str, Any], pool_label: str = SIM_POOL_LABEL) -> NodeStatus:
     """A Node (a plain object) as a :class:`NodeStatus`."""
     labels = node["metadata"].get("labels") or {}
@@ -69,7 +83,7 @@ def node_status(node: Mapping[str, Any], pool_label: str = SIM_POOL_LABEL) -> No
     return NodeStatus(
         name=node["metadata"]["name"],
         ready=node_ready(node),
-        simulated=labels.get("type") == "kwok",
+        simulated=node_simulated(node),
         pool=labels.get(pool_label, ""),
         kubelet_version=(status.get("nodeInfo") or {}).get("kubeletVersion", ""),
         allocatable=dict(status.get("allocatable") or {}),

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..client.kubeapi import KubeAPI
+from ..clusterstatus import node_simulated
 from ..errors import Forbidden
 
 __all__ = [
     "ON_DEMAND",
-    "SIMULATED_NODE_ANNOTATION",
     "ClusterSnapshot",
     "SharedList",
     "snapshot_kinds",
@@ -61,15 +61,9 @@ class ClusterSnapshot:
         return self._logs[key]
 
     def simulated_nodes(self) -> frozenset[str]:
-        """The nodes kwok simulates (annotated ``kwok.x-k8s.io/node``): no kubelet, no logs there."""
-        return frozenset(
-            n["metadata"]["name"]
-            for n in self.of_kind("Node")
-            if SIMULATED_NODE_ANNOTATION in ((n.get("metadata") or {}).get("annotations") or {})
-        )
-
-
-SIMULATED_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+        """The nodes kwok simulates (:func:`~kubedojo.clusterstatus.node_simulated`): no kubelet,
+        no logs there."""
+        return frozenset(n["metadata"]["name"] for n in self.of_kind("Node") if node_simulated(n))
 
 
 class SharedList:
