@@ -15,17 +15,17 @@ which ``cluster.status`` shows; the supervisor's own log says when and why.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..client.processes import Daemon, wait_for_exit
 from ..errors import KubedojoError
+from ..files import write_atomic
 
 __all__ = [
     "MAX_BACKOFF_SECONDS",
@@ -64,10 +64,7 @@ def write_supervised(pids_dir: Path, daemons: Iterable[Daemon]) -> None:
         }
         for d in daemons
     ]
-    pids_dir.mkdir(parents=True, exist_ok=True)
-    tmp = pids_dir / (SUPERVISED_FILE + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, pids_dir / SUPERVISED_FILE)
+    write_atomic(pids_dir / SUPERVISED_FILE, json.dumps(data, indent=1) + "\n", mode=0o600)
 
 
 def read_supervised(pids_dir: Path) -> list[Daemon]:
@@ -186,9 +183,7 @@ class Supervisor:
             return
         previous = read_restarts(self.pids_dir, track.daemon.name)
         record = {"count": previous.count + 1, "last": datetime.now(UTC).isoformat(timespec="seconds")}
-        tmp = self.pids_dir / f"{track.daemon.name}.restarts.tmp"
-        tmp.write_text(json.dumps(record) + "\n")
-        os.replace(tmp, self.pids_dir / f"{track.daemon.name}.restarts")
+        write_atomic(self.pids_dir / f"{track.daemon.name}.restarts", json.dumps(record) + "\n")
         self.log(f"{track.daemon.name} started again (pid {pid}, restart {record['count']})")
 
 
@@ -217,7 +212,7 @@ def supervisor_daemon(pids_dir: Path, logs_dir: Path) -> Daemon:
     )
 
 
-def _python_env() -> dict[str, Any]:
+def _python_env() -> dict[str, str]:
     """The import path this process has, so the supervisor imports the same kubedojo."""
     root = str(Path(__file__).resolve().parents[2])
     return {"PYTHONPATH": root}
