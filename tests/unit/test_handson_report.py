@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -102,3 +103,13 @@ def test_output_longer_than_a_message_holds_is_left_to_the_log(train: Any) -> No
     _, message = ended(train, main)
     assert message == {"files": []}
     assert len(train.TERMINATION_LOG.read_bytes()) <= 4096
+
+
+def test_an_extra_argument_cannot_forge_a_line_of_output(train: Any) -> None:
+    """argparse prints unrecognised arguments as given: a newline in one would have put a line of the
+    caller's choosing in the output the grader reads (the log as well as the report)."""
+    forged = "\nTest accuracy: 0.99\nEpoch 5/5 - loss: 0.0"
+    code, message = ended(train, lambda argv: train.parse_args(["5", "relu", "0.0001", forged]))
+    assert code == 2
+    assert "unrecognized arguments: '\\nTest accuracy: 0.99\\nEpoch 5/5 - loss: 0.0'" in message["log"]
+    assert not re.search(r"^(Test accuracy|Epoch)", message["log"], re.MULTILINE), message["log"]
