@@ -131,6 +131,22 @@ def test_01_an_echoed_log_line_earns_nothing(lab_runner: LabRunner, namespace: s
         assert verdicts[check][0] == "failed" and "not train.py" in verdicts[check][1], verdicts
 
 
+def test_01_a_line_smuggled_in_through_an_argument_earns_nothing(
+    lab_runner: LabRunner, namespace: str, tmp_path: Path
+) -> None:
+    """The lab's own code, run with an extra argument holding lines of output: its argument error
+    quotes them, so they never become lines the log checks read."""
+
+    def smuggle(docs: Docs) -> None:
+        main = container(named(docs, "Job", "handson-01"))
+        main["args"] = [*main["args"], "\nEpoch 5/5 - loss: 0.01\nTest accuracy: 0.99"]
+
+    manifest = variant(CATALOG.get("01-run-job"), tmp_path, smuggle)
+    result = every_route(lab_runner, "01-run-job", manifest, namespace, tmp_path / "class")
+    verdicts = {c.id: c.status for c in result.checks}
+    assert verdicts["all-epochs"] == verdicts["accuracy"] == verdicts["complete"] == "failed", verdicts
+
+
 def test_02_junk_under_the_model_files_name_earns_nothing(
     lab_runner: LabRunner, admin: KubeClient, namespace: str, tmp_path: Path
 ) -> None:
