@@ -117,6 +117,7 @@ class FakeKube(KubeAPI):
         namespace: str | None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        from_cache: bool = False,
     ) -> Listing:
         self._request()
         with self._changed:

@@ -10,6 +10,7 @@ and large lists are read without building them.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,21 @@ from ..errors import (
 from .kinds import KindInfo, builtin_kind
 from .kubeapi import FIELD_MANAGER, KubeAPI, Listing
 
-__all__ = ["KubeClient", "api_error"]
+__all__ = ["KubeClient", "api_error", "quota_conflict"]
 
 Obj = dict[str, Any]
 _ERRORS: dict[int, type[ApiError]] = {403: Forbidden, 404: NotFound, 409: Conflict, 410: Gone, 422: Invalid}
+
+
+QUOTA_RETRIES = 4
+"""Times a write refused by a quota conflict is sent again (after 0.05, 0.1, 0.2, 0.4 s)."""
+
+
+def quota_conflict(error: ApiError) -> bool:
+    """Whether a refusal is the API server's quota admission losing a race to update a
+    ResourceQuota's usage (409 ``Operation cannot be fulfilled on resourcequotas``): nothing was
+    stored, and the same write sent again is admitted once the quota's usage is re-read."""
+    return isinstance(error, Conflict) and "on resourcequotas" in (error.server_message or "")
 
 
 def api_error(what: str, status: int, body: bytes | str | None) -> ApiError:
@@ -114,7 +126,30 @@ class KubeClient(KubeAPI):
         timeout: float | tuple[float, float] | None = 60.0,
     ) -> Any:
         """Send one request; the raw response (its ``data`` read unless it is a watch or a
-        followed log). Refusals raise :class:`ApiError` subclasses; no answer, :class:`Unreachable`."""
+        followed log). Refusals raise :class:`ApiError` subclasses; no answer, :class:`Unreachable`.
+        A write refused by a quota conflict (:func:`quota_conflict`) is sent again, a few times."""
+        for attempt in range(QUOTA_RETRIES + 1):
+            try:
+                return self._send(
+                    what, method, path, query=query, body=body, content_type=content_type, timeout=timeout
+                )
+            except Conflict as exc:
+                if method == "GET" or not quota_conflict(exc) or attempt == QUOTA_RETRIES:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None,
+        body: Any,
+        content_type: str | None,
+        timeout: float | tuple[float, float] | None,
+    ) -> Any:
         from kubernetes.client.exceptions import ApiException
 
         self.requests += 1
@@ -189,13 +224,18 @@ class KubeClient(KubeAPI):
         namespace: str | None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        from_cache: bool = False,
     ) -> Listing:
         where = f" in {namespace}" if namespace and info.namespaced else ""
         data = self._json(
             f"list {info.kind}{where}",
             "GET",
             info.path(namespace),
-            query={"labelSelector": label_selector, "fieldSelector": field_selector},
+            query={
+                "labelSelector": label_selector,
+                "fieldSelector": field_selector,
+                "resourceVersion": "0" if from_cache else None,
+            },
         )
         items: list[Obj] = data.get("items") or []
         for item in items:

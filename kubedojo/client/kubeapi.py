@@ -97,8 +97,11 @@ class KubeAPI(ABC):
         namespace: str | None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        from_cache: bool = False,
     ) -> Listing:
-        """One list request (every namespace when ``namespace`` is None)."""
+        """One list request (every namespace when ``namespace`` is None). ``from_cache``: served
+        from the API server's watch cache (``resourceVersion=0``), which skips the read from etcd but
+        may be a moment behind it."""
 
     @abstractmethod
     def watch_once(
@@ -179,10 +182,12 @@ class KubeAPI(ABC):
         api_version: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        from_cache: bool = False,
     ) -> Objs:
-        """Every object of ``kind`` (in ``namespace``; every namespace when None), in one request."""
+        """Every object of ``kind`` (in ``namespace``; every namespace when None), in one request
+        (``from_cache``: see :meth:`list_page`)."""
         info = self.kind(kind, api_version)
-        return self.list_page(info, namespace, label_selector, field_selector).items
+        return self.list_page(info, namespace, label_selector, field_selector, from_cache).items
 
     def find(
         self, kind: str, name: str, namespace: str | None = None, *, api_version: str | None = None
