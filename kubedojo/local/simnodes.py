@@ -23,6 +23,7 @@ __all__ = [
     "SIM_IMAGE_ID",
     "SIM_MESSAGE",
     "SIM_OUTCOME",
+    "SIM_OUTCOMES",
     "SIM_POOL_LABEL",
     "kwok",
     "kwok_stages",
@@ -140,7 +141,14 @@ SIM_ANNOTATION_PREFIX = "kubedojo.dev/sim-"
 """Annotations that make a pod on a simulated node look as if work ran; only the cluster's
 administrators may set any annotation with this prefix (the admission policy in :mod:`.simpolicy`)."""
 SIM_OUTCOME = SIM_ANNOTATION_PREFIX + "outcome"
-"""Annotate a pod for a simulated node with this (value ``Succeeded``) to have it complete."""
+"""Annotate a pod for a simulated node with this to have it end a second after it starts: its value,
+one of :data:`SIM_OUTCOMES`, says how."""
+SIM_OUTCOMES: dict[str, tuple[str, int, str]] = {
+    "Succeeded": ("Succeeded", 0, "Completed"),
+    "OOMKilled": ("Failed", 137, "OOMKilled"),
+}
+"""Outcome → (the pod's phase, its containers' exit code and reason): completed, or killed by the
+kernel for crossing their memory limit (what a run of lab 03's hungry script ends with)."""
 SIM_IMAGE_ID = SIM_ANNOTATION_PREFIX + "image-id"
 """With :data:`SIM_OUTCOME`: the ``imageID`` its containers report (a kubelet reports the digest of
 the image it ran), so that the grader's real-work gate sees the image the benchmark claims."""
@@ -154,10 +162,11 @@ def kwok_stages() -> list[dict[str, Any]]:
 
     A new node becomes Ready and keeps sending heartbeats; a pod bound to a simulated node runs (it
     never finishes: nothing really executes there) — unless it is annotated
-    ``kubedojo.dev/sim-outcome: Succeeded``, which makes it complete after a second (benchmarks use it
-    to create finished work at scale), its containers reporting the ``imageID`` and termination
-    message of the annotations :data:`SIM_IMAGE_ID` and :data:`SIM_MESSAGE` (empty without them); a
-    deleted pod goes away at once.
+    ``kubedojo.dev/sim-outcome`` (:data:`SIM_OUTCOMES`): ``Succeeded`` makes it complete after a second,
+    ``OOMKilled`` makes it fail as a container killed for its memory does (benchmarks use them to
+    create finished work at scale), its containers reporting the ``imageID`` and termination message
+    of the annotations :data:`SIM_IMAGE_ID` and :data:`SIM_MESSAGE` (empty without them); a deleted
+    pod goes away at once.
     """
     not_deleted = {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"}
     return [
@@ -218,22 +227,27 @@ containerStatuses:
 """
             },
         ),
+        *(_pod_end_stage(outcome) for outcome in SIM_OUTCOMES),
         _stage(
-            "kubedojo-pod-complete",
+            "kubedojo-pod-delete",
             "Pod",
-            [
-                not_deleted,
-                {"key": ".status.phase", "operator": "In", "values": ["Running"]},
-                {"key": f'.metadata.annotations["{SIM_OUTCOME}"]', "operator": "In", "values": ["Succeeded"]},
-            ],
-            {
-                "statusTemplate": """{{ $now := Now }}{{ $notes := .metadata.annotations }}
-phase: Succeeded
+            [{"key": ".metadata.deletionTimestamp", "operator": "Exists"}],
+            {"finalizers": {"empty": True}, "delete": True},
+        ),
+    ]
+
+
+def _pod_end_stage(outcome: str) -> dict[str, Any]:
+    """The stage that ends a running simulated pod annotated with ``outcome`` a second after it
+    started: its phase, and every container terminated with the outcome's exit code and reason."""
+    phase, exit_code, reason = SIM_OUTCOMES[outcome]
+    template = """{{ $now := Now }}{{ $notes := .metadata.annotations }}
+phase: PHASE
 conditions:
 {{ range $type := list "Ready" "ContainersReady" }}
 - type: {{ $type | Quote }}
   status: "False"
-  reason: PodCompleted
+  reason: POD_REASON
   lastTransitionTime: {{ $now | Quote }}
 {{ end }}
 containerStatuses:
@@ -246,23 +260,34 @@ containerStatuses:
   restartCount: 0
   state:
     terminated:
-      exitCode: 0
-      reason: Completed
+      exitCode: EXIT_CODE
+      reason: REASON
       message: {{ get $notes "MESSAGE_KEY" | Quote }}
       startedAt: {{ $now | Quote }}
       finishedAt: {{ $now | Quote }}
 {{ end }}
-""".replace("IMAGE_ID_KEY", SIM_IMAGE_ID).replace("MESSAGE_KEY", SIM_MESSAGE)
-            },
-            delay_ms=1000,
-        ),
-        _stage(
-            "kubedojo-pod-delete",
-            "Pod",
-            [{"key": ".metadata.deletionTimestamp", "operator": "Exists"}],
-            {"finalizers": {"empty": True}, "delete": True},
-        ),
-    ]
+"""
+    for key, value in {
+        "PHASE": phase,
+        "POD_REASON": "PodCompleted" if phase == "Succeeded" else "PodFailed",
+        "EXIT_CODE": str(exit_code),
+        "REASON": reason,
+        "IMAGE_ID_KEY": SIM_IMAGE_ID,
+        "MESSAGE_KEY": SIM_MESSAGE,
+    }.items():
+        template = template.replace(key, value)
+    name = "kubedojo-pod-complete" if outcome == "Succeeded" else f"kubedojo-pod-{outcome.lower()}"
+    return _stage(
+        name,
+        "Pod",
+        [
+            {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+            {"key": ".status.phase", "operator": "In", "values": ["Running"]},
+            {"key": f'.metadata.annotations["{SIM_OUTCOME}"]', "operator": "In", "values": [outcome]},
+        ],
+        {"statusTemplate": template},
+        delay_ms=1000,
+    )
 
 
 def kwok(layout: Layout) -> Component:

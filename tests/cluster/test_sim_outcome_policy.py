@@ -237,3 +237,35 @@ def test_administrators_annotated_job_gets_its_pods(
     (status,) = ended["status"]["containerStatuses"]
     assert status["imageID"] == digest
     assert status["state"]["terminated"]["message"] == report
+
+
+def test_administrators_oom_killed_job_fails_as_a_memory_kill_does(
+    cluster: LocalCluster, admin: KubeClient, namespace: str
+) -> None:
+    """The ``OOMKilled`` outcome (lab 03's hungry run, in benchmarks): the pod fails with its
+    container terminated OOMKilled, exit code 137, and the Job controller fails a Job that allows
+    no retry with BackoffLimitExceeded, as after a real memory kill."""
+    digest = "127.0.0.1:5000/kubedojo/base@sha256:" + "cd" * 32
+    notes = {"annotations": {SIM_OUTCOME: "OOMKilled", SIM_IMAGE_ID: digest}}
+    body = job("hungry", cluster.image_ref(BASE_IMAGE_NAME), notes)  # backoffLimit 0
+    uid = admin.create(body, namespace)["metadata"]["uid"]
+    failed = admin.wait_for(
+        "Job hungry to fail (on a simulated node)",
+        "Job",
+        lambda j: is_true(j, "Failed"),
+        60.0,
+        namespace,
+        name="hungry",
+    )
+    (reason,) = [c["reason"] for c in failed["status"]["conditions"] if c["type"] == "Failed"]
+    assert reason == "BackoffLimitExceeded"
+    (ended,) = [
+        p
+        for p in admin.list("Pod", namespace)
+        if any(ref.get("uid") == uid for ref in p["metadata"].get("ownerReferences") or [])
+    ]
+    assert ended["status"]["phase"] == "Failed"
+    (status,) = ended["status"]["containerStatuses"]
+    assert status["imageID"] == digest
+    assert status["state"]["terminated"]["reason"] == "OOMKilled"
+    assert status["state"]["terminated"]["exitCode"] == 137

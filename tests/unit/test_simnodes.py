@@ -42,7 +42,7 @@ def test_gpu_node_advertises_gpus_with_the_pool_label_and_taint() -> None:
 def test_stages_cover_node_and_pod_lifecycles() -> None:
     stages = {s["metadata"]["name"]: s["spec"]["resourceRef"]["kind"] for s in kwok_stages()}
     assert sorted(stages.values()).count("Node") == 2
-    assert sorted(stages.values()).count("Pod") == 3
+    assert sorted(stages.values()).count("Pod") == 4
 
 
 def test_only_annotated_simulated_pods_complete() -> None:
@@ -53,3 +53,16 @@ def test_only_annotated_simulated_pods_complete() -> None:
     assert keys[f'.metadata.annotations["{SIM_OUTCOME}"]'] == ["Succeeded"]
     assert keys[".status.phase"] == ["Running"]
     assert "phase: Succeeded" in complete["spec"]["next"]["statusTemplate"]
+
+
+def test_an_oom_killed_outcome_fails_the_pod_as_the_kernel_would() -> None:
+    """What a run of lab 03's hungry script ends with: phase Failed, exit code 137, OOMKilled."""
+    from kubedojo.local.simnodes import SIM_OUTCOME
+
+    killed = next(s for s in kwok_stages() if s["metadata"]["name"] == "kubedojo-pod-oomkilled")
+    keys = {e["key"]: e.get("values") for e in killed["spec"]["selector"]["matchExpressions"]}
+    assert keys[f'.metadata.annotations["{SIM_OUTCOME}"]'] == ["OOMKilled"]
+    status = killed["spec"]["next"]["statusTemplate"]
+    assert "phase: Failed" in status
+    assert "exitCode: 137" in status and "reason: OOMKilled" in status
+    assert "phase: Succeeded" not in status
