@@ -16,10 +16,10 @@ from typing import Any, Protocol
 from .definition import LabDefinition, Select
 from .integrity import LabImages, RunProblem, run_problem
 from .jsonpath import select
-from .objects import created_at, job_finished, owned_by, pod_spec
+from .objects import created_at, job_finished, pod_spec
 from .program import Program, program_of
 from .results import Outcome
-from .snapshot import ClusterSnapshot
+from .snapshot import ClusterSnapshot, WouldWait
 
 __all__ = ["FileInfo", "FileReader", "GradingContext"]
 
@@ -66,11 +66,18 @@ class GradingContext:
         self._files: dict[tuple[str | None, str | None, str | None], list[FileInfo]] = {}
         self._run_problems: dict[str, RunProblem | None] = {}
         self._simulated: frozenset[str] | None = None
+        # Looked up once per object and grading, whichever checks ask (keyed by id(); the snapshot
+        # keeps every object alive while this context lives).
+        self._lab_containers: dict[int, dict[str, Any] | None] = {}
+        self._created: dict[int, datetime | None] = {}
+        self._pods_by_owner: dict[str, list[dict[str, Any]]] | None = None
 
     def files(self, claim: str | None, host_path: str | None, node: str | None) -> list[FileInfo]:
         """What a volume holds, read once per grading (None reader: nothing can be read)."""
         key = (claim, host_path, node)
         if key not in self._files:
+            if not self.snapshot.waits:
+                raise WouldWait(f"the files of {claim or host_path}")
             assert self.reader is not None
             self._files[key] = self.reader.list_files(
                 self.snapshot.namespace, claim=claim, host_path=host_path, node=node
@@ -80,7 +87,10 @@ class GradingContext:
     # -- objects -----------------------------------------------------------------------------
 
     def fresh(self, obj: dict[str, Any]) -> bool:
-        when = created_at(obj)
+        key = id(obj)
+        if key not in self._created:
+            self._created[key] = created_at(obj)
+        when = self._created[key]
         return when is not None and when >= self.started_at
 
     def submitted(self, sel: Select) -> list[dict[str, Any]]:
@@ -99,7 +109,10 @@ class GradingContext:
 
     def container(self, obj: dict[str, Any]) -> dict[str, Any] | None:
         """The lab's container of a Pod or a Job's template (``lab.yaml``'s ``container``), or None."""
-        return self.lab.container.find(obj)
+        key = id(obj)
+        if key not in self._lab_containers:
+            self._lab_containers[key] = self.lab.container.find(obj)
+        return self._lab_containers[key]
 
     def program(self, obj: dict[str, Any]) -> Program | None:
         """What the lab's container runs (its effective command), or None without such a container."""
@@ -132,8 +145,18 @@ class GradingContext:
         return list(pod_spec(obj).get("containers") or [])
 
     def pods_of(self, job: dict[str, Any]) -> list[dict[str, Any]]:
-        pods = [p for p in self.snapshot.of_kind("Pod") if owned_by(p, job)]
-        return sorted(pods, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
+        """The pods the Job controls, oldest first."""
+        if self._pods_by_owner is None:
+            owners: dict[str, list[dict[str, Any]]] = {}
+            for pod in self.snapshot.of_kind("Pod"):
+                for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
+                    if ref.get("controller") and ref.get("uid"):
+                        owners.setdefault(str(ref["uid"]), []).append(pod)
+            for pods in owners.values():
+                pods.sort(key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
+            self._pods_by_owner = owners
+        uid = (job.get("metadata") or {}).get("uid")
+        return list(self._pods_by_owner.get(str(uid), [])) if uid else []
 
     def log_of(self, job: dict[str, Any], container: str | None = None) -> str:
         """The logs of the Job's pods, oldest first, control characters removed."""

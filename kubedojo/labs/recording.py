@@ -18,7 +18,7 @@ from .records import ResultStore
 from .results import LabResult
 from .stuck import Stuck
 
-__all__ = ["GradingMeter", "grade_and_record"]
+__all__ = ["GradingMeter", "grade_and_record", "grade_for_record", "record"]
 
 
 class _CountsRequests(Protocol):
@@ -57,6 +57,20 @@ def grade_and_record(
 
     ``stuck``: what kept the submission from finishing. The checks still pending then fail with that
     cause and its hint (they could not pass any more), and the record keeps it under ``stuck``."""
+    result = grade_for_record(ctx, participant, store, refused, meter, stuck)
+    return record(ctx, result, store, refused, meter)
+
+
+def grade_for_record(
+    ctx: GradingContext,
+    participant: str,
+    store: ResultStore,
+    refused: str | None = None,
+    meter: GradingMeter | None = None,
+    stuck: Stuck | None = None,
+) -> LabResult:
+    """The first half of :func:`grade_and_record`: the result, not yet kept (a class grading keeps
+    results on other threads while it grades the next)."""
     result = carry_forward(ctx, grade(ctx, participant, refused=refused), store)
     if stuck is not None:
         result.checks = [
@@ -66,9 +80,21 @@ def grade_and_record(
         result.extra["stuck"] = {"subject": stuck.subject, "cause": stuck.cause, "hint": stuck.hint}
     if meter is not None:
         result.requests = meter.requests_since()
-    result.attempt = store.next_attempt(participant, ctx.lab.id)
+    return result
+
+
+def record(
+    ctx: GradingContext,
+    result: LabResult,
+    store: ResultStore,
+    refused: str | None = None,
+    meter: GradingMeter | None = None,
+) -> LabResult:
+    """The second half of :func:`grade_and_record`: number the result as the participant's next
+    attempt, save the evidence when a check failed, then write the record."""
+    result.attempt = store.next_attempt(result.participant, ctx.lab.id)
     if result.status == "failed" and refused is None:
-        directory = store.evidence_dir(participant, ctx.lab.id, result.attempt)
+        directory = store.evidence_dir(result.participant, ctx.lab.id, result.attempt)
         result.evidence = str(save_evidence(ctx, directory))
     if meter is not None:
         result.seconds = meter.seconds_since()

@@ -22,6 +22,8 @@ _ATTEMPT = re.compile(r"^attempt-(\d+)\.json$")
 class ResultStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._made: set[Path] = set()
+        """Directories this store made or found (a class grading writes a thousand records)."""
 
     def lab_dir(self, participant: str, lab: str) -> Path:
         return self.root / participant / lab
@@ -46,7 +48,9 @@ class ResultStore:
         if not result.attempt:
             result.attempt = self.next_attempt(result.participant, result.lab)
         path = self.record_path(result.participant, result.lab, result.attempt)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in self._made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(path.parent)
         tmp = path.with_suffix(".tmp")
         # One line: json's C encoder (an indent takes its Python one, several times slower, and a
         # class grading writes a thousand records). ``python -m json.tool`` shows one laid out.
