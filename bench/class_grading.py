@@ -8,11 +8,11 @@ the kubelet reported and the termination message the lab script left (its output
 benchmark starts the five labs and submits their reference solutions: real Jobs through the real Job
 controller, with one change: the pods go to simulated (kwok) nodes, because this 2-core machine
 cannot run N x 6 training containers, and carry the administrator-only annotations that make kwok
-complete them with the digest and the message of the real run. So grading sees what it would see
-after N real runs, and its real-work gate (docs/labs.md) passes them the same way. What a simulated
-node cannot give is kept out of the figures' claims: 03-exception's run is killed for its memory on
-the real node, but simulated pods only succeed, so its checks fail and write evidence, with a log
-read for each (part of what a real grading of failures costs).
+end them as the real run ended: completed, or (03-exception's hungry Job) killed for its memory,
+with the digest and the message of the real run. So grading sees what it would see after N real
+runs, and its real-work gate (docs/labs.md) passes them the same way. A share of the class
+(``--wrong``, default 10 %) answers lab 03 wrongly, its hungry Job without a memory limit, which on
+a real node finishes: those results fail and write their evidence, as a real class's failures do.
 
 Then ``grade_class`` grades everyone for the five labs, ``--rounds`` times; reported are the seconds
 and the number of API requests per grading, and the seconds from the first submission until every
@@ -32,6 +32,7 @@ import argparse
 import copy
 import cProfile
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -55,7 +56,7 @@ from kubedojo.labs.images import RegistryDigests  # noqa: E402
 from kubedojo.labs.reader import VolumeReader  # noqa: E402
 from kubedojo.labs.session import record_start  # noqa: E402
 from kubedojo.local.provider import LocalCluster  # noqa: E402
-from kubedojo.local.simnodes import SIM_IMAGE_ID, SIM_MESSAGE, SIM_OUTCOME  # noqa: E402
+from kubedojo.local.simnodes import SIM_IMAGE_ID, SIM_MESSAGE, SIM_OUTCOME, SIM_OUTCOMES  # noqa: E402
 from kubedojo.target import resolve_target  # noqa: E402
 
 LABS = ["01-run-job", "03-exception", "more-1-deadline-retries", "more-2-requests-limits", "ds-job"]
@@ -65,11 +66,20 @@ PREFIX = "dojo-bench-"
 REFERENCE_NAMESPACE = "dojo-bench-reference"
 
 
-def reference_runs(config: Any, labs: list[Any]) -> dict[str, dict[str, str]]:
+def _outcome(ended: dict[str, Any]) -> str:
+    """The simulated outcome (:data:`SIM_OUTCOMES`) that ends a pod as ``ended`` (a terminated state)."""
+    for outcome, (_, exit_code, reason) in SIM_OUTCOMES.items():
+        if ended.get("exitCode") == exit_code and ended.get("reason") == reason:
+            return outcome
+    raise SystemExit(f"a reference run ended in a way kwok cannot simulate: {ended}")
+
+
+def reference_runs(config: Any, labs: list[Any]) -> dict[str, dict[str, dict[str, str]]]:
     """Each lab's reference solution run for real (its image built and pushed first), as the
-    administrator; per lab, the annotations that make a simulated pod end as its lab container
-    did: the image digest and, when the script left one, the termination message."""
-    endings: dict[str, dict[str, str]] = {}
+    administrator; per lab and Job, the annotations that make a simulated pod end as its lab
+    container did: how (completed, or killed for its memory), the image digest and, when the script
+    left one, the termination message."""
+    endings: dict[str, dict[str, dict[str, str]]] = {}
     with lab_environment(config, REPO, resolve_target(config, REPO)) as env:
         try:
             for lab in labs:
@@ -78,15 +88,20 @@ def reference_runs(config: Any, labs: list[Any]) -> dict[str, dict[str, str]]:
                 endings[lab.id] = {}
                 jobs = {d["metadata"]["name"] for d in yaml.safe_load_all(lab.solution_path.read_text()) if d}
                 for pod in env.runner.client.list("Pod", REFERENCE_NAMESPACE):
-                    if (pod["metadata"].get("labels") or {}).get("job-name") not in jobs:
+                    job = (pod["metadata"].get("labels") or {}).get("job-name")
+                    if job not in jobs:
                         continue
                     for status in (pod.get("status") or {}).get("containerStatuses") or []:
                         if status.get("name") != (lab.container.find(pod) or {}).get("name"):
                             continue
                         ended = (status.get("state") or {}).get("terminated") or {}
-                        endings[lab.id][SIM_IMAGE_ID] = str(status.get("imageID") or "")
+                        ending = {
+                            SIM_OUTCOME: _outcome(ended),
+                            SIM_IMAGE_ID: str(status.get("imageID") or ""),
+                        }
                         if ended.get("message"):
-                            endings[lab.id][SIM_MESSAGE] = str(ended["message"])
+                            ending[SIM_MESSAGE] = str(ended["message"])
+                        endings[lab.id][job] = ending
                 env.runner.reset(lab, REFERENCE_NAMESPACE)
         finally:
             env.runner.client.delete("Namespace", REFERENCE_NAMESPACE)
@@ -98,7 +113,7 @@ def simulated(doc: dict[str, Any], ending: dict[str, str]) -> dict[str, Any]:
     if doc["kind"] == "Job":
         template = doc["spec"]["template"]
         notes = template.setdefault("metadata", {}).setdefault("annotations", {})
-        notes.update({SIM_OUTCOME: "Succeeded", **ending})
+        notes.update(ending)
         template["spec"]["nodeSelector"] = {"role": "train-cpu"}
         template["spec"]["tolerations"] = [
             {"key": "kubedojo.dev/simulated", "operator": "Exists", "effect": "NoSchedule"}
@@ -106,13 +121,38 @@ def simulated(doc: dict[str, Any], ending: dict[str, str]) -> dict[str, Any]:
     return doc
 
 
-def submit(client: Any, namespace: str, labs: list[Any], endings: dict[str, dict[str, str]]) -> int:
+WRONG_LAB, WRONG_JOB = "03-exception", "handson-03"
+
+
+def without_memory_limit(
+    doc: dict[str, Any], ending: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A wrong answer to lab 03: the hungry Job without its memory limit. On a real node its run
+    then finishes, so it is simulated as completed (its image, no report: none was measured)."""
+    doc = copy.deepcopy(doc)
+    for container in doc["spec"]["template"]["spec"]["containers"]:
+        container.get("resources", {}).get("limits", {}).pop("memory", None)
+    return doc, {**ending, SIM_OUTCOME: "Succeeded"}
+
+
+def submit(
+    client: Any,
+    namespace: str,
+    labs: list[Any],
+    endings: dict[str, dict[str, dict[str, str]]],
+    wrong: bool = False,
+) -> int:
+    """Start every lab in ``namespace`` and submit its reference solution, simulated as it ran
+    (``wrong``: lab 03 answered :func:`without_memory_limit`)."""
     jobs = 0
     for lab in labs:
         record_start(client, namespace, lab.id)
         for doc in yaml.safe_load_all(lab.solution_path.read_text()):
             if doc:
-                client.apply_one(simulated(doc, endings[lab.id]), namespace)
+                ending = endings[lab.id].get(doc["metadata"]["name"], {SIM_OUTCOME: "Succeeded"})
+                if wrong and (lab.id, doc["metadata"]["name"]) == (WRONG_LAB, WRONG_JOB):
+                    doc, ending = without_memory_limit(doc, ending)
+                client.apply_one(simulated(doc, ending), namespace)
                 jobs += doc["kind"] == "Job"
     return jobs
 
@@ -153,9 +193,24 @@ def main() -> int:
     parser.add_argument("--participants", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="where the records are written (default: a new directory under the system's temporary one)",
+    )
+    parser.add_argument(
+        "--wrong",
+        type=float,
+        default=0.1,
+        help="the share of participants whose lab 03 answer is wrong (graded failed, evidence written)",
+    )
     parser.add_argument("--reuse", action="store_true", help="grade the class an earlier --keep run left")
     parser.add_argument("--keep", action="store_true", help="leave the class in place afterwards")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the first grading there")
+    parser.add_argument(
+        "--workers", type=int, default=16, help="threads for gradings that wait for a log or files"
+    )
+    parser.add_argument("--writers", type=int, default=4, help="threads that write the records and evidence")
     options = parser.parse_args()
 
     config = parse_config({})
@@ -170,6 +225,8 @@ def main() -> int:
             client, config.classroom, cluster.kubeconfig_path, Path(tmp) / "class", PREFIX, "bench"
         )
         people = [Participant(f"p{i:03d}") for i in range(options.participants)]
+        wrong = round(options.wrong * len(people))
+        report["wrong_answers"] = wrong
         try:
             if not options.reuse:
                 endings = reference_runs(config, labs)
@@ -183,7 +240,12 @@ def main() -> int:
                 submitted = time.monotonic()
                 with ThreadPoolExecutor(max_workers=16) as pool:
                     jobs = sum(
-                        pool.map(lambda p: submit(client, room.namespace(p.name), labs, endings), people)
+                        pool.map(
+                            lambda i: submit(
+                                client, room.namespace(people[i].name), labs, endings, i < wrong
+                            ),
+                            range(len(people)),
+                        )
                     )
                 report["submit_s"] = round(time.monotonic() - submitted, 1)
             report["jobs"] = jobs
@@ -191,6 +253,8 @@ def main() -> int:
             if not options.reuse:  # from the first submission, not from the end of submitting
                 report["jobs_finished_s"] = round(time.monotonic() - submitted, 1)
             seconds, requests = [], []
+            # Every round's records in one directory, as an instructor's repeated gradings are.
+            results = Path(tempfile.mkdtemp(dir=options.results or tmp))
             for round_ in range(options.rounds):
                 profiler = cProfile.Profile() if options.profile and round_ == 0 else None
                 if profiler is not None:
@@ -199,9 +263,11 @@ def main() -> int:
                     client,
                     labs,
                     room.participants(),
-                    ResultStore(Path(tmp) / "results"),
+                    ResultStore(results),
                     VolumeReader(client, cluster.image_ref("base")),
                     digests=RegistryDigests(RegistryClient(cluster.layout.registry)),
+                    workers=options.workers,
+                    writers=options.writers,
                 )
                 if profiler is not None:
                     profiler.disable()
@@ -209,7 +275,13 @@ def main() -> int:
                 seconds.append(round(grades.seconds, 2))
                 requests.append(grades.requests)
                 count = len(grades.results)
-                print(f"class.grade: {grades.seconds:.2f} s, {grades.requests} API requests, {count} results")
+                failed = sum(r.status != "passed" for r in grades.results)
+                report["results_failed"] = failed
+                print(
+                    f"class.grade: {grades.seconds:.2f} s, {grades.requests} API requests, "
+                    f"{count} results ({failed} not passed)"
+                )
+            shutil.rmtree(results)
             report["grade_s"] = seconds
             report["grade_requests"] = requests
         finally:
