@@ -20,7 +20,12 @@ QUOTA = {
     "message": 'Operation cannot be fulfilled on resourcequotas "kubedojo-quota": the object has been '
     "modified; please apply your changes to the latest version and try again",
 }
-EXISTS = {"kind": "Status", "reason": "AlreadyExists", "code": 409, "message": 'jobs.batch "a" already exists'}
+EXISTS = {
+    "kind": "Status",
+    "reason": "AlreadyExists",
+    "code": 409,
+    "message": 'jobs.batch "a" already exists',
+}
 
 
 class _Response:
