@@ -5,14 +5,28 @@ written anywhere but the cluster."""
 from __future__ import annotations
 
 import secrets
+import string
 from collections.abc import Callable
 
 from ..client.kubeapi import KubeAPI
 from .releases import Credential, Release
 
-__all__ = ["MANAGED_LABEL", "ensure_credentials"]
+__all__ = ["MANAGED_LABEL", "ensure_credentials", "random_value", "usable"]
 
 MANAGED_LABEL = "kubedojo.dev/managed-by"
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def random_value(length: int) -> str:
+    """``length`` random letters and digits (about 5.95 bits each: 95 bits for the shortest, 16).
+    Nothing else: a value that began with ``-`` (as one ``secrets.token_urlsafe`` in 64 does) would be
+    read as an option by ``mc`` and other command lines that are given it."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def usable(value: str) -> bool:
+    """Whether a stored generated value can be given to a command line (not read as an option)."""
+    return bool(value) and not value.startswith("-")
 
 
 def _secret(name: str, namespace: str, data: dict[str, str], release: str) -> dict[str, object]:
@@ -30,9 +44,12 @@ def _secret(name: str, namespace: str, data: dict[str, str], release: str) -> di
 
 
 def ensure_credentials(
-    client: KubeAPI, release: Release, token: Callable[[int], str] = secrets.token_urlsafe
+    client: KubeAPI, release: Release, token: Callable[[int], str] = random_value
 ) -> list[str]:
-    """Make or refresh the release's Secrets; what was done, as ``namespace/name: created|kept|updated``."""
+    """Make or refresh the release's Secrets; what was done, as ``namespace/name: created|kept|updated``.
+
+    A generated value is kept across installs, unless it is not :func:`usable` (made by an earlier
+    version with ``token_urlsafe``, it begins with ``-``): then it is generated anew."""
     done = []
     for credential in release.credentials:
         namespace = credential.namespace or release.namespace
@@ -68,7 +85,8 @@ def _wanted(
     wanted = {}
     for key, spec in credential.generate.items():
         if isinstance(spec, int):
-            wanted[key] = current.get(key) or token(spec)[:spec]
+            kept = current.get(key)
+            wanted[key] = kept if kept and usable(kept) else token(spec)[:spec]
         else:
             wanted[key] = spec
     return wanted
