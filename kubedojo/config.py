@@ -299,7 +299,20 @@ class ChartsSettings(StrictModel):
     nfs: NfsSettings = Field(default_factory=NfsSettings)
     autoscaler: Literal["auto", "none", "kwok", "clusterapi", "externalgrpc"] = "auto"
     """cluster-autoscaler's provider: auto (kwok on the local cluster, none on kubespray machines,
-    which no provider drives), kwok, clusterapi, externalgrpc, or none."""
+    which no provider drives), kwok, clusterapi, or none. ``externalgrpc`` is refused: the provider
+    needs a cloud-config (its gRPC server's address and certificates) that nothing renders yet, and
+    without one the autoscaler crashed at start."""
+
+    @field_validator("autoscaler")
+    @classmethod
+    def _provider_we_can_run(cls, value: str) -> str:
+        if value == "externalgrpc":
+            raise ValueError(
+                "externalgrpc is not supported yet: its provider needs a cloud-config naming the gRPC "
+                "server and its certificates, which kubedojo does not render (the autoscaler would crash "
+                "at start); use clusterapi, kwok or none"
+            )
+        return value
 
 
 class WorkshopConfig(StrictModel):

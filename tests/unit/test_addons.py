@@ -254,3 +254,14 @@ def test_config_rejects_an_unknown_autoscaler(tmp_path: Path) -> None:
         match=r"'charts\.autoscaler': Input should be 'auto', 'none', 'kwok', 'clusterapi' or 'externalgrpc' \(got 'gce'\)",
     ):
         parse_config({"charts": {"autoscaler": "gce"}})
+
+
+def test_config_refuses_the_externalgrpc_autoscaler_in_one_line() -> None:
+    """Without a cloud-config its provider crashed at start: refused before anything is installed."""
+    from kubedojo.config import parse_config
+
+    with pytest.raises(
+        ConfigError, match=r"'charts\.autoscaler': externalgrpc is not supported yet: .* use clusterapi"
+    ) as caught:
+        parse_config({"charts": {"autoscaler": "externalgrpc"}})
+    assert "\n" not in str(caught.value)
