@@ -15,6 +15,7 @@ __all__ = [
     "KUBESPRAY_VERSION",
     "KUBE_NETWORK_POLICIES_VERSION",
     "KWOK_VERSION",
+    "METRICS_SERVER_VERSION",
     "PAUSE_IMAGE_TAG",
 ]
 
@@ -30,6 +31,10 @@ COREDNS_VERSION = "v1.12.4"
 KUBE_NETWORK_POLICIES_VERSION = "v0.8.0"
 """sigs.k8s.io/kube-network-policies, the local cluster's NetworkPolicy enforcer (built with kubedojo's
 own main and one local change: :data:`kubedojo.local.binaries.KUBE_NETWORK_POLICIES`)."""
+
+METRICS_SERVER_VERSION = "v0.8.0"
+"""metrics-server, built for the add-on of that name. Its chart (3.13.1) ships v0.8.1, which the Go
+module proxy here refuses; v0.8.0 is the newest it serves of that line."""
 
 PAUSE_IMAGE_TAG = "3.10-kubedojo1"
 """Tag of the locally built pause (sandbox) image."""

@@ -24,7 +24,16 @@ from .binaries import (
     Binaries,
     ReleaseDownloader,
 )
-from .images import BASE, COREDNS_IMAGE, IMAGES, ContextImage, ImageBuilder, ImageRecipe
+from .images import (
+    ADDON_IMAGES,
+    BASE,
+    COREDNS_IMAGE,
+    IMAGES,
+    BinaryImage,
+    ContextImage,
+    ImageBuilder,
+    ImageRecipe,
+)
 from .layout import Layout
 from .pki import Pki, cluster_cert_specs
 
@@ -139,6 +148,33 @@ class Artifacts:
                 built = self.images.ensure_context(image)
                 pushed = "registry not running"
                 if running:
+                    pushed = "pushed" if self.images.push(image, registry) else "present"
+            rows.append((image.ref(registry), "built" if built else "cached", pushed))
+        return rows
+
+    def ensure_addon_images(
+        self, registry: str, running: bool, images: Iterable[BinaryImage] = ADDON_IMAGES
+    ) -> list[tuple[str, str, str]]:
+        """Build the add-ons' programs from Go modules and their images where missing, and push them
+        to the registry when it is ``running``. Rows of (reference, "built"|"cached", "pushed"|...)."""
+        rows = []
+        for image in images:
+            built = False
+            if not self.images.exists(image):
+                assert image.programs is not None
+                if not self.binaries.ready(image.programs):
+                    require_tool("go")
+                    with self.reporter.step(
+                        f"Building {image.programs.name} {image.programs.version} from Go modules"
+                    ):
+                        self.binaries.ensure_built(
+                            image.programs, self.cache.logs / f"build-{image.programs.name}.log"
+                        )
+                with self.reporter.step(f"Building image {image.name}"):
+                    built = self.images.ensure(image, self.binaries.path(image.programs, image.program))
+            pushed = "registry not running"
+            if running:
+                with self.reporter.step(f"Pushing {image.ref(registry)}"):
                     pushed = "pushed" if self.images.push(image, registry) else "present"
             rows.append((image.ref(registry), "built" if built else "cached", pushed))
         return rows

@@ -36,6 +36,7 @@ from ..versions import (
     KUBE_NETWORK_POLICIES_VERSION,
     KUBERNETES_VERSION,
     KWOK_VERSION,
+    METRICS_SERVER_VERSION,
 )
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "KUBE_NETWORK_POLICIES",
     "KUBE_NETWORK_POLICIES_PROGRAM",
     "KWOK",
+    "METRICS_SERVER",
     "Binaries",
     "GoProgramSet",
     "ReleaseDownloader",
@@ -178,6 +180,14 @@ KUBERNETES = GoProgramSet(
     packages=tuple(f"k8s.io/kubernetes/cmd/{p}" for p in KUBERNETES_PROGRAMS),
     ldflags=_k8s_ldflags(KUBERNETES_VERSION),
     staging_replaces=True,
+)
+METRICS_SERVER = GoProgramSet(
+    name="metrics-server",
+    module="sigs.k8s.io/metrics-server",
+    version=METRICS_SERVER_VERSION,
+    packages=("sigs.k8s.io/metrics-server/cmd/metrics-server",),
+    # Its Makefile's stamp: `metrics-server --version` prints the version.
+    ldflags=(f"-X k8s.io/client-go/pkg/version.gitVersion={METRICS_SERVER_VERSION}",),
 )
 KWOK = GoProgramSet(
     name="kwok",

@@ -3,7 +3,9 @@
 * ``pause``: the pod sandbox, a static C program in an otherwise empty image;
 * ``coredns``: the cluster DNS server built from Go modules, alone in an empty image;
 * ``base``: the lab base image, a minimal Debian with Python 3, numpy and scikit-learn, made with
-  debootstrap from Debian's archive.
+  debootstrap from Debian's archive;
+* the add-ons' programs (:data:`ADDON_IMAGES`): each built from Go modules at a pinned version,
+  statically linked, alone in an otherwise empty image (:class:`BinaryImage`), for the real charts.
 
 Images are built with buildah into a storage of kubedojo's own under the cache (vfs driver: no
 mounts), so a built image is kept between clusters; a tag names a recipe version, and bumping it
@@ -26,13 +28,17 @@ from ..client.commands import Runner
 from ..client.registry import ImageDigests, RegistryClient
 from ..errors import BuildError, CommandError, RegistryError, WaitTimeout
 from ..paths import CacheDirs
-from ..versions import COREDNS_VERSION, PAUSE_IMAGE_TAG
+from ..versions import COREDNS_VERSION, METRICS_SERVER_VERSION, PAUSE_IMAGE_TAG
+from .binaries import METRICS_SERVER, GoProgramSet
 
 __all__ = [
+    "ADDON_IMAGES",
     "BASE",
     "COREDNS_IMAGE",
     "IMAGES",
+    "METRICS_SERVER_IMAGE",
     "PAUSE",
+    "BinaryImage",
     "ContextImage",
     "ImageBuilder",
     "ImageRecipe",
@@ -101,6 +107,16 @@ class ContextImage(ImageRecipe):
         return digest.hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class BinaryImage(ImageRecipe):
+    """A program built from Go modules (``programs``, CGO off: statically linked) alone in an
+    otherwise empty image, at ``/<program>``, its entrypoint, run as ``user``."""
+
+    programs: GoProgramSet | None = None
+    program: str = ""
+    user: str = "65534:65534"
+
+
 CONTENT_LABEL = "dev.kubedojo.content"
 
 PAUSE = ImageRecipe("pause", PAUSE_IMAGE_TAG, "pod sandbox (static C, runs as 65535)")
@@ -109,6 +125,16 @@ BASE = ImageRecipe(
     "base", "bookworm-py3-2", "lab base: Debian 12, Python 3, numpy, scikit-learn, joblib, PyYAML"
 )
 IMAGES = (PAUSE, COREDNS_IMAGE, BASE)
+
+METRICS_SERVER_IMAGE = BinaryImage(
+    "metrics-server",
+    f"{METRICS_SERVER_VERSION}-kubedojo1",
+    "metrics-server: resource metrics for kubectl top and autoscalers",
+    programs=METRICS_SERVER,
+    program="metrics-server",
+)
+ADDON_IMAGES: tuple[BinaryImage, ...] = (METRICS_SERVER_IMAGE,)
+"""The add-ons' images built here (the charts' other images are still to come: issue 14)."""
 
 BASE_PACKAGES = (
     "python3",
@@ -229,8 +255,9 @@ class ImageBuilder:
         if self.exists(recipe):
             self._buildah("rmi", recipe.local_ref, timeout=120)
 
-    def ensure(self, recipe: ImageRecipe, coredns_binary: Path | None = None) -> bool:
-        """Build the image unless it is already in kubedojo's image storage; True if built."""
+    def ensure(self, recipe: ImageRecipe, binary: Path | None = None) -> bool:
+        """Build the image unless it is already in kubedojo's image storage; True if built.
+        ``binary``: the program of :data:`COREDNS_IMAGE` or of a :class:`BinaryImage`."""
         if self.exists(recipe):
             return False
         log = self.cache.logs / f"image-{recipe.name}.log"
@@ -241,9 +268,13 @@ class ImageBuilder:
                 if recipe is PAUSE:
                     self._build_pause(work, log)
                 elif recipe is COREDNS_IMAGE:
-                    if coredns_binary is None:
+                    if binary is None:
                         raise BuildError("the coredns image needs the coredns binary")
-                    self._build_single_binary(recipe, coredns_binary, "coredns", log)
+                    self._build_single_binary(recipe, binary, "coredns", log)
+                elif isinstance(recipe, BinaryImage):
+                    if binary is None:
+                        raise BuildError(f"the {recipe.name} image needs the {recipe.program} binary")
+                    self._build_single_binary(recipe, binary, recipe.program, log, recipe.user)
                 elif recipe is BASE:
                     self._build_base(work, log)
                 else:
@@ -296,11 +327,13 @@ class ImageBuilder:
             log,
         )
 
-    def _build_single_binary(self, recipe: ImageRecipe, binary: Path, name: str, log: Path) -> None:
+    def _build_single_binary(
+        self, recipe: ImageRecipe, binary: Path, name: str, log: Path, user: str = "65534:65534"
+    ) -> None:
         self._commit(
             recipe,
             lambda c: self._buildah("copy", "--chmod", "0755", c, str(binary), f"/{name}", log=log),
-            ["--entrypoint", f'["/{name}"]', "--user", "65534:65534"],
+            ["--entrypoint", f'["/{name}"]', "--user", user],
             log,
         )
 

@@ -443,6 +443,14 @@ class LocalCluster:
             raise NotRunningError("the local registry is not running: run 'invoke cluster.up' first")
         return self.artifacts.ensure_context_images(images, self.layout.registry, running, rebuild)
 
+    def ensure_addon_images(self, require_registry: bool = True) -> list[tuple[str, str, str]]:
+        """Build the add-ons' images where missing (their programs from Go modules) and push them to
+        the running registry. Rows of (reference, "built"|"cached", "pushed"|"present"|...)."""
+        running = self._registry_running()
+        if require_registry and not running:
+            raise NotRunningError("the local registry is not running: run 'invoke cluster.up' first")
+        return self.artifacts.ensure_addon_images(self.layout.registry, running)
+
     def _registry_running(self) -> bool:
         registry = self.component("registry")
         return self.processes.alive(registry.daemon) and registry.probe()

@@ -8,9 +8,16 @@ from invoke.context import Context
 from .support import RichReporter, console, emit_json, project_dir, settings, table, task
 
 
-@task(help={"rebuild": "build again even when the image exists", "json": "print as JSON"})
-def build(c: Context, rebuild: bool = False, json: bool = False) -> None:
-    """Build the pause, coredns, lab base and every lab's image; push them when the registry runs."""
+@task(
+    help={
+        "rebuild": "build again even when the image exists",
+        "addons": "also the add-ons' images (their programs built from Go modules: minutes when cold)",
+        "json": "print as JSON",
+    }
+)
+def build(c: Context, rebuild: bool = False, addons: bool = False, json: bool = False) -> None:
+    """Build the pause, coredns, lab base and every lab's image (and with --addons the add-ons');
+    push them when the registry runs."""
     from ..labs.catalog import Catalog
     from ..labs.images import lab_images
     from ..local.provider import LocalCluster
@@ -19,6 +26,8 @@ def build(c: Context, rebuild: bool = False, json: bool = False) -> None:
     rows = cluster.build_images(rebuild=rebuild)
     labs = [image for lab in Catalog(project_dir(c)).all() for image in lab_images(lab)]
     rows += cluster.ensure_context_images(labs, rebuild=rebuild, require_registry=False)
+    if addons:
+        rows += cluster.ensure_addon_images(require_registry=False)
     if json:
         emit_json([{"image": r[0], "built": r[1], "pushed": r[2]} for r in rows])
         return
@@ -36,11 +45,12 @@ def list_(c: Context, json: bool = False) -> None:
     """The images and the references pods use."""
     from ..labs.catalog import Catalog
     from ..labs.images import lab_images
-    from ..local.images import IMAGES
+    from ..local.images import ADDON_IMAGES, IMAGES
     from ..local.provider import LocalCluster
 
     cluster = LocalCluster(settings(c))
-    recipes = [*IMAGES, *(image for lab in Catalog(project_dir(c)).all() for image in lab_images(lab))]
+    labs = (image for lab in Catalog(project_dir(c)).all() for image in lab_images(lab))
+    recipes = [*IMAGES, *labs, *ADDON_IMAGES]
     rows = [[r.ref(cluster.layout.registry), r.description] for r in recipes]
     if json:
         emit_json([{"image": ref, "description": d} for ref, d in rows])
