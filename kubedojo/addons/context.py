@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ from ..labels import GPU_NODE_LABEL
 from ..yamlfiles import parse_yaml
 from .releases import Release, When
 
-__all__ = ["GPU_NODE_LABEL", "ClusterFacts", "applies", "merge_values", "render_values"]
+__all__ = ["GPU_NODE_LABEL", "ClusterFacts", "applies", "image_values", "merge_values", "render_values"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,11 @@ class ClusterFacts:
     """The cluster-autoscaler provider that fits the site ('' where none does)."""
     cluster_name: str = "kubedojo"
     registry: str = ""
+    own_storage_classes: frozenset[str] = frozenset()
+    """StorageClasses the cluster has that no helm release made (the local cluster's nfs-storage)."""
+    images: Mapping[str, str] = field(default_factory=dict)
+    """kubedojo's add-on images the cluster's registry holds: build name → reference
+    (``metrics-server`` → ``127.0.0.1:5000/kubedojo/metrics-server:v0.8.0-kubedojo1``)."""
 
     def placeholders(self) -> dict[str, str]:
         return {
@@ -56,6 +61,8 @@ def applies(when: When, facts: ClusterFacts) -> str | None:
         )
     if when.cluster is not None and facts.kind not in when.cluster:
         return f"not on a {facts.kind} cluster"
+    if when.storage_class_free is not None and when.storage_class_free in facts.own_storage_classes:
+        return f"the cluster has its own StorageClass {when.storage_class_free}, which stays"
     if when.autoscaler is not None and facts.autoscaler not in when.autoscaler:
         why = f"provider {facts.autoscaler!r}" if facts.autoscaler else "no provider fits this cluster"
         return f"autoscaler: {why} (charts.autoscaler)"
@@ -94,4 +101,21 @@ def render_values(release: Release, directory: Path, facts: ClusterFacts) -> dic
         if not isinstance(data, Mapping):
             raise ConfigError(f"{path}: values must be a mapping")
         merged = merge_values(merged, data)
-    return merged
+    return merge_values(merged, image_values(release, facts))
+
+
+def image_values(release: Release, facts: ClusterFacts) -> dict[str, Any]:
+    """The values that point the release's built images (``images`` in releases.yaml) at the
+    references in ``facts.images``; the same way for the local registry and a site's."""
+    values: dict[str, Any] = {}
+    for image in release.images:
+        reference = facts.images.get(image.build)
+        if reference is None:
+            continue
+        repository, _, tag = reference.rpartition(":")
+        branch = values
+        *parents, last = image.at.split(".")
+        for key in parents:
+            branch = branch.setdefault(key, {})
+        branch[last] = {"repository": repository, "tag": tag}
+    return values

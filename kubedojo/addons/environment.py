@@ -12,6 +12,7 @@ from ..client.helm import HelmClient, find_helm
 from ..client.kubeapi import KubeAPI
 from ..config import WorkshopConfig
 from ..local.binaries import HELM, Binaries
+from ..local.images import ADDON_IMAGES
 from ..paths import CacheDirs
 from ..target import ClusterTarget
 from .bundle import Bundle
@@ -33,9 +34,19 @@ def cluster_facts(
     kind: Literal["local", "kubespray"],
     cluster_name: str,
     registry: str,
+    built_images: bool = False,
 ) -> ClusterFacts:
-    """What the releases' conditions and values depend on, read from the cluster and workshop.yaml."""
+    """What the releases' conditions and values depend on, read from the cluster and workshop.yaml.
+
+    On the local cluster the charts run kubedojo's builds of their programs from its registry
+    (``invoke charts.install`` builds and pushes them first: :meth:`LocalCluster.ensure_addon_images`);
+    on a site, the charts' own images. ``built_images``: the target is that local cluster."""
     gpu_nodes = len(kube.nodes(label_selector=f"{GPU_NODE_LABEL}=true"))
+    own_classes = frozenset(
+        c["metadata"]["name"]
+        for c in kube.list("StorageClass")
+        if (c["metadata"].get("labels") or {}).get("app.kubernetes.io/managed-by") != "Helm"
+    )
     provider: str = config.charts.autoscaler
     if provider == "auto":
         provider = "kwok" if kind == "local" else ""
@@ -47,6 +58,8 @@ def cluster_facts(
         autoscaler="" if provider == "none" else provider,
         cluster_name=cluster_name,
         registry=registry,
+        own_storage_classes=own_classes,
+        images={image.name: image.ref(registry) for image in ADDON_IMAGES} if built_images else {},
     )
 
 
@@ -70,7 +83,9 @@ def addons_environment(
     )
     kube = target.client()
     try:
-        facts = cluster_facts(kube, config, kind, target.name, target.registry)
+        facts = cluster_facts(
+            kube, config, kind, target.name, target.registry, built_images=target.kind == "local"
+        )
         chosen = bundle or config.charts.bundle
         yield Addons(
             releases_file,

@@ -46,6 +46,9 @@ class When(StrictModel):
     """Only on these kinds of cluster."""
     autoscaler: list[str] | None = None
     """Only where the site's autoscaler provider is one of these."""
+    storage_class_free: str | None = None
+    """Only where the cluster has no StorageClass of this name of its own (one helm did not make):
+    the local cluster's ``nfs-storage`` stays, and the chart that would make one is left out."""
 
 
 class ValuesFile(StrictModel):
@@ -56,7 +59,7 @@ class ValuesFile(StrictModel):
 class Credential(StrictModel):
     """A Secret the release needs, made before it installs and kept between installs.
 
-    ``generate``: key -> a fixed string, or a number (that many random URL-safe characters, made
+    ``generate``: key -> a fixed string, or a number (that many random letters and digits, made
     once, on the first install). ``copy_from`` (``namespace/name``) with ``keys`` (new key -> source
     key): the same values, in another namespace."""
 
@@ -79,6 +82,23 @@ class Credential(StrictModel):
         return self
 
 
+class ChartImage(StrictModel):
+    """An image the chart runs that kubedojo builds: ``at`` is the dotted path of the chart's image
+    mapping (``image``, ``controller.image``), ``build`` the name of kubedojo's image. Where the
+    cluster's registry has kubedojo's build (the local cluster), the values point ``at`` there:
+    ``{repository: <registry>/kubedojo/<build>, tag: <its tag>}``; elsewhere the chart's own image."""
+
+    at: str
+    build: str
+
+    @field_validator("at")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", value):
+            raise ValueError(f"{value!r} is not a dotted path of value keys (such as controller.image)")
+        return value
+
+
 class Release(StrictModel):
     name: str
     chart: str
@@ -94,6 +114,8 @@ class Release(StrictModel):
     credentials: list[Credential] = Field(default_factory=list)
     extra_images: list[str] = Field(default_factory=list)
     """Images the chart uses outside ``image:`` fields (an argument naming an image), for bundles."""
+    images: list[ChartImage] = Field(default_factory=list)
+    """The chart's images that kubedojo builds (:class:`ChartImage`)."""
     timeout: float | None = Field(default=None, gt=0)
     description: str = ""
     shared_service: bool = False

@@ -145,19 +145,25 @@ def install(
     releases: str = "",
     json: bool = False,
 ) -> None:
-    """Install or upgrade the add-ons in dependency order, each waiting until ready (rolled back if not)."""
+    """Install or upgrade the add-ons in dependency order, each waiting until ready (rolled back if not).
+    On the local cluster, kubedojo's builds of the charts' programs are built and pushed first."""
     from ..addons import InstallFailed
 
     live = _LiveReleases(quiet=json)
-    with _addons(c, inventory, kubeconfig, releases, bundle, observer=live) as addons, live.showing():
-        try:
-            results = addons.install(_names(names))
-        except InstallFailed as exc:
-            if json:
-                emit_json({"results": _results_json(exc.results), "error": str(exc)})
-            else:
-                console().print(_results_table("Add-ons", exc.results))
-            raise
+    with _addons(c, inventory, kubeconfig, releases, bundle, observer=live) as addons:
+        if addons.facts.images:  # the local cluster: its registry gets kubedojo's builds first
+            from ..local.provider import LocalCluster
+
+            LocalCluster(settings(c), reporter=RichReporter(quiet=json)).ensure_addon_images()
+        with live.showing():
+            try:
+                results = addons.install(_names(names))
+            except InstallFailed as exc:
+                if json:
+                    emit_json({"results": _results_json(exc.results), "error": str(exc)})
+                else:
+                    console().print(_results_table("Add-ons", exc.results))
+                raise
     if json:
         emit_json({"results": _results_json(results)})
         return

@@ -241,7 +241,8 @@ def test_the_shipped_releases_file() -> None:
     facts = ClusterFacts(kind="kubespray", gpu_nodes=0, nfs_server="10.0.0.5", cluster_name="lab")
     values = render_values(parsed.get("metrics-server"), parsed.directory, facts)
     assert "--kubelet-insecure-tls" in values["args"]
-    assert "args" not in render_values(parsed.get("metrics-server"), parsed.directory, LOCAL)
+    local_args = render_values(parsed.get("metrics-server"), parsed.directory, LOCAL)["args"]
+    assert "--kubelet-insecure-tls" not in local_args  # the local kubelet's certificate is verified
     nfs = render_values(parsed.get("nfs-storage"), parsed.directory, facts)
     assert nfs["nfs"]["server"] == "10.0.0.5" and nfs["storageClass"]["name"] == "nfs-storage"
 
@@ -265,3 +266,62 @@ def test_config_refuses_the_externalgrpc_autoscaler_in_one_line() -> None:
     ) as caught:
         parse_config({"charts": {"autoscaler": "externalgrpc"}})
     assert "\n" not in str(caught.value)
+
+
+def test_built_images_point_the_chart_at_the_registry_where_the_cluster_has_them() -> None:
+    from kubedojo.addons.context import image_values
+
+    data = {
+        "releases": [
+            rel("a", images=[{"at": "image", "build": "prog"}, {"at": "controller.image", "build": "ctl"}])
+        ]
+    }
+    release = parse_releases(data, Path("releases.yaml")).releases[0]
+    local = ClusterFacts(
+        kind="local",
+        gpu_nodes=0,
+        registry="127.0.0.1:5000",
+        images={"prog": "127.0.0.1:5000/kubedojo/prog:v1-kubedojo1", "ctl": "127.0.0.1:5000/kubedojo/ctl:v2"},
+    )
+    assert image_values(release, local) == {
+        "image": {"repository": "127.0.0.1:5000/kubedojo/prog", "tag": "v1-kubedojo1"},
+        "controller": {"image": {"repository": "127.0.0.1:5000/kubedojo/ctl", "tag": "v2"}},
+    }
+    # A site without kubedojo's builds keeps the chart's own images.
+    assert image_values(release, ClusterFacts(kind="kubespray", gpu_nodes=0)) == {}
+
+
+def test_the_metrics_server_release_runs_kubedojo_s_build_locally_and_leaves_out_simulated_nodes() -> None:
+    from kubedojo.local.images import METRICS_SERVER_IMAGE
+
+    parsed = load_releases(REPO / "charts" / "releases.yaml")
+    release = parsed.get("metrics-server")
+    facts = ClusterFacts(
+        kind="local",
+        gpu_nodes=0,
+        registry="127.0.0.1:5000",
+        images={"metrics-server": METRICS_SERVER_IMAGE.ref("127.0.0.1:5000")},
+    )
+    values = render_values(release, parsed.directory, facts)
+    assert values["image"]["repository"] == "127.0.0.1:5000/kubedojo/metrics-server"
+    assert values["image"]["tag"] == METRICS_SERVER_IMAGE.tag
+    assert "--node-selector=type!=kwok" in values["args"]
+    assert "--kubelet-insecure-tls" not in values["args"]
+
+
+def test_an_image_path_must_be_dotted_value_keys() -> None:
+    with pytest.raises(ConfigError, match=r"'a b' is not a dotted path of value keys"):
+        parse_releases({"releases": [rel("a", images=[{"at": "a b", "build": "x"}])]}, Path("releases.yaml"))
+
+
+def test_the_nfs_provisioner_leaves_a_cluster_s_own_nfs_storage_class_alone() -> None:
+    """The local cluster has its own nfs-storage class: with an NFS server configured the chart's
+    class would collide with it (helm refuses to take it over), so the release does not apply."""
+    parsed = load_releases(REPO / "charts" / "releases.yaml")
+    nfs = parsed.get("nfs-storage")
+    local = ClusterFacts(
+        kind="local", gpu_nodes=0, nfs_server="10.0.0.5", own_storage_classes=frozenset({"nfs-storage"})
+    )
+    assert applies(nfs.when, local) == "the cluster has its own StorageClass nfs-storage, which stays"
+    site = ClusterFacts(kind="kubespray", gpu_nodes=0, nfs_server="10.0.0.5")
+    assert applies(nfs.when, site) is None
