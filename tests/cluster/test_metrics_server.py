@@ -2,7 +2,9 @@
 project's releases.yaml entry and values, running kubedojo's build of metrics-server (v0.8.0, from Go
 modules) from the local registry. ``kubectl top`` answers for the real node and for pods within a
 minute, the kubelet's serving certificate verified against the cluster CA (no
-``--kubelet-insecure-tls``), the simulated nodes left out; uninstalling leaves nothing behind."""
+``--kubelet-insecure-tls``), the simulated nodes left out; uninstalling leaves nothing behind. And
+with it installed, every component of the cluster killed in turn comes back by itself and the add-on
+answers again."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from kubedojo.target import resolve_target
 
 from .conftest import STATE_DIR
 from .realcharts import REPO, shipped_release
+from .test_supervisor import COMPONENTS, _back
 
 pytestmark = pytest.mark.cluster
 
@@ -85,3 +88,32 @@ def test_top_answers_for_the_real_node_and_pods_with_the_kubelet_verified(
     admin.wait_deleted("Deployment", "metrics-server", "kube-system", 60)
     left = admin.pods("kube-system", label_selector="app.kubernetes.io/name=metrics-server")
     assert not [p for p in left if not p["metadata"].get("deletionTimestamp")], left
+
+
+@pytest.mark.disruptive
+def test_the_installed_add_on_answers_again_after_each_component_was_killed(
+    cluster: LocalCluster, admin: KubeClient, tmp_path: Path
+) -> None:
+    releases = shipped_release("metrics-server", "metrics-server-3.13.1.tgz", PACKAGED_SHA256, tmp_path)
+    cluster.ensure_addon_images()
+    config = parse_config({"local": {"state_dir": STATE_DIR}})
+    with addons_environment(config, resolve_target(config, REPO), releases=str(releases)) as addons:
+        try:
+            (result,) = addons.install(["metrics-server"])
+            assert result.action == "installed", result
+            assert _metrics(admin, "NodeMetrics")
+            for name in COMPONENTS:
+                component = cluster.component(name)
+                before = cluster.processes.pid(component.daemon)
+                assert before is not None, name
+                cluster.processes.kill(component.daemon)
+                _back(cluster, name, before)
+            fresh = cluster.admin_client()  # the old connections died with the API server
+            try:
+                nodes = _metrics(fresh, "NodeMetrics")
+                real = {n["metadata"]["name"] for n in fresh.nodes() if not node_simulated(n)}
+                assert {n["metadata"]["name"] for n in nodes} == real
+            finally:
+                fresh.close()
+        finally:
+            addons.uninstall(["metrics-server"])
