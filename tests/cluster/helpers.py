@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import pytest
+
 from kubedojo.client.kubeapi import KubeAPI, condition_true
 from kubedojo.errors import Forbidden
 from kubedojo.local.provider import LocalCluster
@@ -130,3 +132,25 @@ def once_authorized(call: Callable[[], T], timeout: float = 10.0) -> T:
             if "violates PodSecurity" in exc.server_message or time.monotonic() >= deadline:
                 raise
             time.sleep(0.1)
+
+
+BACK_WITHIN = 60.0
+"""Seconds for a killed component to be running and answering its probe again (its first restart
+comes after 1 s; the API server and etcd then take some seconds to answer)."""
+
+
+def kill_and_await_return(cluster: LocalCluster, name: str) -> int:
+    """SIGKILL the component ``name``; its new PID once the supervisor has it running again and
+    answering its probe. Fails after :data:`BACK_WITHIN`."""
+    component = cluster.component(name)
+    before = cluster.processes.pid(component.daemon)
+    assert before is not None, f"{name} is not running"
+    cluster.processes.kill(component.daemon)
+    deadline = time.monotonic() + BACK_WITHIN
+    while time.monotonic() < deadline:
+        pid = cluster.processes.pid(component.daemon)
+        if pid is not None and pid != before and component.probe(timeout=1.0):
+            return pid
+        # A bounded look at a process started by another process: no event to wait for here.
+        time.sleep(0.5)
+    pytest.fail(f"{name} was not running again {BACK_WITHIN:g} s after it was killed")

@@ -24,8 +24,9 @@ from kubedojo.local.provider import LocalCluster
 from kubedojo.target import resolve_target
 
 from .conftest import STATE_DIR
+from .helpers import kill_and_await_return
 from .realcharts import REPO, shipped_release
-from .test_supervisor import COMPONENTS, _back
+from .test_supervisor import COMPONENTS
 
 pytestmark = pytest.mark.cluster
 
@@ -103,11 +104,7 @@ def test_the_installed_add_on_answers_again_after_each_component_was_killed(
             assert result.action == "installed", result
             assert _metrics(admin, "NodeMetrics")
             for name in COMPONENTS:
-                component = cluster.component(name)
-                before = cluster.processes.pid(component.daemon)
-                assert before is not None, name
-                cluster.processes.kill(component.daemon)
-                _back(cluster, name, before)
+                kill_and_await_return(cluster, name)
             fresh = cluster.admin_client()  # the old connections died with the API server
             try:
                 nodes = _metrics(fresh, "NodeMetrics")

@@ -4,33 +4,15 @@ restarts."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from kubedojo.client.kube import KubeClient
 from kubedojo.local.provider import LocalCluster
 
 from .conftest import make_cluster
-from .helpers import is_true, job, wait_job_finished
+from .helpers import is_true, job, kill_and_await_return, wait_job_finished
 
 COMPONENTS = [component.name for component in make_cluster().components]
-BACK_WITHIN = 60.0
-"""Seconds for a killed component to be running and answering its probe again (its first restart
-comes after 1 s; the API server and etcd then take some seconds to answer)."""
-
-
-def _back(cluster: LocalCluster, name: str, before: int) -> int:
-    """The component's new PID once it runs again and answers its probe; fails after BACK_WITHIN."""
-    component = cluster.component(name)
-    deadline = time.monotonic() + BACK_WITHIN
-    while time.monotonic() < deadline:
-        pid = cluster.processes.pid(component.daemon)
-        if pid is not None and pid != before and component.probe(timeout=1.0):
-            return pid
-        # A bounded look at a process started by another process: no event to wait for here.
-        time.sleep(0.5)
-    pytest.fail(f"{name} was not running again {BACK_WITHIN:g} s after it was killed")
 
 
 @pytest.mark.disruptive
@@ -48,11 +30,7 @@ def test_every_killed_component_comes_back_by_itself_while_a_job_runs(
     )
     restarts = {c.name: c.restarts for c in cluster.status().components}
     for name in COMPONENTS:
-        component = cluster.component(name)
-        before = cluster.processes.pid(component.daemon)
-        assert before is not None, name
-        cluster.processes.kill(component.daemon)
-        _back(cluster, name, before)
+        kill_and_await_return(cluster, name)
 
     status = cluster.status()
     assert status.healthy, [c for c in status.components if not c.healthy]
