@@ -128,7 +128,8 @@ class KubeClient(KubeAPI):
         """Send one request; the raw response (its ``data`` read unless it is a watch or a
         followed log). Refusals raise :class:`ApiError` subclasses; no answer, :class:`Unreachable`.
         A write refused by a quota conflict (:func:`quota_conflict`) is sent again, a few times."""
-        for attempt in range(QUOTA_RETRIES + 1):
+        attempt = 0
+        while True:
             try:
                 return self._send(
                     what, method, path, query=query, body=body, content_type=content_type, timeout=timeout
@@ -136,8 +137,8 @@ class KubeClient(KubeAPI):
             except Conflict as exc:
                 if method == "GET" or not quota_conflict(exc) or attempt == QUOTA_RETRIES:
                     raise
-                time.sleep(0.05 * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+            time.sleep(0.05 * 2**attempt)
+            attempt += 1
 
     def _send(
         self,

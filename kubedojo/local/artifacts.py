@@ -22,18 +22,10 @@ from .binaries import (
     KUBERNETES,
     KWOK,
     Binaries,
+    GoProgramSet,
     ReleaseDownloader,
 )
-from .images import (
-    ADDON_IMAGES,
-    BASE,
-    COREDNS_IMAGE,
-    IMAGES,
-    BinaryImage,
-    ContextImage,
-    ImageBuilder,
-    ImageRecipe,
-)
+from .images import BASE, IMAGES, BinaryImage, ContextImage, ImageBuilder, ImageRecipe
 from .layout import Layout
 from .pki import Pki, cluster_cert_specs
 
@@ -81,30 +73,36 @@ class Artifacts:
             KUBE_NETWORK_POLICIES,
             COREDNS,
         ):
-            if self.binaries.ready(programs):
-                actions.append((f"{programs.name} binaries", "unchanged"))
-                continue
-            require_tool("go")
-            with self.reporter.step(f"Building {programs.name} {programs.version} from Go modules"):
-                self.binaries.ensure_built(programs, self.cache.logs / f"build-{programs.name}.log")
-                actions.append((f"{programs.name} binaries", "built"))
+            built = self._build_programs(programs)
+            actions.append((f"{programs.name} binaries", "built" if built else "unchanged"))
         for recipe in IMAGES:
             built = self.build_image(recipe)
             actions.append((f"image {recipe.name} build", "built" if built else "unchanged"))
         return actions
 
+    def _build_programs(self, programs: GoProgramSet) -> bool:
+        """Build the Go programs unless they are built; True if they were."""
+        if self.binaries.ready(programs):
+            return False
+        require_tool("go")
+        with self.reporter.step(f"Building {programs.name} {programs.version} from Go modules"):
+            self.binaries.ensure_built(programs, self.cache.logs / f"build-{programs.name}.log")
+        return True
+
     def build_image(self, recipe: ImageRecipe, rebuild: bool = False) -> bool:
-        """Build the image when it is missing (or ``rebuild``); True if it was built."""
+        """Build the image when it is missing (or ``rebuild``), and first the program of a
+        :class:`BinaryImage`; True if the image was built."""
         if rebuild:
             self.images.remove(recipe)
         if self.images.exists(recipe):
             return False
-        if recipe is COREDNS_IMAGE and not self.binaries.ready(COREDNS):
-            require_tool("go")
-            with self.reporter.step(f"Building coredns {COREDNS.version} from Go modules"):
-                self.binaries.ensure_built(COREDNS, self.cache.logs / "build-coredns.log")
+        binary = None
+        if isinstance(recipe, BinaryImage):
+            assert recipe.programs is not None
+            self._build_programs(recipe.programs)
+            binary = self.binaries.path(recipe.programs, recipe.program)
         with self.reporter.step(f"Building image {recipe.name}"):
-            return self.images.ensure(recipe, self.binaries.path(COREDNS, "coredns"))
+            return self.images.ensure(recipe, binary)
 
     def push_images(self, registry: str) -> list[Action]:
         """Push the cluster's images to the running registry where it lacks them."""
@@ -115,11 +113,14 @@ class Artifacts:
                 actions.append((f"image {recipe.name}", "pushed" if pushed else "unchanged"))
         return actions
 
-    def build_images(self, registry: str, running: bool, rebuild: bool = False) -> list[tuple[str, str, str]]:
-        """Build every image (again, with ``rebuild``) and push to the registry when it is ``running``.
-        Rows of (reference, "built"|"cached", "pushed"|"present"|"registry not running")."""
+    def build_images(
+        self, registry: str, running: bool, rebuild: bool = False, recipes: Iterable[ImageRecipe] = IMAGES
+    ) -> list[tuple[str, str, str]]:
+        """Build the images (the cluster's, by default; again, with ``rebuild``) and push them to the
+        registry when it is ``running``. Rows of (reference, "built"|"cached", "pushed"|"present"|
+        "registry not running")."""
         rows = []
-        for recipe in IMAGES:
+        for recipe in recipes:
             built = self.build_image(recipe, rebuild)
             pushed = "registry not running"
             if running:
@@ -148,33 +149,6 @@ class Artifacts:
                 built = self.images.ensure_context(image)
                 pushed = "registry not running"
                 if running:
-                    pushed = "pushed" if self.images.push(image, registry) else "present"
-            rows.append((image.ref(registry), "built" if built else "cached", pushed))
-        return rows
-
-    def ensure_addon_images(
-        self, registry: str, running: bool, images: Iterable[BinaryImage] = ADDON_IMAGES
-    ) -> list[tuple[str, str, str]]:
-        """Build the add-ons' programs from Go modules and their images where missing, and push them
-        to the registry when it is ``running``. Rows of (reference, "built"|"cached", "pushed"|...)."""
-        rows = []
-        for image in images:
-            built = False
-            if not self.images.exists(image):
-                assert image.programs is not None
-                if not self.binaries.ready(image.programs):
-                    require_tool("go")
-                    with self.reporter.step(
-                        f"Building {image.programs.name} {image.programs.version} from Go modules"
-                    ):
-                        self.binaries.ensure_built(
-                            image.programs, self.cache.logs / f"build-{image.programs.name}.log"
-                        )
-                with self.reporter.step(f"Building image {image.name}"):
-                    built = self.images.ensure(image, self.binaries.path(image.programs, image.program))
-            pushed = "registry not running"
-            if running:
-                with self.reporter.step(f"Pushing {image.ref(registry)}"):
                     pushed = "pushed" if self.images.push(image, registry) else "present"
             rows.append((image.ref(registry), "built" if built else "cached", pushed))
         return rows

@@ -29,7 +29,7 @@ from ..client.registry import ImageDigests, RegistryClient
 from ..errors import BuildError, CommandError, RegistryError, WaitTimeout
 from ..paths import CacheDirs
 from ..versions import COREDNS_VERSION, METRICS_SERVER_VERSION, PAUSE_IMAGE_TAG
-from .binaries import METRICS_SERVER, GoProgramSet
+from .binaries import COREDNS, METRICS_SERVER, GoProgramSet
 
 __all__ = [
     "ADDON_IMAGES",
@@ -120,7 +120,9 @@ class BinaryImage(ImageRecipe):
 CONTENT_LABEL = "dev.kubedojo.content"
 
 PAUSE = ImageRecipe("pause", PAUSE_IMAGE_TAG, "pod sandbox (static C, runs as 65535)")
-COREDNS_IMAGE = ImageRecipe("coredns", f"{COREDNS_VERSION}-kubedojo1", "cluster DNS")
+COREDNS_IMAGE = BinaryImage(
+    "coredns", f"{COREDNS_VERSION}-kubedojo1", "cluster DNS", programs=COREDNS, program="coredns"
+)
 BASE = ImageRecipe(
     "base", "bookworm-py3-2", "lab base: Debian 12, Python 3, numpy, scikit-learn, joblib, PyYAML"
 )
@@ -257,7 +259,7 @@ class ImageBuilder:
 
     def ensure(self, recipe: ImageRecipe, binary: Path | None = None) -> bool:
         """Build the image unless it is already in kubedojo's image storage; True if built.
-        ``binary``: the program of :data:`COREDNS_IMAGE` or of a :class:`BinaryImage`."""
+        ``binary``: the program of a :class:`BinaryImage`."""
         if self.exists(recipe):
             return False
         log = self.cache.logs / f"image-{recipe.name}.log"
@@ -267,14 +269,10 @@ class ImageBuilder:
             with self._workdir(recipe) as work:
                 if recipe is PAUSE:
                     self._build_pause(work, log)
-                elif recipe is COREDNS_IMAGE:
-                    if binary is None:
-                        raise BuildError("the coredns image needs the coredns binary")
-                    self._build_single_binary(recipe, binary, "coredns", log)
                 elif isinstance(recipe, BinaryImage):
                     if binary is None:
                         raise BuildError(f"the {recipe.name} image needs the {recipe.program} binary")
-                    self._build_single_binary(recipe, binary, recipe.program, log, recipe.user)
+                    self._build_single_binary(recipe, binary, log)
                 elif recipe is BASE:
                     self._build_base(work, log)
                 else:
@@ -327,13 +325,12 @@ class ImageBuilder:
             log,
         )
 
-    def _build_single_binary(
-        self, recipe: ImageRecipe, binary: Path, name: str, log: Path, user: str = "65534:65534"
-    ) -> None:
+    def _build_single_binary(self, recipe: BinaryImage, binary: Path, log: Path) -> None:
+        name = recipe.program
         self._commit(
             recipe,
             lambda c: self._buildah("copy", "--chmod", "0755", c, str(binary), f"/{name}", log=log),
-            ["--entrypoint", f'["/{name}"]', "--user", user],
+            ["--entrypoint", f'["/{name}"]', "--user", recipe.user],
             log,
         )
 

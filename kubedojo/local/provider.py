@@ -38,7 +38,7 @@ from .artifacts import Artifacts
 from .components import components
 from .dns_storage import HOSTPATH_PV_DIR, coredns_objects, storage_objects
 from .hostsetup import HostSetup
-from .images import IMAGES, ContextImage
+from .images import ADDON_IMAGES, IMAGES, ContextImage
 from .layout import CGROUP_ROOT, CONTAINERD_SOCKET, Component, Layout
 from .netpolicy import NAME as ENFORCER
 from .node import cni_conflist
@@ -449,7 +449,7 @@ class LocalCluster:
         running = self._registry_running()
         if require_registry and not running:
             raise NotRunningError("the local registry is not running: run 'invoke cluster.up' first")
-        return self.artifacts.ensure_addon_images(self.layout.registry, running)
+        return self.artifacts.build_images(self.layout.registry, running, recipes=ADDON_IMAGES)
 
     def _registry_running(self) -> bool:
         registry = self.component("registry")
