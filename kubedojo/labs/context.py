@@ -66,10 +66,10 @@ class GradingContext:
         self._files: dict[tuple[str | None, str | None, str | None], list[FileInfo]] = {}
         self._run_problems: dict[str, RunProblem | None] = {}
         self._simulated: frozenset[str] | None = None
-        # Looked up once per object and grading, whichever checks ask (keyed by id(); the snapshot
-        # keeps every object alive while this context lives).
-        self._lab_containers: dict[int, dict[str, Any] | None] = {}
-        self._created: dict[int, datetime | None] = {}
+        # Looked up once per object and grading, whichever checks ask: keyed by id(), the object
+        # kept beside its answer (so an id a freed object left behind is never taken for it).
+        self._lab_containers: dict[int, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+        self._created: dict[int, tuple[dict[str, Any], datetime | None]] = {}
         self._pods_by_owner: dict[str, list[dict[str, Any]]] | None = None
 
     def files(self, claim: str | None, host_path: str | None, node: str | None) -> list[FileInfo]:
@@ -87,10 +87,10 @@ class GradingContext:
     # -- objects -----------------------------------------------------------------------------
 
     def fresh(self, obj: dict[str, Any]) -> bool:
-        key = id(obj)
-        if key not in self._created:
-            self._created[key] = created_at(obj)
-        when = self._created[key]
+        known = self._created.get(id(obj))
+        if known is None or known[0] is not obj:
+            known = self._created[id(obj)] = (obj, created_at(obj))
+        when = known[1]
         return when is not None and when >= self.started_at
 
     def submitted(self, sel: Select) -> list[dict[str, Any]]:
@@ -109,10 +109,10 @@ class GradingContext:
 
     def container(self, obj: dict[str, Any]) -> dict[str, Any] | None:
         """The lab's container of a Pod or a Job's template (``lab.yaml``'s ``container``), or None."""
-        key = id(obj)
-        if key not in self._lab_containers:
-            self._lab_containers[key] = self.lab.container.find(obj)
-        return self._lab_containers[key]
+        known = self._lab_containers.get(id(obj))
+        if known is None or known[0] is not obj:
+            known = self._lab_containers[id(obj)] = (obj, self.lab.container.find(obj))
+        return known[1]
 
     def program(self, obj: dict[str, Any]) -> Program | None:
         """What the lab's container runs (its effective command), or None without such a container."""

@@ -10,7 +10,6 @@ __all__ = [
     "container_states",
     "created_at",
     "job_finished",
-    "owned_by",
     "parse_time",
     "pod_spec",
 ]
@@ -37,14 +36,6 @@ def condition(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
 def job_finished(job: dict[str, Any]) -> dict[str, Any] | None:
     """The Job's final condition (Complete or Failed), or None while it runs."""
     return condition(job, "Complete") or condition(job, "Failed")
-
-
-def owned_by(pod: dict[str, Any], owner: dict[str, Any]) -> bool:
-    uid = (owner.get("metadata") or {}).get("uid")
-    return any(
-        ref.get("uid") == uid and ref.get("controller")
-        for ref in (pod.get("metadata") or {}).get("ownerReferences") or []
-    )
 
 
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
