@@ -44,6 +44,9 @@ class SimPool(StrictModel):
     labels: dict[str, str] = Field(default_factory=dict)
     taints: list[str] = Field(default_factory=list)
     """Taints as ``key=value:Effect`` (or ``key:Effect``)."""
+    autoscale_max: int = Field(default=4, ge=0, le=200)
+    """How many nodes cluster-autoscaler (kwok provider, local cluster) may add to the pool, from 0;
+    0: it adds none."""
 
     @field_validator("taints")
     @classmethod
@@ -326,11 +329,20 @@ class WorkshopConfig(StrictModel):
     charts: ChartsSettings = Field(default_factory=ChartsSettings)
     cache_dir: str = ""
     """Where built binaries and images are kept; empty means $KUBEDOJO_CACHE or ~/.cache/kubedojo."""
+    sources_dir: str = ""
+    """Where the upstream source archives of the add-on programs that the Go module proxy does not
+    serve are (cluster-autoscaler, Argo Workflows: docs/addons.md); empty means $KUBEDOJO_SOURCES or
+    ``sources`` in the cache directory."""
 
     @property
     def cache_root(self) -> Path:
         raw = self.cache_dir or os.environ.get("KUBEDOJO_CACHE") or "~/.cache/kubedojo"
         return Path(raw).expanduser()
+
+    @property
+    def sources_root(self) -> Path:
+        raw = self.sources_dir or os.environ.get("KUBEDOJO_SOURCES")
+        return Path(raw).expanduser() if raw else self.cache_root / "sources"
 
     def under(self, project: Path) -> WorkshopConfig:
         """The same configuration with every path that is relative to the project directory (results,
@@ -356,6 +368,7 @@ class WorkshopConfig(StrictModel):
                 "onprem": self.onprem.model_copy(
                     update={"kubespray_checkout": absolute(self.onprem.kubespray_checkout)}
                 ),
+                "sources_dir": absolute(self.sources_dir),
             }
         )
 

@@ -6,6 +6,9 @@ The on-prem path (kubespray) installs the same Kubernetes version as the local c
 from __future__ import annotations
 
 __all__ = [
+    "ARGO_COMMIT",
+    "ARGO_VERSION",
+    "CLUSTER_AUTOSCALER_VERSION",
     "COREDNS_VERSION",
     "GO_BUILD_FLAGS_VERSION",
     "HELM_VERSION",
@@ -15,7 +18,11 @@ __all__ = [
     "KUBESPRAY_VERSION",
     "KUBE_NETWORK_POLICIES_VERSION",
     "KWOK_VERSION",
+    "MC_RELEASE",
+    "MC_VERSION",
     "METRICS_SERVER_VERSION",
+    "MINIO_RELEASE",
+    "MINIO_VERSION",
     "PAUSE_IMAGE_TAG",
 ]
 
@@ -35,6 +42,33 @@ own main and one local change: :data:`kubedojo.local.binaries.KUBE_NETWORK_POLIC
 METRICS_SERVER_VERSION = "v0.8.0"
 """metrics-server, built for the add-on of that name. Its chart (3.13.1) ships v0.8.1, which the Go
 module proxy here refuses; v0.8.0 is the newest it serves of that line."""
+
+CLUSTER_AUTOSCALER_VERSION = "1.35.2"
+"""cluster-autoscaler, whose minor matches Kubernetes'. Its chart (9.59.0) ships 1.35.0; the module
+proxy serves none (its tags are no Go module versions), so it is built from the upstream source
+archive of the tag (:data:`kubedojo.local.binaries.CLUSTER_AUTOSCALER`)."""
+
+ARGO_VERSION = "v4.0.10"
+"""Argo Workflows: the newest patch of the v4.0 line whose v4.0.6 the chart (1.0.18) ships. The
+module proxy serves only v4.0.5, which has reported security flaws; built from the source archive."""
+
+ARGO_COMMIT = "2334ea9dd8ccb0e5a6bfd1399fb84a114279e7d6"
+"""The commit the v4.0.10 tag names (stamped into the binaries, as upstream's Makefile does)."""
+
+MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
+"""MinIO server (AGPL-3.0: built unmodified, run as its own program, never linked into kubedojo): the
+only version the module proxy serves, RELEASE.2025-10-15T17-29-55Z and 11 later commits, the last of
+the archived repository. The chart (5.4.0) ships RELEASE.2024-12-18T13-15-44Z, which is not served."""
+
+MINIO_RELEASE = "DEVELOPMENT.2026-02-12T20-18-48Z"
+"""What the MinIO build calls itself: not a ``RELEASE.`` tag, because the commit is none."""
+
+MC_VERSION = "v0.0.0-20241121172154-1681e4497c09"
+"""MinIO's client mc (AGPL-3.0, unmodified, run by the chart's Jobs): the module pseudo-version of the
+tag the chart's ``mcImage`` names."""
+
+MC_RELEASE = "RELEASE.2024-11-21T17-21-54Z"
+"""That tag."""
 
 PAUSE_IMAGE_TAG = "3.10-kubedojo1"
 """Tag of the locally built pause (sandbox) image."""

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..config import SimPool
 from ..errors import ConfigError
 from ..labels import GPU_NODE_LABEL
 from ..yamlfiles import parse_yaml
+from .kwok_groups import kwok_node_groups_values
 from .releases import Release, When
 
 __all__ = ["GPU_NODE_LABEL", "ClusterFacts", "applies", "image_values", "merge_values", "render_values"]
@@ -37,6 +39,8 @@ class ClusterFacts:
     images: Mapping[str, str] = field(default_factory=dict)
     """kubedojo's add-on images the cluster's registry holds: build name → reference
     (``metrics-server`` → ``127.0.0.1:5000/kubedojo/metrics-server:v0.8.0-kubedojo1``)."""
+    sim_pools: Mapping[str, SimPool] = field(default_factory=dict)
+    """The simulated node pools (the local cluster's), for the autoscaler's node groups."""
 
     def placeholders(self) -> dict[str, str]:
         return {
@@ -85,6 +89,9 @@ def render_values(release: Release, directory: Path, facts: ClusterFacts) -> dic
     for values in release.values_files:
         if applies(values.when, facts) is not None:
             continue
+        if values.generate == "kwok-node-groups":
+            merged = merge_values(merged, kwok_node_groups_values(facts.sim_pools, release.namespace))
+            continue
         path = directory / values.file
         try:
             text = string.Template(path.read_text(encoding="utf-8")).substitute(facts.placeholders())
@@ -117,5 +124,9 @@ def image_values(release: Release, facts: ClusterFacts) -> dict[str, Any]:
         *parents, last = image.at.split(".")
         for key in parents:
             branch = branch.setdefault(key, {})
-        branch[last] = {"repository": repository, "tag": tag}
+        if image.style == "split":
+            registry, _, path = repository.partition("/")
+            branch[last] = {"registry": registry, "repository": path, "tag": tag}
+        else:
+            branch[last] = {"repository": repository, "tag": tag}
     return values

@@ -60,6 +60,7 @@ def cluster_facts(
         registry=registry,
         own_storage_classes=own_classes,
         images={image.name: image.ref(registry) for image in ADDON_IMAGES} if built_images else {},
+        sim_pools=config.local.sim_pools if kind == "local" else {},
     )
 
 

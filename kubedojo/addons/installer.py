@@ -238,7 +238,12 @@ class Addons:
                 return result
             self.observer.started(release.name, "upgrading" if current else "installing")
             revision = await self.helm.install(
-                release.name, chart, plan.values, release.namespace, self.releases.timeout(release)
+                release.name,
+                chart,
+                plan.values,
+                release.namespace,
+                self.releases.timeout(release),
+                server_side=release.server_side_apply,
             )
         except AddonError as exc:
             detail = await self._after_failure(release, str(exc))

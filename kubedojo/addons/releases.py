@@ -51,9 +51,24 @@ class When(StrictModel):
     the local cluster's ``nfs-storage`` stays, and the chart that would make one is left out."""
 
 
+GENERATED_VALUES = ("kwok-node-groups",)
+"""Values kubedojo computes from the cluster's facts (``generate:`` in a release's ``values``):
+``kwok-node-groups``, cluster-autoscaler's node groups from the workshop's simulated pools."""
+
+
 class ValuesFile(StrictModel):
-    file: str
+    """A values file (``file``, relative to releases.yaml) or values kubedojo computes
+    (``generate``: one of :data:`GENERATED_VALUES`), used where ``when`` holds."""
+
+    file: str = ""
+    generate: Literal["kwok-node-groups"] | None = None
     when: When = Field(default_factory=When)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ValuesFile:
+        if bool(self.file) == (self.generate is not None):
+            raise ValueError("give either file or generate")
+        return self
 
 
 class Credential(StrictModel):
@@ -86,10 +101,13 @@ class ChartImage(StrictModel):
     """An image the chart runs that kubedojo builds: ``at`` is the dotted path of the chart's image
     mapping (``image``, ``controller.image``), ``build`` the name of kubedojo's image. Where the
     cluster's registry has kubedojo's build (the local cluster), the values point ``at`` there:
-    ``{repository: <registry>/kubedojo/<build>, tag: <its tag>}``; elsewhere the chart's own image."""
+    ``{repository: <registry>/kubedojo/<build>, tag: <its tag>}``, or with ``style: split`` (charts
+    that join ``registry`` and ``repository``, like argo-workflows) ``{registry: <registry>,
+    repository: kubedojo/<build>, tag: <its tag>}``; elsewhere the chart's own image."""
 
     at: str
     build: str
+    style: Literal["repository", "split"] = "repository"
 
     @field_validator("at")
     @classmethod
@@ -117,10 +135,33 @@ class Release(StrictModel):
     images: list[ChartImage] = Field(default_factory=list)
     """The chart's images that kubedojo builds (:class:`ChartImage`)."""
     timeout: float | None = Field(default=None, gt=0)
+    server_side_apply: bool = True
+    """False: helm applies the release client-side. Server-side apply refuses a list with the same
+    key twice, such as a container's environment where a value overrides a variable the chart sets
+    (the kubelet takes the last)."""
     description: str = ""
     shared_service: bool = False
     """Participants' pods may connect to its pods: its namespace is labelled
     ``kubedojo.dev/shared-services: "true"``, which their namespaces' default NetworkPolicies allow."""
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _values_entries(cls, value: Any) -> Any:
+        """A mapping is a :class:`ValuesFile` (so its own error is reported, not the string's)."""
+        if not isinstance(value, list):
+            return value
+        entries = []
+        for index, entry in enumerate(value):
+            if isinstance(entry, dict):
+                try:
+                    entry = ValuesFile.model_validate(entry)
+                except ValidationError as exc:
+                    error = exc.errors()[0]
+                    where = ".".join(str(part) for part in error["loc"])
+                    detail = f"{where}: {error['msg']}" if where else error["msg"]
+                    raise ValueError(f"entry {index}: {detail.removeprefix('Value error, ')}") from None
+            entries.append(entry)
+        return entries
 
     @field_validator("name", "namespace")
     @classmethod
@@ -223,7 +264,7 @@ def _problem(parsed: ReleasesFile) -> str | None:
             if need == release.name:
                 return f"release {release.name!r}: needs itself"
         for values in release.values_files:
-            if not (parsed.directory / values.file).is_file():
+            if values.file and not (parsed.directory / values.file).is_file():
                 return (
                     f"release {release.name!r}: values file {parsed.directory / values.file} does not exist"
                 )

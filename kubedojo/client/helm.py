@@ -217,10 +217,17 @@ class HelmClient:
             raise AddonError(f"release {release} in {namespace}: {_message(exc)}") from None
 
     async def install(
-        self, release: str, chart: Any, values: Mapping[str, Any], namespace: str, timeout: float
+        self,
+        release: str,
+        chart: Any,
+        values: Mapping[str, Any],
+        namespace: str,
+        timeout: float,
+        server_side: bool = True,
     ) -> int:
         """Install or upgrade, waiting for readiness; on failure helm rolls back (or uninstalls a
-        first install) before :class:`AddonError` is raised. Returns the new revision."""
+        first install) before :class:`AddonError` is raised. Returns the new revision.
+        ``server_side``: False makes helm apply client-side (its 3-way merge)."""
         from pyhelm3 import errors
 
         try:
@@ -233,6 +240,7 @@ class HelmClient:
                 namespace=namespace,
                 timeout=f"{int(timeout)}s",
                 wait=True,
+                server_side=None if server_side else "false",
             )
         except errors.Error as exc:
             raise AddonError(_message(exc)) from None

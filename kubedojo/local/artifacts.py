@@ -25,7 +25,7 @@ from .binaries import (
     GoProgramSet,
     ReleaseDownloader,
 )
-from .images import BASE, IMAGES, BinaryImage, ContextImage, ImageBuilder, ImageRecipe
+from .images import ADDON_BASE, BASE, IMAGES, BinaryImage, ContextImage, ImageBuilder, ImageRecipe
 from .layout import Layout
 from .pki import Pki, cluster_cert_specs
 
@@ -37,11 +37,18 @@ Action = tuple[str, str]
 class Artifacts:
     """The binaries and images in the cache, and the certificates and admin kubeconfig of a layout."""
 
-    def __init__(self, settings: LocalSettings, cache: CacheDirs, runner: Runner, reporter: Reporter) -> None:
+    def __init__(
+        self,
+        settings: LocalSettings,
+        cache: CacheDirs,
+        runner: Runner,
+        reporter: Reporter,
+        sources: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.cache = cache
         self.reporter = reporter
-        self.binaries = Binaries(cache, runner)
+        self.binaries = Binaries(cache, runner, sources)
         self.images = ImageBuilder(cache, runner)
 
     @property
@@ -85,7 +92,8 @@ class Artifacts:
         if self.binaries.ready(programs):
             return False
         require_tool("go")
-        with self.reporter.step(f"Building {programs.name} {programs.version} from Go modules"):
+        origin = "its source archive" if programs.archive is not None else "Go modules"
+        with self.reporter.step(f"Building {programs.name} {programs.version} from {origin}"):
             self.binaries.ensure_built(programs, self.cache.logs / f"build-{programs.name}.log")
         return True
 
@@ -99,6 +107,8 @@ class Artifacts:
         binary = None
         if isinstance(recipe, BinaryImage):
             assert recipe.programs is not None
+            if recipe.on_base:
+                self.build_image(ADDON_BASE)
             self._build_programs(recipe.programs)
             binary = self.binaries.path(recipe.programs, recipe.program)
         with self.reporter.step(f"Building image {recipe.name}"):

@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import shutil
+import tarfile
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,16 +31,25 @@ from ..client.download import download, read_url
 from ..errors import BuildError, CommandError, DownloadError, WaitTimeout
 from ..paths import CacheDirs
 from ..versions import (
+    ARGO_COMMIT,
+    ARGO_VERSION,
+    CLUSTER_AUTOSCALER_VERSION,
     COREDNS_VERSION,
     GO_BUILD_FLAGS_VERSION,
     HELM_VERSION,
     KUBE_NETWORK_POLICIES_VERSION,
     KUBERNETES_VERSION,
     KWOK_VERSION,
+    MC_RELEASE,
+    MC_VERSION,
     METRICS_SERVER_VERSION,
+    MINIO_RELEASE,
+    MINIO_VERSION,
 )
 
 __all__ = [
+    "ARGO",
+    "CLUSTER_AUTOSCALER",
     "COREDNS",
     "HELM",
     "KUBERNETES",
@@ -47,10 +57,13 @@ __all__ = [
     "KUBE_NETWORK_POLICIES",
     "KUBE_NETWORK_POLICIES_PROGRAM",
     "KWOK",
+    "MC",
     "METRICS_SERVER",
+    "MINIO",
     "Binaries",
     "GoProgramSet",
     "ReleaseDownloader",
+    "SourceArchive",
     "SourceEdit",
     "edit_source",
 ]
@@ -102,6 +115,20 @@ def edit_source(text: str, edit: SourceEdit, where: str) -> str:
 
 
 @dataclass(frozen=True)
+class SourceArchive:
+    """The upstream source of a program that the Go module proxy does not serve: a ``.tar.gz`` of
+    its tree, looked up by file name in the sources directory (``sources_dir`` in workshop.yaml,
+    ``$KUBEDOJO_SOURCES``) and checked against ``sha256`` before it is used."""
+
+    file: str
+    sha256: str
+    root: str
+    """The directory in the archive that holds the main module's go.mod."""
+    upstream: str
+    """Where the source comes from, for the error when the archive is missing."""
+
+
+@dataclass(frozen=True)
 class GoProgramSet:
     """Programs built together from one Go module at one version."""
 
@@ -120,6 +147,11 @@ class GoProgramSet:
     """Files kubedojo adds to that copy: (path in the module, content); the path must be new."""
     build_files: tuple[tuple[str, str], ...] = ()
     """Files of kubedojo's own in the build module, such as a main package: (path, content)."""
+    archive: SourceArchive | None = None
+    """Build ``module`` as the main module from this source archive (its go.mod's ``replace`` lines
+    then apply); ``packages`` are then relative (``./cmd/x``) and ``module_files`` go into its tree."""
+    tags: tuple[str, ...] = ()
+    """Go build tags."""
 
     @property
     def local_changes(self) -> bool:
@@ -145,7 +177,9 @@ class GoProgramSet:
         return f"{base}-kubedojo.{self.local_digest}" if self.local_changes else base
 
     def program_names(self) -> list[str]:
-        return [pkg.rstrip("/").rsplit("/", 1)[-1] for pkg in self.packages]
+        """What ``go build -o dir/`` names each package's program: its last path element (the
+        module's for the main module's root package ``.``)."""
+        return [(self.module if pkg == "." else pkg).rstrip("/").rsplit("/", 1)[-1] for pkg in self.packages]
 
     def stamp(self, how: str) -> str:
         fields: dict[str, Any] = {
@@ -155,9 +189,17 @@ class GoProgramSet:
             "flags": GO_BUILD_FLAGS_VERSION,
             "packages": list(self.packages),
         }
+        if self.archive is not None:
+            fields["archive"] = self.archive.sha256
+        if self.tags:
+            fields["tags"] = list(self.tags)
         if self.local_changes:
             fields["local_changes"] = self.local_digest
         return json.dumps(fields, sort_keys=True)
+
+
+def _asset(name: str) -> str:
+    return resources.files("kubedojo.local").joinpath(f"assets/{name}").read_text()
 
 
 def _k8s_ldflags(version: str) -> tuple[str, ...]:
@@ -189,6 +231,80 @@ METRICS_SERVER = GoProgramSet(
     # Its Makefile's stamp: `metrics-server --version` prints the version.
     ldflags=(f"-X k8s.io/client-go/pkg/version.gitVersion={METRICS_SERVER_VERSION}",),
 )
+MINIO = GoProgramSet(
+    name="minio",
+    module="github.com/minio/minio",
+    version=MINIO_VERSION,
+    packages=("github.com/minio/minio",),
+    # The stamps of its buildscripts/gen-ldflags.go (`minio --version` prints them), unmodified source.
+    ldflags=tuple(
+        f"-X github.com/minio/minio/cmd.{key}={value}"
+        for key, value in (
+            ("Version", "2026-02-12T20:18:48Z"),
+            ("CopyrightYear", "2026"),
+            ("ReleaseTag", MINIO_RELEASE),
+            ("CommitID", "7aac2a2c5b7c"),
+            ("ShortCommitID", "7aac2a2c5b7c"),
+        )
+    ),
+)
+MC = GoProgramSet(
+    name="mc",
+    module="github.com/minio/mc",
+    version=MC_VERSION,
+    packages=("github.com/minio/mc",),
+    ldflags=tuple(
+        f"-X github.com/minio/mc/cmd.{key}={value}"
+        for key, value in (
+            ("Version", "2024-11-21T17:21:54Z"),
+            ("CopyrightYear", "2024"),
+            ("ReleaseTag", MC_RELEASE),
+            ("CommitID", "1681e4497c09"),
+            ("ShortCommitID", "1681e4497c09"),
+        )
+    ),
+)
+CLUSTER_AUTOSCALER = GoProgramSet(
+    name="cluster-autoscaler",
+    module="k8s.io/autoscaler/cluster-autoscaler",
+    version=CLUSTER_AUTOSCALER_VERSION,
+    packages=(".",),
+    archive=SourceArchive(
+        file=f"cluster-autoscaler-{CLUSTER_AUTOSCALER_VERSION}.tar.gz",
+        sha256="bc669c385a717cbc2ea528f10a529c33e54ef0ace12b01f2888882cdbde4fd84",
+        root="cluster-autoscaler",
+        upstream=f"the cluster-autoscaler/ directory of github.com/kubernetes/autoscaler at tag "
+        f"cluster-autoscaler-{CLUSTER_AUTOSCALER_VERSION}",
+    ),
+    # The build tag selects the cloud provider compiled in: kwok simulates nodes (the local cluster).
+    tags=("kwok",),
+)
+_ARGO_PACKAGE = "github.com/argoproj/argo-workflows/v4"
+ARGO = GoProgramSet(
+    name="argo-workflows",
+    module=_ARGO_PACKAGE,
+    version=ARGO_VERSION,
+    packages=("./cmd/workflow-controller", "./cmd/argoexec", "./cmd/argo"),
+    archive=SourceArchive(
+        file=f"argo-workflows-{ARGO_VERSION}.tar.gz",
+        sha256="48361a8d5d7b7f06e1e8e39c72b12629b95e05294db615fc047d5fe7a3720bf5",
+        root=f"argo-workflows-{ARGO_VERSION}",
+        upstream=f"github.com/argoproj/argo-workflows at tag {ARGO_VERSION}",
+    ),
+    # Upstream Makefile's stamps (`argo version` prints them).
+    ldflags=(
+        f"-X {_ARGO_PACKAGE}.version={ARGO_VERSION}",
+        f"-X {_ARGO_PACKAGE}.gitTag={ARGO_VERSION}",
+        f"-X {_ARGO_PACKAGE}.gitCommit={ARGO_COMMIT}",
+        f"-X {_ARGO_PACKAGE}.gitTreeState=clean",
+    ),
+    # The server (`argo server`) embeds the web UI, built with yarn from ui/, which the archive
+    # lacks: kubedojo's own ui package serves a page saying so; the API and the CLI are whole.
+    module_files=(
+        ("ui/embed.go", _asset("argo_ui_embed.go")),
+        ("ui/dist/app/index.html", _asset("argo_ui_index.html")),
+    ),
+)
 KWOK = GoProgramSet(
     name="kwok",
     module="sigs.k8s.io/kwok",
@@ -211,10 +327,6 @@ HELM = GoProgramSet(
     # pyhelm3 parses `helm version`; without this stamp it reads "v4.3", which is no full version.
     ldflags=(f"-X helm.sh/helm/v4/internal/version.version={HELM_VERSION}",),
 )
-
-
-def _asset(name: str) -> str:
-    return resources.files("kubedojo.local").joinpath(f"assets/{name}").read_text()
 
 
 KUBE_NETWORK_POLICIES_PROGRAM = "kube-network-policies"
@@ -279,9 +391,11 @@ class ReleaseDownloader:
 class Binaries:
     """Finds or makes the programs of a :class:`GoProgramSet` in the cache."""
 
-    def __init__(self, cache: CacheDirs, runner: Runner | None = None) -> None:
+    def __init__(self, cache: CacheDirs, runner: Runner | None = None, sources: Path | None = None) -> None:
         self.cache = cache
         self.runner = runner or Runner()
+        self.sources = sources
+        """Where :class:`SourceArchive` files are found (``WorkshopConfig.sources_root``)."""
 
     def directory(self, programs: GoProgramSet) -> Path:
         return self.cache.bin / programs.directory_name
@@ -337,9 +451,13 @@ class Binaries:
             "GOMODCACHE": str(self.cache.go_mod),
             "GOFLAGS": "-mod=mod -buildvcs=false",
             "CGO_ENABLED": "0",
+            "GOTOOLCHAIN": "local",  # never download a Go toolchain a go.mod asks for
         }
 
     def _go_build(self, programs: GoProgramSet, out: Path, log: Path) -> None:
+        if programs.archive is not None:
+            self._archive_build(programs, programs.archive, out, log)
+            return
         src = self.cache.go_src / programs.directory_name
         src.mkdir(parents=True, exist_ok=True)
         env = self._go_env()
@@ -379,6 +497,59 @@ class Binaries:
                 timeout=_BUILD_TIMEOUT,
                 log=log,
             )
+        except (CommandError, WaitTimeout) as exc:
+            raise BuildError(f"building {programs.directory_name} failed: {exc} (log: {log})") from None
+
+    def source_archive(self, archive: SourceArchive) -> Path:
+        """The archive's file in the sources directory, its sha256 checked; a one-line
+        :class:`BuildError` saying where to put it when it is missing or differs."""
+        if self.sources is None:
+            raise BuildError(f"{archive.file}: no sources directory is set (sources_dir in workshop.yaml)")
+        path = self.sources / archive.file
+        if not path.is_file():
+            raise BuildError(
+                f"{path}: missing; put the upstream source archive there ({archive.upstream}), "
+                "or point sources_dir in workshop.yaml (or KUBEDOJO_SOURCES) at the directory holding it"
+            )
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != archive.sha256:
+            raise BuildError(
+                f"{path}: sha256 {digest.hexdigest()} is not the pinned {archive.sha256}; "
+                f"replace it with the archive of {archive.upstream}"
+            )
+        return path
+
+    def _archive_build(self, programs: GoProgramSet, archive: SourceArchive, out: Path, log: Path) -> None:
+        """Build from the source archive as the main module (so its own go.mod rules)."""
+        path = self.source_archive(archive)
+        src = self.cache.go_src / programs.directory_name
+        if src.exists():
+            shutil.rmtree(src)
+        src.mkdir(parents=True)
+        try:
+            with tarfile.open(path) as tar:
+                tar.extractall(src, filter="data")
+        except (OSError, tarfile.TarError) as exc:
+            raise BuildError(f"{path}: cannot unpack: {exc}") from None
+        tree = src / archive.root
+        if not (tree / "go.mod").is_file():
+            raise BuildError(f"{path}: no {archive.root}/go.mod in it; is it {archive.upstream}?")
+        for name, content in programs.module_files:
+            target = tree / name
+            if target.exists():
+                raise BuildError(f"cannot add {name} to {archive.file}: the source already has that file")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+        env = self._go_env()
+        argv = ["go", "build", "-trimpath", "-ldflags", " ".join(("-s", "-w", *programs.ldflags))]
+        if programs.tags:
+            argv += ["-tags", ",".join(programs.tags)]
+        try:
+            argv += ["-o", f"{out}/", *programs.packages]
+            self.runner.run(argv, env=env, cwd=tree, timeout=_BUILD_TIMEOUT, log=log)
         except (CommandError, WaitTimeout) as exc:
             raise BuildError(f"building {programs.directory_name} failed: {exc} (log: {log})") from None
 

@@ -4,8 +4,11 @@
 * ``coredns``: the cluster DNS server built from Go modules, alone in an empty image;
 * ``base``: the lab base image, a minimal Debian with Python 3, numpy and scikit-learn, made with
   debootstrap from Debian's archive;
-* the add-ons' programs (:data:`ADDON_IMAGES`): each built from Go modules at a pinned version,
-  statically linked, alone in an otherwise empty image (:class:`BinaryImage`), for the real charts.
+* ``addon-base``: a minimal Debian (minbase, CA certificates, MIME types) under the add-ons' programs
+  that need a shell or files of a distribution;
+* the add-ons' programs (:data:`ADDON_IMAGES`): each built from Go modules or an upstream source
+  archive at a pinned version, statically linked, alone in an empty image or on ``addon-base``
+  (:class:`BinaryImage`), for the real charts.
 
 Images are built with buildah into a storage of kubedojo's own under the cache (vfs driver: no
 mounts), so a built image is kept between clusters; a tag names a recipe version, and bumping it
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import os
 import re
 import shutil
 import tempfile
@@ -28,16 +33,31 @@ from ..client.commands import Runner
 from ..client.registry import ImageDigests, RegistryClient
 from ..errors import BuildError, CommandError, RegistryError, WaitTimeout
 from ..paths import CacheDirs
-from ..versions import COREDNS_VERSION, METRICS_SERVER_VERSION, PAUSE_IMAGE_TAG
-from .binaries import COREDNS, METRICS_SERVER, GoProgramSet
+from ..versions import (
+    ARGO_VERSION,
+    CLUSTER_AUTOSCALER_VERSION,
+    COREDNS_VERSION,
+    MC_RELEASE,
+    METRICS_SERVER_VERSION,
+    MINIO_RELEASE,
+    PAUSE_IMAGE_TAG,
+)
+from .binaries import ARGO, CLUSTER_AUTOSCALER, COREDNS, MC, METRICS_SERVER, MINIO, GoProgramSet
 
 __all__ = [
+    "ADDON_BASE",
     "ADDON_IMAGES",
+    "ARGOCLI_IMAGE",
+    "ARGOEXEC_IMAGE",
     "BASE",
+    "CLUSTER_AUTOSCALER_IMAGE",
     "COREDNS_IMAGE",
     "IMAGES",
+    "MC_IMAGE",
     "METRICS_SERVER_IMAGE",
+    "MINIO_IMAGE",
     "PAUSE",
+    "WORKFLOW_CONTROLLER_IMAGE",
     "BinaryImage",
     "ContextImage",
     "ImageBuilder",
@@ -109,12 +129,33 @@ class ContextImage(ImageRecipe):
 
 @dataclass(frozen=True)
 class BinaryImage(ImageRecipe):
-    """A program built from Go modules (``programs``, CGO off: statically linked) alone in an
-    otherwise empty image, at ``/<program>``, its entrypoint, run as ``user``."""
+    """A program built from Go (``programs``, CGO off: statically linked) at ``path``, alone in an
+    otherwise empty image or on :data:`ADDON_BASE` (``on_base``), run as ``user``.
+
+    Bump the tag when the recipe changes: an image under an existing tag is not built again."""
 
     programs: GoProgramSet | None = None
     program: str = ""
     user: str = "65534:65534"
+    """The image's user; empty: root (the image configures none)."""
+    path: str = ""
+    """Where the program goes; empty: ``/<program>``."""
+    on_base: bool = False
+    entrypoint: tuple[str, ...] | None = None
+    """The entrypoint; None: the program; empty: none (the chart gives the command)."""
+    workdir: str = ""
+    env: tuple[str, ...] = ()
+    """``NAME=value`` settings."""
+    assets: tuple[tuple[str, str], ...] = ()
+    """Executable files of kubedojo's own: (path in the image, asset name in kubedojo/local/assets)."""
+    links: tuple[tuple[str, str], ...] = ()
+    """Symbolic links: (path in the image, target)."""
+    directories: tuple[tuple[str, str], ...] = ()
+    """Directories to make: (path, ``uid:gid`` owning it)."""
+
+    @property
+    def program_path(self) -> str:
+        return self.path or f"/{self.program}"
 
 
 CONTENT_LABEL = "dev.kubedojo.content"
@@ -127,6 +168,10 @@ BASE = ImageRecipe(
     "base", "bookworm-py3-2", "lab base: Debian 12, Python 3, numpy, scikit-learn, joblib, PyYAML"
 )
 IMAGES = (PAUSE, COREDNS_IMAGE, BASE)
+ADDON_BASE = ImageRecipe(
+    "addon-base", "bookworm-1", "add-on base: Debian 12 minbase, CA certificates, MIME types"
+)
+ADDON_BASE_PACKAGES = ("ca-certificates", "media-types")
 
 METRICS_SERVER_IMAGE = BinaryImage(
     "metrics-server",
@@ -135,8 +180,85 @@ METRICS_SERVER_IMAGE = BinaryImage(
     programs=METRICS_SERVER,
     program="metrics-server",
 )
-ADDON_IMAGES: tuple[BinaryImage, ...] = (METRICS_SERVER_IMAGE,)
-"""The add-ons' images built here (the charts' other images are still to come: issue 14)."""
+_ARGO_USER = "8737:8737"  # upstream's images' argo user; the chart asks only for a non-root one
+WORKFLOW_CONTROLLER_IMAGE = BinaryImage(
+    "workflow-controller",
+    f"{ARGO_VERSION}-kubedojo1",
+    "Argo Workflows' controller",
+    programs=ARGO,
+    program="workflow-controller",
+    path="/usr/local/bin/workflow-controller",
+    on_base=True,
+    user=_ARGO_USER,
+)
+ARGOEXEC_IMAGE = BinaryImage(
+    "argoexec",
+    f"{ARGO_VERSION}-kubedojo1",
+    "Argo Workflows' executor: init and wait containers of every workflow pod",
+    programs=ARGO,
+    program="argoexec",
+    path="/usr/local/bin/argoexec",  # `argoexec init` finds itself on PATH and copies itself
+    on_base=True,
+    user="",  # root, like upstream's default argoexec image (the wait container reads others' files)
+)
+ARGOCLI_IMAGE = BinaryImage(
+    "argocli",
+    f"{ARGO_VERSION}-kubedojo1",
+    "Argo Workflows' server and CLI (API only: the web UI is not built here)",
+    programs=ARGO,
+    program="argo",
+    path="/usr/local/bin/argo",
+    on_base=True,
+    user=_ARGO_USER,
+    workdir="/home/argo",
+    directories=(("/home/argo", _ARGO_USER),),
+)
+MINIO_IMAGE = BinaryImage(
+    "minio",
+    f"{MINIO_RELEASE}-kubedojo1",
+    "MinIO object storage server (AGPL-3.0, unmodified)",
+    programs=MINIO,
+    program="minio",
+    path="/usr/bin/minio",
+    on_base=True,
+    user="",  # the chart sets the user (or, on the local storage class, runs it as the image's root)
+    entrypoint=("/usr/bin/docker-entrypoint.sh",),
+    # The chart starts `/usr/bin/docker-entrypoint.sh minio server ...`; kubedojo's own script.
+    assets=(("/usr/bin/docker-entrypoint.sh", "minio_entrypoint.sh"),),
+)
+MC_IMAGE = BinaryImage(
+    "mc",
+    f"{MC_RELEASE}-kubedojo1",
+    "MinIO client mc (AGPL-3.0, unmodified), for the chart's set-up Jobs",
+    programs=MC,
+    program="mc",
+    path="/usr/bin/mc",
+    on_base=True,
+    user="",
+    # The chart's scripts use bash's [[ ]] under #!/bin/sh, as upstream's image (whose sh is bash) allows.
+    links=(("/bin/sh", "bash"),),
+    env=("MC_CONFIG_DIR=/tmp/.mc",),
+)
+CLUSTER_AUTOSCALER_IMAGE = BinaryImage(
+    "cluster-autoscaler",
+    f"{CLUSTER_AUTOSCALER_VERSION}-kubedojo1",
+    "cluster-autoscaler with the kwok provider (simulated nodes)",
+    programs=CLUSTER_AUTOSCALER,
+    program="cluster-autoscaler",
+    on_base=True,
+    workdir="/",  # the chart runs ./cluster-autoscaler
+)
+ADDON_IMAGES: tuple[BinaryImage, ...] = (
+    METRICS_SERVER_IMAGE,
+    MINIO_IMAGE,
+    MC_IMAGE,
+    WORKFLOW_CONTROLLER_IMAGE,
+    ARGOEXEC_IMAGE,
+    ARGOCLI_IMAGE,
+    CLUSTER_AUTOSCALER_IMAGE,
+)
+"""The add-ons' images built here. The NVIDIA device plugin (cgo and NVML) and the NFS provisioner
+(no source served here) are not built: docs/addons.md."""
 
 BASE_PACKAGES = (
     "python3",
@@ -161,6 +283,23 @@ def debian_mirror(sources: Path = Path("/etc/apt")) -> str:
                 if match:
                     return match.group(1)
     return "http://deb.debian.org/debian"
+
+
+def _asset_bytes(name: str) -> bytes:
+    return resources.files("kubedojo.local").joinpath(f"assets/{name}").read_bytes()
+
+
+def _install_file(root: Path, path: str, content: bytes | Path) -> None:
+    """Write an executable file (0755, root's) at ``path`` under an image's mounted ``root``, with
+    ``content`` or a copy of the file ``content``."""
+    target = root / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    if isinstance(content, Path):
+        shutil.copyfile(content, target)
+    else:
+        target.write_bytes(content)
+    target.chmod(0o755)
 
 
 class ImageBuilder:
@@ -275,6 +414,8 @@ class ImageBuilder:
                     self._build_single_binary(recipe, binary, log)
                 elif recipe is BASE:
                     self._build_base(work, log)
+                elif recipe is ADDON_BASE:
+                    self._build_addon_base(work, log)
                 else:
                     raise BuildError(f"no recipe for image {recipe.name}")
         except (CommandError, WaitTimeout) as exc:
@@ -291,9 +432,16 @@ class ImageBuilder:
             shutil.rmtree(work, ignore_errors=True)
 
     def _commit(
-        self, recipe: ImageRecipe, populate: Callable[[str], object], config: list[str], log: Path
+        self,
+        recipe: ImageRecipe,
+        populate: Callable[[str], object],
+        config: list[str],
+        log: Path,
+        base: ImageRecipe | None = None,
     ) -> None:
-        container = self._buildah("from", "scratch", log=None).strip()
+        """A new image ``recipe`` from ``base`` (default: empty) with what ``populate`` puts in."""
+        origin = base.local_ref if base is not None else "scratch"
+        container = self._buildah("from", "--pull=never", origin, log=None).strip()
         try:
             populate(container)
             self._buildah(
@@ -326,15 +474,39 @@ class ImageBuilder:
         )
 
     def _build_single_binary(self, recipe: BinaryImage, binary: Path, log: Path) -> None:
-        name = recipe.program
-        self._commit(
-            recipe,
-            lambda c: self._buildah("copy", "--chmod", "0755", c, str(binary), f"/{name}", log=log),
-            ["--entrypoint", f'["/{name}"]', "--user", recipe.user],
-            log,
-        )
+        if recipe.on_base and not self.exists(ADDON_BASE):
+            raise BuildError(f"image {recipe.name} needs the {ADDON_BASE.name} image: build it first")
+        config = ["--user", recipe.user] if recipe.user else []
+        entrypoint = (recipe.program_path,) if recipe.entrypoint is None else recipe.entrypoint
+        config += ["--entrypoint", json.dumps(list(entrypoint))] if entrypoint else []
+        config += ["--workingdir", recipe.workdir] if recipe.workdir else []
+        for setting in recipe.env:
+            config += ["--env", setting]
 
-    def _build_base(self, work: Path, log: Path) -> None:
+        def populate(container: str) -> None:
+            root = Path(self._buildah("mount", container).strip())
+            if not root.is_absolute() or not root.is_dir():
+                raise BuildError(f"buildah mount {container} gave {str(root)!r}, not a directory")
+            try:
+                _install_file(root, recipe.program_path, binary)
+                for path, asset in recipe.assets:
+                    _install_file(root, path, _asset_bytes(asset))
+                for path, target in recipe.links:
+                    link = root / path.lstrip("/")
+                    link.unlink(missing_ok=True)
+                    link.symlink_to(target)
+                for path, owner in recipe.directories:
+                    uid, _, gid = owner.partition(":")
+                    directory = root / path.lstrip("/")
+                    directory.mkdir(parents=True, exist_ok=True)
+                    os.chown(directory, int(uid), int(gid or uid))
+            finally:
+                self._buildah("umount", container)
+
+        self._commit(recipe, populate, config, log, base=ADDON_BASE if recipe.on_base else None)
+
+    def _debootstrap(self, work: Path, log: Path, packages: tuple[str, ...]) -> Path:
+        """A Debian 12 root (minbase and ``packages``) under ``work``, without apt's leftovers."""
         rootfs = work / "rootfs"
         self.runner.run(
             ["debootstrap", "--variant=minbase", "bookworm", str(rootfs), self.mirror],
@@ -345,15 +517,7 @@ class ImageBuilder:
         env = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
         self.runner.run(["chroot", str(rootfs), "apt-get", "update"], env=env, log=log, timeout=_TIMEOUT)
         self.runner.run(
-            [
-                "chroot",
-                str(rootfs),
-                "apt-get",
-                "install",
-                "-y",
-                "--no-install-recommends",
-                *BASE_PACKAGES,
-            ],
+            ["chroot", str(rootfs), "apt-get", "install", "-y", "--no-install-recommends", *packages],
             env=env,
             log=log,
             timeout=_TIMEOUT,
@@ -364,6 +528,19 @@ class ImageBuilder:
             (rootfs / leftover).mkdir(parents=True, exist_ok=True)
         # The machine's resolver is not reachable from a pod; the kubelet writes the pod's own.
         (rootfs / "etc/resolv.conf").write_text("")
+        return rootfs
+
+    def _build_addon_base(self, work: Path, log: Path) -> None:
+        rootfs = self._debootstrap(work, log, ADDON_BASE_PACKAGES)
+        self._commit(
+            ADDON_BASE,
+            lambda c: self._buildah("copy", c, f"{rootfs}/", "/", log=log),
+            ["--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            log,
+        )
+
+    def _build_base(self, work: Path, log: Path) -> None:
+        rootfs = self._debootstrap(work, log, BASE_PACKAGES)
         (rootfs / "workspace").mkdir(exist_ok=True)
         self._commit(
             BASE,

@@ -93,7 +93,9 @@ class LocalCluster:
         self.reporter: Reporter = reporter or NullReporter()
         self.state = StateDirs(Path(self.settings.state_dir))
         self.cache = CacheDirs.under(config.cache_root)
-        self.artifacts = Artifacts(self.settings, self.cache, self.runner, self.reporter)
+        self.artifacts = Artifacts(
+            self.settings, self.cache, self.runner, self.reporter, sources=config.sources_root
+        )
         self.layout = Layout(
             settings=self.settings,
             state=self.state,

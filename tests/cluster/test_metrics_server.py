@@ -62,7 +62,7 @@ def test_top_answers_for_the_real_node_and_pods_with_the_kubelet_verified(
 ) -> None:
     releases = shipped_release("metrics-server", "metrics-server-3.13.1.tgz", PACKAGED_SHA256, tmp_path)
     rows = cluster.ensure_addon_images()
-    assert [row[0] for row in rows] == [METRICS_SERVER_IMAGE.ref(cluster.registry)]
+    assert METRICS_SERVER_IMAGE.ref(cluster.registry) in [row[0] for row in rows]
     config = parse_config({"local": {"state_dir": STATE_DIR}})
     with addons_environment(config, resolve_target(config, REPO), releases=str(releases)) as addons:
         try:

@@ -309,6 +309,39 @@ def test_the_metrics_server_release_runs_kubedojo_s_build_locally_and_leaves_out
     assert "--kubelet-insecure-tls" not in values["args"]
 
 
+def test_split_images_give_registry_and_repository_apart() -> None:
+    """Charts such as argo-workflows join ``registry`` and ``repository`` themselves."""
+    from kubedojo.addons.context import image_values
+
+    data = {"releases": [rel("a", images=[{"at": "executor.image", "build": "exe", "style": "split"}])]}
+    release = parse_releases(data, Path("releases.yaml")).releases[0]
+    facts = ClusterFacts(
+        kind="local", gpu_nodes=0, images={"exe": "10.0.0.9:5000/kubedojo/exe:v4.0.10-kubedojo1"}
+    )
+    assert image_values(release, facts) == {
+        "executor": {
+            "image": {"registry": "10.0.0.9:5000", "repository": "kubedojo/exe", "tag": "v4.0.10-kubedojo1"}
+        }
+    }
+
+
+def test_every_real_add_on_runs_kubedojo_s_builds_on_the_local_cluster() -> None:
+    from kubedojo.local.images import ADDON_IMAGES
+
+    parsed = load_releases(REPO / "charts" / "releases.yaml")
+    built = {image.name for image in ADDON_IMAGES}
+    named = {image.build for release in parsed.releases for image in release.images}
+    assert named == built  # every image built is used by a release, and every release's is built
+
+
+def test_values_are_a_file_or_generated_never_both() -> None:
+    for values in ({"file": "a.yaml", "generate": "kwok-node-groups"}, {"when": {"cluster": ["local"]}}):
+        with pytest.raises(ConfigError, match="give either file or generate"):
+            parse_releases({"releases": [rel("a", values=[values])]}, Path("releases.yaml"))
+    with pytest.raises(ConfigError, match="generate"):
+        parse_releases({"releases": [rel("a", values=[{"generate": "nonsense"}])]}, Path("releases.yaml"))
+
+
 def test_an_image_path_must_be_dotted_value_keys() -> None:
     with pytest.raises(ConfigError, match=r"'a b' is not a dotted path of value keys"):
         parse_releases({"releases": [rel("a", images=[{"at": "a b", "build": "x"}])]}, Path("releases.yaml"))

@@ -19,7 +19,9 @@ from kubedojo.local.binaries import (
     KUBERNETES,
     KUBERNETES_PROGRAMS,
     Binaries,
+    GoProgramSet,
     ReleaseDownloader,
+    SourceArchive,
     SourceEdit,
     edit_source,
     staging_modules,
@@ -285,3 +287,62 @@ def test_lab_image_hash_follows_what_the_dockerfile_copies(tmp_path: Path) -> No
     second = image.content_hash()
     (tmp_path / "train.py").write_text("print(2)\n")
     assert image.content_hash() not in (first, second)
+
+
+def _source_archive(directory: Path, root: str, files: dict[str, str]) -> tuple[Path, str]:
+    """A .tar.gz with ``files`` under ``root``; returns it and its sha256."""
+    import tarfile
+
+    tree = directory / "tree"
+    for name, content in files.items():
+        (tree / root / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / root / name).write_text(content)
+    archive = directory / "src.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tree / root, arcname=root)
+    return archive, hashlib.sha256(archive.read_bytes()).hexdigest()
+
+
+def _archive_set(archive: Path, sha256: str, **changes: Any) -> GoProgramSet:
+    fields: dict[str, Any] = {
+        "name": "tool",
+        "module": "example.com/tools/tool",
+        "version": "1.2.3",
+        "packages": (".",),
+        "archive": SourceArchive(archive.name, sha256, "tool", "example.com/tools at tag 1.2.3"),
+        "tags": ("kwok",),
+        "module_files": (("ui/embed.go", "package ui\n"),),
+    }
+    fields.update(changes)
+    return GoProgramSet(**fields)
+
+
+def test_a_source_archive_is_built_as_the_main_module_with_tags_and_added_files(tmp_path: Path) -> None:
+    archive, sha256 = _source_archive(tmp_path, "tool", {"go.mod": "module example.com/tools/tool\n"})
+    programs = _archive_set(archive, sha256)
+    runner = RecordingRunner(tmp_path / "unused.mod", programs=["tool"])
+    binaries = Binaries(CacheDirs(tmp_path / "cache"), runner, sources=tmp_path)
+    assert binaries.ensure_built(programs, tmp_path / "build.log") is True
+    (build,) = [call for call in runner.calls if call[:2] == ["go", "build"]]
+    assert build[build.index("-tags") + 1] == "kwok" and build[-1] == "."
+    assert not any(call[:2] == ["go", "mod"] for call in runner.calls)  # its own go.mod and go.sum rule
+    tree = tmp_path / "cache" / "go" / "src" / programs.directory_name / "tool"
+    assert (tree / "ui" / "embed.go").read_text() == "package ui\n"
+    assert json.loads((binaries.directory(programs) / ".kubedojo-complete").read_text())["archive"] == sha256
+    assert programs.program_names() == ["tool"]
+
+
+def test_a_missing_or_different_source_archive_is_a_one_line_error(tmp_path: Path) -> None:
+    archive, sha256 = _source_archive(tmp_path, "tool", {"go.mod": "module example.com/tools/tool\n"})
+    runner = RecordingRunner(tmp_path / "unused.mod", programs=["tool"])
+    elsewhere = Binaries(CacheDirs(tmp_path / "cache"), runner, sources=tmp_path / "nowhere")
+    with pytest.raises(BuildError, match=r"nowhere/src\.tar\.gz: missing; put the upstream source"):
+        elsewhere.ensure_built(_archive_set(archive, sha256), tmp_path / "build.log")
+    binaries = Binaries(CacheDirs(tmp_path / "cache"), runner, sources=tmp_path)
+    with pytest.raises(BuildError, match=r"is not the pinned 0{64}"):
+        binaries.ensure_built(_archive_set(archive, "0" * 64), tmp_path / "build.log")
+    clash = _archive_set(archive, sha256, module_files=(("go.mod", "module x\n"),))
+    with pytest.raises(BuildError, match="the source already has that file"):
+        binaries.ensure_built(clash, tmp_path / "build.log")
+    assert not any(call[:2] == ["go", "build"] for call in runner.calls)
+    assert [p.name for p in (tmp_path / "cache" / "bin").iterdir()] == []

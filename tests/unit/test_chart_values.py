@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from kubedojo.addons import ClusterFacts, helm_binary, load_releases, render_values
 from kubedojo.client.helm import ChartRef, HelmClient
@@ -139,7 +141,44 @@ def test_the_device_plugin_runs_on_gpu_nodes_only(tmp_path: Path) -> None:
 
 
 def test_the_autoscaler_uses_the_sites_provider(tmp_path: Path) -> None:
-    (deployment,) = find(render("cluster-autoscaler", LOCAL, tmp_path), "Deployment")
+    (deployment,) = find(render("cluster-autoscaler", KUBESPRAY, tmp_path), "Deployment")
+    container = containers(deployment)[0]
+    assert "--cloud-provider=clusterapi" in container["command"] + container.get("args", [])
+    assert container["image"].endswith(":v1.35.0")  # the chart's own image on a site
+    assert not find(render("cluster-autoscaler", KUBESPRAY, tmp_path), "ConfigMap", "kubedojo-kwok-templates")
+
+
+def test_the_local_autoscaler_gets_node_groups_from_the_workshops_pools(tmp_path: Path) -> None:
+    gpu_pool = {
+        "capacity": {"cpu": "8", "memory": "61Gi", "nvidia.com/gpu": "1"},
+        "labels": {"nvidia.com/gpu.present": "true"},
+        "taints": ["nvidia.com/gpu=present:NoSchedule"],
+        "autoscale_max": 2,
+    }
+    pools = parse_config(
+        {"local": {"sim_pools": {"gpu": gpu_pool, "fixed": {"autoscale_max": 0}}}}
+    ).local.sim_pools
+    built = "127.0.0.1:5000/kubedojo/cluster-autoscaler:1.35.2-kubedojo1"
+    facts = replace(LOCAL, sim_pools=pools, images={"cluster-autoscaler": built})
+    objects = render("cluster-autoscaler", facts, tmp_path)
+    (deployment,) = find(objects, "Deployment")
     container = containers(deployment)[0]
     assert "--cloud-provider=kwok" in container["command"] + container.get("args", [])
-    assert container["image"].endswith(":v1.35.0")
+    assert container["image"] == built
+    env = [e for e in container["env"] if e["name"] == "KWOK_PROVIDER_CONFIGMAP"]
+    assert env[-1]["value"] == "kubedojo-kwok-provider-config"  # the kubelet takes the last one
+    (provider,) = find(objects, "ConfigMap", "kubedojo-kwok-provider-config")
+    config = yaml.safe_load(provider["data"]["config"])
+    assert config["nodes"]["skipTaint"] is True and config["readNodesFrom"] == "configmap"
+    assert config["configmap"]["name"] == "kubedojo-kwok-templates"
+    (templates,) = find(objects, "ConfigMap", "kubedojo-kwok-templates")
+    nodes = {n["metadata"]["name"]: n for n in yaml.safe_load(templates["data"]["templates"])["items"]}
+    assert set(nodes) == {"ca-gpu"}  # a pool with autoscale_max 0 gets no group
+    gpu = nodes["ca-gpu"]
+    assert gpu["status"]["allocatable"]["nvidia.com/gpu"] == "1"
+    assert gpu["status"]["allocatable"]["pods"] == "110"  # the provider needs a pod capacity
+    assert gpu["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
+    assert gpu["metadata"]["annotations"]["cluster-autoscaler.kwok.nodegroup/max-count"] == "2"
+    assert gpu["metadata"]["annotations"]["cluster-autoscaler.kwok.nodegroup/min-count"] == "0"
+    assert gpu["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"  # the cluster's kwok runs it
+    assert "kubernetes.io/hostname" not in gpu["metadata"]["labels"]

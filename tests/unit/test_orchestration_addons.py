@@ -41,7 +41,13 @@ class RecordingHelm:
         return self.deployed_releases.get((release, namespace))
 
     async def install(
-        self, release: str, chart: Any, values: dict[str, Any], namespace: str, timeout: float
+        self,
+        release: str,
+        chart: Any,
+        values: dict[str, Any],
+        namespace: str,
+        timeout: float,
+        server_side: bool = True,
     ) -> int:
         self.calls.append(f"install {release}")
         self.running += 1

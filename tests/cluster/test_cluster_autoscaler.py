@@ -1,0 +1,124 @@
+"""cluster-autoscaler for real: the upstream chart (``../shared/charts``, see its PROVENANCE.md) with the
+project's releases.yaml entry, its values and the node groups kubedojo generates from the workshop's
+simulated pools, running kubedojo's build of 1.35.2 with the kwok provider from the local registry.
+
+The GPUs of the cluster's simulated GPU nodes are taken first; then one more pod requesting
+``nvidia.com/gpu: 1`` stays Pending until the autoscaler adds a node to the ``ca-gpu`` group (which
+starts at 0) from the gpu pool's template: the pool's labels, taint and GPU, without the provider's
+own ``kwok-provider`` taint. The pod is scheduled there (and kwok runs it). When the pod is gone, the
+node is removed again. The times are printed (``-s``) and recorded as the test's properties; the
+figures in docs/benchmarks.md come from bench/autoscaler.py."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubedojo.addons import Addons, addons_environment
+from kubedojo.addons.kwok_groups import GROUP_ANNOTATION
+from kubedojo.client.kube import KubeClient
+from kubedojo.config import parse_config
+from kubedojo.labels import GPU_NODE_LABEL
+from kubedojo.local.images import CLUSTER_AUTOSCALER_IMAGE
+from kubedojo.local.provider import LocalCluster
+from kubedojo.target import resolve_target
+
+from .conftest import STATE_DIR
+from .helpers import wait_event
+from .realcharts import REPO, shipped_releases
+
+pytestmark = pytest.mark.cluster
+
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+
+
+def gpu_pod(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "nodeSelector": {GPU_NODE_LABEL: "true"},
+            "tolerations": [GPU_TOLERATION],
+            "containers": [
+                {
+                    "name": "train",
+                    "image": "127.0.0.1:5000/kubedojo/base:bookworm-py3-2",
+                    "command": ["sleep", "3600"],
+                    "resources": {"limits": {"nvidia.com/gpu": "1"}},
+                    "securityContext": {"allowPrivilegeEscalation": False},
+                }
+            ],
+            "terminationGracePeriodSeconds": 0,
+        },
+    }
+
+
+@pytest.fixture
+def autoscaler(cluster: LocalCluster, tmp_path: Path) -> Iterator[Addons]:
+    releases = shipped_releases(["metrics-server", "cluster-autoscaler"], tmp_path)
+    cluster.ensure_addon_images()
+    config = parse_config({"local": {"state_dir": STATE_DIR}})
+    with addons_environment(config, resolve_target(config, REPO), releases=str(releases)) as addons:
+        try:
+            results = {r.name: r.action for r in addons.install(["cluster-autoscaler"])}
+            assert results == {"metrics-server": "installed", "cluster-autoscaler": "installed"}, results
+            yield addons
+        finally:
+            addons.uninstall(["cluster-autoscaler", "metrics-server"])
+
+
+def _scheduled_on(admin: KubeClient, namespace: str, name: str, timeout: float) -> dict[str, Any]:
+    return admin.wait_for(
+        f"pod {namespace}/{name} to be scheduled",
+        "Pod",
+        lambda p: bool(p["spec"].get("nodeName")),
+        timeout,
+        namespace,
+        name=name,
+    )
+
+
+def test_a_pending_gpu_pod_gets_a_node_from_an_empty_pool_which_goes_when_idle(
+    autoscaler: Addons,
+    admin: KubeClient,
+    namespace: str,
+    cluster: LocalCluster,
+    record_property: Any,
+) -> None:
+    (deployment,) = [
+        d for d in admin.list("Deployment", "kube-system") if "cluster-autoscaler" in d["metadata"]["name"]
+    ]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == CLUSTER_AUTOSCALER_IMAGE.ref(cluster.registry)
+    existing = admin.nodes(label_selector=f"{GPU_NODE_LABEL}=true")
+    assert existing and not any(GROUP_ANNOTATION in n["metadata"].get("annotations", {}) for n in existing)
+    for index in range(len(existing)):  # every simulated GPU taken
+        admin.create(gpu_pod(f"busy-{index}"), namespace)
+        _scheduled_on(admin, namespace, f"busy-{index}", 60)
+
+    created = time.monotonic()
+    admin.create(gpu_pod("wants-a-gpu"), namespace)
+    event = wait_event(admin, namespace, "wants-a-gpu", "TriggeredScaleUp", timeout=120)
+    assert "ca-gpu" in event.get("message", ""), event
+    pod = _scheduled_on(admin, namespace, "wants-a-gpu", 180)
+    scheduled = time.monotonic()
+    node = admin.get("Node", pod["spec"]["nodeName"])
+    assert node["metadata"]["annotations"].get(GROUP_ANNOTATION) == "ca-gpu", node["metadata"]
+    assert node["metadata"]["name"].startswith("ca-gpu-")
+    assert node["status"]["allocatable"]["nvidia.com/gpu"] == "1"
+    assert node["metadata"]["labels"][GPU_NODE_LABEL] == "true"
+    taints = {(t["key"], t["effect"]) for t in node["spec"].get("taints") or []}
+    assert taints == {("nvidia.com/gpu", "NoSchedule")}, taints  # the pool's, no kwok-provider taint
+
+    admin.delete("Pod", "wants-a-gpu", namespace, grace_seconds=0)
+    idle = time.monotonic()
+    admin.wait_deleted("Node", node["metadata"]["name"], None, 300)
+    removed = time.monotonic()
+    record_property("pending_to_scheduled_s", round(scheduled - created, 1))
+    record_property("idle_to_removed_s", round(removed - idle, 1))
+    print(f"pending → scheduled {scheduled - created:.1f} s; idle → removed {removed - idle:.1f} s")
