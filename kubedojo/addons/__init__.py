@@ -31,6 +31,13 @@ from .releases import (
     parse_releases,
     with_needs,
 )
+from .site_images import (
+    SiteImage,
+    export_site_images,
+    image_references,
+    load_site_images,
+    push_site_images,
+)
 
 __all__ = [
     "Addons",
@@ -46,17 +53,22 @@ __all__ = [
     "ReleaseResult",
     "ReleaseState",
     "ReleasesFile",
+    "SiteImage",
     "When",
     "addons_environment",
     "applies",
     "cluster_facts",
     "ensure_credentials",
+    "export_site_images",
     "helm_binary",
+    "image_references",
     "images_in",
     "levels",
     "load_releases",
+    "load_site_images",
     "merge_values",
     "parse_releases",
+    "push_site_images",
     "render_values",
     "with_needs",
 ]

@@ -37,8 +37,9 @@ class ClusterFacts:
     own_storage_classes: frozenset[str] = frozenset()
     """StorageClasses the cluster has that no helm release made (the local cluster's nfs-storage)."""
     images: Mapping[str, str] = field(default_factory=dict)
-    """kubedojo's add-on images the cluster's registry holds: build name → reference
-    (``metrics-server`` → ``127.0.0.1:5000/kubedojo/metrics-server:v0.8.0-kubedojo1``)."""
+    """The charts' images the cluster's registry holds (:class:`ChartImage` key → reference there):
+    kubedojo's builds by name (``metrics-server`` → ``127.0.0.1:5000/kubedojo/metrics-server:
+    v0.8.0-kubedojo1``), mirrored images by their upstream reference."""
     sim_pools: Mapping[str, SimPool] = field(default_factory=dict)
     """The simulated node pools (the local cluster's), for the autoscaler's node groups."""
 
@@ -116,7 +117,7 @@ def image_values(release: Release, facts: ClusterFacts) -> dict[str, Any]:
     references in ``facts.images``; the same way for the local registry and a site's."""
     values: dict[str, Any] = {}
     for image in release.images:
-        reference = facts.images.get(image.build)
+        reference = facts.images.get(image.key)
         if reference is None:
             continue
         repository, _, tag = reference.rpartition(":")

@@ -4,7 +4,7 @@ cluster named by a kubeconfig."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +19,7 @@ from .bundle import Bundle
 from .context import GPU_NODE_LABEL, ClusterFacts
 from .installer import Addons, ReleaseObserver
 from .releases import load_releases
+from .site_images import image_references, load_site_images
 
 __all__ = ["addons_environment", "cluster_facts", "helm_binary"]
 
@@ -34,13 +35,10 @@ def cluster_facts(
     kind: Literal["local", "kubespray"],
     cluster_name: str,
     registry: str,
-    built_images: bool = False,
+    images: Mapping[str, str] | None = None,
 ) -> ClusterFacts:
     """What the releases' conditions and values depend on, read from the cluster and workshop.yaml.
-
-    On the local cluster the charts run kubedojo's builds of their programs from its registry
-    (``invoke charts.install`` builds and pushes them first: :meth:`LocalCluster.ensure_addon_images`);
-    on a site, the charts' own images. ``built_images``: the target is that local cluster."""
+    ``images``: the charts' images in the cluster's registry (:attr:`ClusterFacts.images`)."""
     gpu_nodes = len(kube.nodes(label_selector=f"{GPU_NODE_LABEL}=true"))
     own_classes = frozenset(
         c["metadata"]["name"]
@@ -59,7 +57,7 @@ def cluster_facts(
         cluster_name=cluster_name,
         registry=registry,
         own_storage_classes=own_classes,
-        images={image.name: image.ref(registry) for image in ADDON_IMAGES} if built_images else {},
+        images=dict(images or {}),
         sim_pools=config.local.sim_pools if kind == "local" else {},
     )
 
@@ -71,30 +69,36 @@ def addons_environment(
     *,
     bundle: str = "",
     releases: str = "",
+    registry: str = "",
     observer: ReleaseObserver | None = None,
 ) -> Iterator[Addons]:
     """The add-ons on ``target`` (``releases`` and ``bundle`` override workshop.yaml's). A target
     given as a function is resolved after the releases file is read, so that bad input is reported
-    before a cluster that is not there."""
+    before a cluster that is not there.
+
+    Where the charts' images come from: a bundle that holds images (``charts.pull``) names them in
+    ``registry`` (default: the target's, where ``charts.push-images`` put them); otherwise the local
+    cluster runs kubedojo's builds from its registry (``charts.install`` builds and pushes them first:
+    :meth:`LocalCluster.ensure_addon_images`), and a site the charts' own images."""
     releases_file = load_releases(Path(releases or config.charts.releases).expanduser())
     target = target if isinstance(target, ClusterTarget) else target()
     kind: Literal["local", "kubespray"] = "kubespray" if target.kind == "kubespray" else "local"
     helm = HelmClient(
         helm_binary(config), target.kubeconfig, CacheDirs.under(config.cache_root).root / "helm"
     )
+    chosen = bundle or config.charts.bundle
+    carried = Bundle(Path(chosen).expanduser()) if chosen else None
+    registry = registry or target.registry
+    bundled = load_site_images(carried.directory) if carried is not None else []
+    if bundled:
+        images = image_references(bundled, registry)
+    elif target.kind == "local":
+        images = {image.name: image.ref(registry) for image in ADDON_IMAGES}
+    else:
+        images = {}
     kube = target.client()
     try:
-        facts = cluster_facts(
-            kube, config, kind, target.name, target.registry, built_images=target.kind == "local"
-        )
-        chosen = bundle or config.charts.bundle
-        yield Addons(
-            releases_file,
-            helm,
-            kube,
-            facts,
-            bundle=Bundle(Path(chosen).expanduser()) if chosen else None,
-            observer=observer,
-        )
+        facts = cluster_facts(kube, config, kind, target.name, registry, images)
+        yield Addons(releases_file, helm, kube, facts, bundle=carried, observer=observer)
     finally:
         kube.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -130,7 +131,8 @@ class Addons:
 
     # -- planning --------------------------------------------------------------------------------
 
-    def _selected(self, names: Sequence[str]) -> list[Release]:
+    def selected(self, names: Sequence[str] = ()) -> list[Release]:
+        """The releases ``names`` and what they need (all, without names)."""
         return with_needs(self.releases, names) if names else list(self.releases.releases)
 
     def _plan(self, release: Release) -> _Plan:
@@ -167,7 +169,7 @@ class Addons:
         return asyncio.run(self._install(names))
 
     async def _install(self, names: Sequence[str]) -> list[ReleaseResult]:
-        selected = self._selected(names)
+        selected = self.selected(names)
         plans = {r.name: self._plan(r) for r in selected}  # values errors before anything changes
         results: list[ReleaseResult] = []
         failed: list[ReleaseResult] = []
@@ -271,7 +273,7 @@ class Addons:
         return asyncio.run(self._diff(names, manifests))
 
     async def _diff(self, names: Sequence[str], manifests: bool) -> list[ReleaseDiff]:
-        selected = self._selected(names)
+        selected = self.selected(names)
         return list(await asyncio.gather(*(self._diff_one(self._plan(r), manifests) for r in selected)))
 
     async def _diff_one(self, plan: _Plan, manifests: bool) -> ReleaseDiff:
@@ -386,7 +388,7 @@ class Addons:
         return asyncio.run(self._pull(bundle, names))
 
     async def _pull(self, bundle: Bundle, names: Sequence[str]) -> list[BundledChart]:
-        selected = self._selected(names)
+        selected = self.selected(names)
         entries = []
         for release in selected:
             self.observer.started(release.name, "pulling")
@@ -397,6 +399,11 @@ class Addons:
                     ChartRef(release.chart, release.version, repo=release.repo),
                     bundle.charts_dir,
                 )
+            elif (self.releases.directory / release.chart).is_file():  # a chart archive: as it is
+                source = self.releases.directory / release.chart
+                bundle.charts_dir.mkdir(parents=True, exist_ok=True)
+                path = bundle.charts_dir / source.name
+                await asyncio.to_thread(shutil.copyfile, source, path)
             else:
                 path = await asyncio.to_thread(
                     self.helm.package, self.releases.directory / release.chart, bundle.charts_dir

@@ -98,15 +98,19 @@ class Credential(StrictModel):
 
 
 class ChartImage(StrictModel):
-    """An image the chart runs that kubedojo builds: ``at`` is the dotted path of the chart's image
-    mapping (``image``, ``controller.image``), ``build`` the name of kubedojo's image. Where the
-    cluster's registry has kubedojo's build (the local cluster), the values point ``at`` there:
-    ``{repository: <registry>/kubedojo/<build>, tag: <its tag>}``, or with ``style: split`` (charts
-    that join ``registry`` and ``repository``, like argo-workflows) ``{registry: <registry>,
-    repository: kubedojo/<build>, tag: <its tag>}``; elsewhere the chart's own image."""
+    """An image the chart runs, at ``at``: the dotted path of the chart's image mapping (``image``,
+    ``controller.image``). ``build`` names kubedojo's build of it (:data:`kubedojo.local.images.
+    ADDON_IMAGES`); ``upstream`` an image kubedojo does not build, which a bundle mirrors.
+
+    Where the cluster's registry has these images (the local cluster has kubedojo's builds; a site's
+    registry is filled from a bundle: ``charts.push-images``), the values point ``at`` there:
+    ``{repository: <registry>/<path>, tag: <tag>}``, or with ``style: split`` (charts that join
+    ``registry`` and ``repository``, like argo-workflows) ``{registry: <registry>, repository:
+    <path>, tag: <tag>}``; elsewhere the chart's own image stays."""
 
     at: str
-    build: str
+    build: str = ""
+    upstream: str = ""
     style: Literal["repository", "split"] = "repository"
 
     @field_validator("at")
@@ -115,6 +119,24 @@ class ChartImage(StrictModel):
         if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", value):
             raise ValueError(f"{value!r} is not a dotted path of value keys (such as controller.image)")
         return value
+
+    @field_validator("upstream")
+    @classmethod
+    def _reference(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._-]+", value):
+            raise ValueError(f"{value!r} is not an image reference with a registry and a tag")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ChartImage:
+        if bool(self.build) == bool(self.upstream):
+            raise ValueError(f"image at {self.at}: give either build (kubedojo's) or upstream (mirrored)")
+        return self
+
+    @property
+    def key(self) -> str:
+        """How :attr:`ClusterFacts.images` names it: the build's name, or the upstream reference."""
+        return self.build or self.upstream
 
 
 class Release(StrictModel):

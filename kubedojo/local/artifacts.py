@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..client.commands import Runner, require_tool
 from ..config import LocalSettings
+from ..errors import BuildError
 from ..files import write_atomic
 from ..kubeconfig import render_kubeconfig
 from ..paths import CacheDirs
@@ -25,7 +26,16 @@ from .binaries import (
     GoProgramSet,
     ReleaseDownloader,
 )
-from .images import ADDON_BASE, BASE, IMAGES, BinaryImage, ContextImage, ImageBuilder, ImageRecipe
+from .images import (
+    ADDON_BASE,
+    ADDON_IMAGES,
+    BASE,
+    IMAGES,
+    BinaryImage,
+    ContextImage,
+    ImageBuilder,
+    ImageRecipe,
+)
 from .layout import Layout
 from .pki import Pki, cluster_cert_specs
 
@@ -113,6 +123,32 @@ class Artifacts:
             binary = self.binaries.path(recipe.programs, recipe.program)
         with self.reporter.step(f"Building image {recipe.name}"):
             return self.images.ensure(recipe, binary)
+
+    # -- offline bundles (kubedojo.addons.site_images.ImageExporter) -------------------------------
+
+    def _addon_recipe(self, name: str) -> BinaryImage:
+        for recipe in ADDON_IMAGES:
+            if recipe.name == name:
+                return recipe
+        raise BuildError(f"no add-on image called {name!r} (releases.yaml images: build)")
+
+    def export_addon_image(self, name: str, layout: Path) -> str:
+        recipe = self._addon_recipe(name)
+        self.build_image(recipe)
+        with self.reporter.step(f"Writing {recipe.repository}:{recipe.tag} into the bundle"):
+            self.images.export_oci(recipe, layout)
+        return f"{recipe.repository}:{recipe.tag}"
+
+    def mirror_image(self, reference: str, layout: Path, path: str) -> None:
+        with self.reporter.step(f"Mirroring {reference} into the bundle"):
+            self.images.mirror_oci(reference, layout, path)
+
+    def addon_sources(self, name: str) -> list[tuple[str, Path]]:
+        recipe = self._addon_recipe(name)
+        programs = recipe.programs
+        if not recipe.source_with_copies or programs is None:
+            return []
+        return [(f"{programs.name}-{programs.version}.zip", self.binaries.module_zip(programs))]
 
     def push_images(self, registry: str) -> list[Action]:
         """Push the cluster's images to the running registry where it lacks them."""

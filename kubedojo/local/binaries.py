@@ -231,38 +231,33 @@ METRICS_SERVER = GoProgramSet(
     # Its Makefile's stamp: `metrics-server --version` prints the version.
     ldflags=(f"-X k8s.io/client-go/pkg/version.gitVersion={METRICS_SERVER_VERSION}",),
 )
+
+
+def _minio_stamps(module: str, date: str, release: str, commit: str) -> tuple[str, ...]:
+    """The version stamps of MinIO's and mc's buildscripts/gen-ldflags.go (``--version`` prints them)."""
+    values = {
+        "Version": date,
+        "CopyrightYear": date[:4],
+        "ReleaseTag": release,
+        "CommitID": commit,
+        "ShortCommitID": commit[:12],
+    }
+    return tuple(f"-X {module}/cmd.{key}={value}" for key, value in values.items())
+
+
 MINIO = GoProgramSet(
     name="minio",
     module="github.com/minio/minio",
     version=MINIO_VERSION,
     packages=("github.com/minio/minio",),
-    # The stamps of its buildscripts/gen-ldflags.go (`minio --version` prints them), unmodified source.
-    ldflags=tuple(
-        f"-X github.com/minio/minio/cmd.{key}={value}"
-        for key, value in (
-            ("Version", "2026-02-12T20:18:48Z"),
-            ("CopyrightYear", "2026"),
-            ("ReleaseTag", MINIO_RELEASE),
-            ("CommitID", "7aac2a2c5b7c"),
-            ("ShortCommitID", "7aac2a2c5b7c"),
-        )
-    ),
+    ldflags=_minio_stamps("github.com/minio/minio", "2026-02-12T20:18:48Z", MINIO_RELEASE, "7aac2a2c5b7c"),
 )
 MC = GoProgramSet(
     name="mc",
     module="github.com/minio/mc",
     version=MC_VERSION,
     packages=("github.com/minio/mc",),
-    ldflags=tuple(
-        f"-X github.com/minio/mc/cmd.{key}={value}"
-        for key, value in (
-            ("Version", "2024-11-21T17:21:54Z"),
-            ("CopyrightYear", "2024"),
-            ("ReleaseTag", MC_RELEASE),
-            ("CommitID", "1681e4497c09"),
-            ("ShortCommitID", "1681e4497c09"),
-        )
-    ),
+    ldflags=_minio_stamps("github.com/minio/mc", "2024-11-21T17:21:54Z", MC_RELEASE, "1681e4497c09"),
 )
 CLUSTER_AUTOSCALER = GoProgramSet(
     name="cluster-autoscaler",
@@ -499,6 +494,16 @@ class Binaries:
             )
         except (CommandError, WaitTimeout) as exc:
             raise BuildError(f"building {programs.directory_name} failed: {exc} (log: {log})") from None
+
+    def module_zip(self, programs: GoProgramSet) -> Path:
+        """The module archive (``.zip`` in Go's module cache) ``programs`` are built from."""
+        if programs.archive is not None:
+            return self.source_archive(programs.archive)
+        try:
+            return Path(self._module_info(programs, self._go_env())["Zip"])
+        except (CommandError, WaitTimeout, KeyError) as exc:
+            where = f"{programs.module}@{programs.version}"
+            raise BuildError(f"cannot find the source of {where}: {exc}") from None
 
     def source_archive(self, archive: SourceArchive) -> Path:
         """The archive's file in the sources directory, its sha256 checked; a one-line

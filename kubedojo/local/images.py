@@ -152,6 +152,9 @@ class BinaryImage(ImageRecipe):
     """Symbolic links: (path in the image, target)."""
     directories: tuple[tuple[str, str], ...] = ()
     """Directories to make: (path, ``uid:gid`` owning it)."""
+    source_with_copies: bool = False
+    """The program's license (AGPL-3.0) asks that copies carry its source: a bundle holding the image
+    carries the module archive it was built from."""
 
     @property
     def program_path(self) -> str:
@@ -225,6 +228,7 @@ MINIO_IMAGE = BinaryImage(
     entrypoint=("/usr/bin/docker-entrypoint.sh",),
     # The chart starts `/usr/bin/docker-entrypoint.sh minio server ...`; kubedojo's own script.
     assets=(("/usr/bin/docker-entrypoint.sh", "minio_entrypoint.sh"),),
+    source_with_copies=True,
 )
 MC_IMAGE = BinaryImage(
     "mc",
@@ -238,6 +242,7 @@ MC_IMAGE = BinaryImage(
     # The chart's scripts use bash's [[ ]] under #!/bin/sh, as upstream's image (whose sh is bash) allows.
     links=(("/bin/sh", "bash"),),
     env=("MC_CONFIG_DIR=/tmp/.mc",),
+    source_with_copies=True,
 )
 CLUSTER_AUTOSCALER_IMAGE = BinaryImage(
     "cluster-autoscaler",
@@ -596,3 +601,50 @@ class ImageBuilder:
         except (CommandError, WaitTimeout) as exc:
             raise BuildError(f"pushing {recipe.ref(registry)} failed: {exc}") from None
         return True
+
+    # -- OCI archives (offline bundles) ----------------------------------------------------------
+
+    def export_oci(self, recipe: ImageRecipe, layout: Path) -> None:
+        """Write the built image into the OCI layout ``layout`` as ``kubedojo/<name>:<tag>`` (layers
+        that other images there share are stored once)."""
+        self._push(recipe.local_ref, f"oci:{layout}:{recipe.repository}:{recipe.tag}")
+
+    def mirror_oci(self, reference: str, layout: Path, path: str) -> None:
+        """Pull ``reference`` from its own registry and write it into ``layout`` as ``path``;
+        :class:`BuildError` when the registry cannot be reached (no internet)."""
+        image = self._pull(f"docker://{reference}", timeout=600)
+        self._push(image, f"oci:{layout}:{path}")
+
+    def push_oci(self, layout: Path, path: str, registry: str, tls_verify: bool = True) -> None:
+        """Push the image ``path`` of the OCI layout ``layout`` to ``<registry>/<path>``."""
+        image = self._pull(f"oci:{layout}:{path}")
+        try:
+            self._buildah(
+                "push",
+                "--quiet",
+                f"--tls-verify={'true' if tls_verify else 'false'}",
+                image,
+                f"docker://{registry}/{path}",
+                timeout=_TIMEOUT,
+            )
+        except (CommandError, WaitTimeout) as exc:
+            raise RegistryError(f"pushing {path} to {registry} failed: {_first_line(str(exc))}") from None
+
+    def _pull(self, source: str, timeout: float = _TIMEOUT) -> str:
+        """``buildah pull`` a transport reference into the storage; the image's ID."""
+        try:
+            out = self._buildah("pull", "--quiet", source, timeout=timeout)
+        except (CommandError, WaitTimeout) as exc:
+            raise BuildError(f"cannot pull {source}: {_first_line(str(exc))}") from None
+        return out.strip().splitlines()[-1]
+
+    def _push(self, image: str, destination: str) -> None:
+        try:
+            self._buildah("push", "--quiet", image, destination, timeout=_TIMEOUT)
+        except (CommandError, WaitTimeout) as exc:
+            raise BuildError(f"writing {destination} failed: {_first_line(str(exc))}") from None
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else text

@@ -83,13 +83,25 @@ class _LiveReleases:
             yield
 
 
+def _bundle_dir(c: Context, bundle: str) -> Path:
+    """``--bundle``, else workshop.yaml's charts.bundle, else charts/bundle; under the project."""
+    path = Path(bundle or settings(c).charts.bundle or "charts/bundle").expanduser()
+    return path if path.is_absolute() else project_dir(c) / path
+
+
 def _names(names: str) -> list[str]:
     return [n.strip() for n in names.split(",") if n.strip()]
 
 
 @contextlib.contextmanager
 def _addons(
-    c: Context, inventory: str, kubeconfig: str, releases: str, bundle: str = "", observer: Any = None
+    c: Context,
+    inventory: str,
+    kubeconfig: str,
+    releases: str,
+    bundle: str = "",
+    observer: Any = None,
+    registry: str = "",
 ) -> Iterator[Any]:
     from ..addons import addons_environment
 
@@ -97,7 +109,7 @@ def _addons(
         return cluster_target(c, inventory, kubeconfig)
 
     with addons_environment(
-        settings(c), target, bundle=bundle, releases=releases, observer=observer
+        settings(c), target, bundle=bundle, releases=releases, registry=registry, observer=observer
     ) as addons:
         yield addons
 
@@ -133,6 +145,7 @@ def _results_json(results: list[Any]) -> list[dict[str, Any]]:
     help={
         "names": "releases to install, comma-separated (and what they need); empty: all",
         "bundle": "install from this bundle directory (charts.pull), contacting no repository",
+        "registry": "with a bundle holding images: the registry they were pushed to (default: the site's)",
         **_COMMON,
     },
 )
@@ -142,16 +155,19 @@ def install(
     inventory: str = "",
     kubeconfig: str = "",
     bundle: str = "",
+    registry: str = "",
     releases: str = "",
     json: bool = False,
 ) -> None:
     """Install or upgrade the add-ons in dependency order, each waiting until ready (rolled back if not).
-    On the local cluster, kubedojo's builds of the charts' programs are built and pushed first."""
-    from ..addons import InstallFailed
+    On the local cluster, kubedojo's builds of the charts' programs are built and pushed first (unless
+    a bundle brings the images)."""
+    from ..addons import InstallFailed, load_site_images
 
     live = _LiveReleases(quiet=json)
-    with _addons(c, inventory, kubeconfig, releases, bundle, observer=live) as addons:
-        if addons.facts.images:  # the local cluster: its registry gets kubedojo's builds first
+    with _addons(c, inventory, kubeconfig, releases, bundle, observer=live, registry=registry) as addons:
+        from_bundle = addons.bundle is not None and load_site_images(addons.bundle.directory)
+        if addons.facts.images and not from_bundle:  # the local cluster: its registry gets kubedojo's builds
             from ..local.provider import LocalCluster
 
             LocalCluster(settings(c), reporter=RichReporter(quiet=json)).ensure_addon_images()
@@ -268,6 +284,10 @@ def uninstall(
     help={
         "names": "releases to pull, comma-separated; empty: all",
         "bundle": "the bundle directory (default: workshop.yaml charts.bundle, else charts/bundle)",
+        "images": "also write the charts' images into the bundle (kubedojo's builds, and upstream ones "
+        "where their registry can be reached); --no-images for the charts alone",
+        "upstream": "with the images, also pull the upstream ones (those kubedojo does not build) from "
+        "their registries; --no-upstream to contact none",
         **_COMMON,
     },
 )
@@ -275,23 +295,47 @@ def pull(
     c: Context,
     names: str = "",
     bundle: str = "",
+    images: bool = True,
+    upstream: bool = True,
     inventory: str = "",
     kubeconfig: str = "",
     releases: str = "",
     json: bool = False,
 ) -> None:
-    """Download the pinned charts (digests checked) and list their images into a bundle for offline sites."""
-    from ..addons import Bundle
+    """Download the pinned charts (digests checked) and their images into a bundle for offline sites."""
+    from ..addons import Bundle, export_site_images
+    from ..local.provider import LocalCluster
 
     config = settings(c)
-    target = Path(bundle or config.charts.bundle or "charts/bundle").expanduser()
-    target = target if target.is_absolute() else project_dir(c) / target
+    target = _bundle_dir(c, bundle)
     live = _LiveReleases(quiet=json)
-    with _addons(c, inventory, kubeconfig, releases, observer=live) as addons, live.showing():
-        entries = addons.pull(Bundle(target), _names(names))
+    with _addons(c, inventory, kubeconfig, releases, observer=live) as addons:
+        with live.showing():
+            entries = addons.pull(Bundle(target), _names(names))
+        carried = []
+        if images:
+            exporter = LocalCluster(config, reporter=RichReporter(quiet=json)).artifacts
+            carried = export_site_images(target, addons.selected(_names(names)), exporter, upstream=upstream)
     if json:
-        emit_json({"bundle": str(target), "charts": [asdict(e) for e in entries]})
+        emit_json(
+            {
+                "bundle": str(target),
+                "charts": [asdict(e) for e in entries],
+                "images": [asdict(i) for i in carried],
+            }
+        )
         return
+    if carried:
+        console().print(
+            table(
+                f"Images in {target / 'images'}",
+                ["image", "from", "in the bundle"],
+                [
+                    [i.path, i.upstream or "built here", "yes" if i.included else f"no: {i.note}"]
+                    for i in carried
+                ],
+            )
+        )
     console().print(
         table(
             f"Bundle {target}",
@@ -300,6 +344,47 @@ def pull(
         )
     )
     console().print(f"Images to mirror: {target / 'images.txt'}")
+
+
+@task(
+    help={
+        "bundle": "the bundle directory (default: workshop.yaml charts.bundle, else charts/bundle)",
+        "registry": "the registry to fill, host[:port] (default: the site's, with -i)",
+        "insecure": "plain HTTP or an unverified certificate (a registry on loopback or a test network)",
+        "inventory": _COMMON["inventory"],
+        "json": "print the result as JSON",
+    }
+)
+def push_images(
+    c: Context,
+    bundle: str = "",
+    registry: str = "",
+    insecure: bool = False,
+    inventory: str = "",
+    json: bool = False,
+) -> None:
+    """Push a bundle's images into a site's registry, for 'charts.install --bundle' to use offline."""
+    from ..addons import push_site_images
+    from ..errors import ConfigError
+    from ..local.images import ImageBuilder
+    from ..paths import CacheDirs
+
+    config = settings(c)
+    source = _bundle_dir(c, bundle)
+    if not registry and inventory:
+        registry = cluster_target(c, inventory, "").registry
+    if not registry:
+        raise ConfigError("charts.push-images: name the registry (--registry host:port) or the site (-i)")
+    reporter = RichReporter(quiet=json)
+    pusher = ImageBuilder(CacheDirs.under(config.cache_root))
+    with reporter.step(f"Pushing the bundle's images to {registry}"):
+        results = push_site_images(
+            source, registry, pusher, tls_verify=not insecure, on_image=lambda p: reporter.note(p)
+        )
+    if json:
+        emit_json([{"image": f"{registry}/{i.path}", "result": r} for i, r in results])
+        return
+    console().print(table("Images", ["image", "result"], [[f"{registry}/{i.path}", r] for i, r in results]))
 
 
 @task(help={"json": "print the result as JSON"})
@@ -320,4 +405,4 @@ def helm(c: Context, json: bool = False) -> None:
         console().print(f"{'Built' if built else 'Already built'}: {path}")
 
 
-ns = Collection("charts", install, diff, status, uninstall, pull, helm)
+ns = Collection("charts", install, diff, status, uninstall, pull, push_images, helm)

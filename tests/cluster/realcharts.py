@@ -24,9 +24,10 @@ PROVENANCE_SHA256 = {
     "minio-5.4.0.tgz": "25fa2740480d1ebc9e64340854a6c42d3a7bc39c2a77378da91b21f144faa9af",
     "argo-workflows-1.0.18.tgz": "67840c5ea0c4c9016c2743ddcc93f4cf7f936caf6b0e920738fe68d6fe3c22f0",
     "cluster-autoscaler-9.59.0.tgz": "4805e64f5d1e5514f00c8ded3a302b46d0d3c0d0fbff8ac452faf39f598e4098",
+    "nvidia-device-plugin-0.20.0.tgz": "9e5642bcdd3805c6e931f9d3ca542677d1f714d68c14c1364892011e67d9a606",
 }
-"""The digests ../shared/charts/PROVENANCE.md gives, which the tests trust: minio's is the published
-archive's (releases.yaml pins the same); the others were packaged from the chart's release tag and
+"""The digests ../shared/charts/PROVENANCE.md gives, which the tests trust: minio's and the device
+plugin's are the published archives' (releases.yaml pins the same); the others were packaged from the chart's release tag and
 differ from the published digests that releases.yaml pins for real downloads."""
 
 
