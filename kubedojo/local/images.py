@@ -218,7 +218,7 @@ ARGOCLI_IMAGE = BinaryImage(
 )
 MINIO_IMAGE = BinaryImage(
     "minio",
-    f"{MINIO_RELEASE}-kubedojo1",
+    f"{MINIO_RELEASE}-kubedojo2",
     "MinIO object storage server (AGPL-3.0, unmodified)",
     programs=MINIO,
     program="minio",
@@ -228,6 +228,10 @@ MINIO_IMAGE = BinaryImage(
     entrypoint=("/usr/bin/docker-entrypoint.sh",),
     # The chart starts `/usr/bin/docker-entrypoint.sh minio server ...`; kubedojo's own script.
     assets=(("/usr/bin/docker-entrypoint.sh", "minio_entrypoint.sh"),),
+    # The chart starts it with `/bin/sh -ce "..."`: bash runs that one command in its own place, so
+    # MinIO is PID 1 and gets the SIGTERM; dash would stay PID 1, ignore it, and MinIO would be
+    # killed 30 s later without a clean shutdown (upstream's image has bash as sh too).
+    links=(("/bin/sh", "bash"),),
     source_with_copies=True,
 )
 MC_IMAGE = BinaryImage(

@@ -122,3 +122,18 @@ def test_a_pending_gpu_pod_gets_a_node_from_an_empty_pool_which_goes_when_idle(
     record_property("pending_to_scheduled_s", round(scheduled - created, 1))
     record_property("idle_to_removed_s", round(removed - idle, 1))
     print(f"pending → scheduled {scheduled - created:.1f} s; idle → removed {removed - idle:.1f} s")
+
+    # Uninstalled, it leaves no pod of its own; a node it made that is still in use stays (docs/addons.md).
+    admin.create(gpu_pod("keeps-a-node"), namespace)
+    kept = _scheduled_on(admin, namespace, "keeps-a-node", 180)["spec"]["nodeName"]
+    autoscaler.uninstall(["cluster-autoscaler"])
+    left = [
+        p
+        for p in admin.pods("kube-system")
+        if p["metadata"]["name"].startswith(deployment["metadata"]["name"])
+    ]
+    for pod in left:
+        admin.wait_deleted("Pod", pod["metadata"]["name"], "kube-system", 60)
+    assert admin.find("Node", kept) is not None
+    admin.delete("Node", kept)  # what the docs tell an instructor to do
+    admin.wait_deleted("Node", kept, None, 60)

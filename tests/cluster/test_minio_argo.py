@@ -117,6 +117,8 @@ def test_minio_takes_the_generated_credentials_only_and_keeps_data_across_a_rest
     admin_s3.put_object(Bucket=bucket, Key="model.txt", Body=b"weights")
     (pod,) = admin.pods("minio", label_selector="app=minio")
     admin.delete("Pod", pod["metadata"]["name"], "minio")
+    # MinIO itself gets the SIGTERM and stops cleanly (exit 0), not killed after the grace period (137).
+    assert _exit_codes_until_gone(admin, "minio", pod["metadata"]["name"]) == {0}
     admin.wait_for(
         "a new MinIO pod to be ready",
         "Pod",
@@ -139,6 +141,20 @@ def test_minio_takes_the_generated_credentials_only_and_keeps_data_across_a_rest
     admin_s3.delete_object(Bucket=bucket, Key="model.txt")
     admin_s3.delete_bucket(Bucket=bucket)
     admin_s3.delete_object(Bucket="argo-artifacts", Key="kd-probe.txt")
+
+
+def _exit_codes_until_gone(admin: KubeClient, namespace: str, name: str) -> set[int]:
+    """The exit codes the kubelet reported for the pod's containers while it was being deleted."""
+    codes: set[int] = set()
+    for event in admin.watch("Pod", namespace, timeout=90, field_selector=f"metadata.name={name}"):
+        for obj in event.objects:
+            for status in (obj.get("status") or {}).get("containerStatuses") or []:
+                terminated = (status.get("state") or {}).get("terminated")
+                if terminated:
+                    codes.add(int(terminated["exitCode"]))
+        if event.type == "DELETED" or (event.type == "LISTED" and not event.objects):
+            return codes
+    raise AssertionError(f"pod {namespace}/{name} was not gone within 90 s")
 
 
 def _workflow(image: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -342,3 +343,50 @@ def test_a_killed_enforcer_leaves_pods_unpoliced_until_up_restarts_it(
         if found["bob's pod"] != "connected":
             break
     assert found == {"kubernetes.default": scene.api_service_ip, "bob's pod": DROPPED}, found
+
+
+def test_a_participant_cannot_reach_a_node_port_of_a_namespace_that_is_not_shared(
+    scene: Scene, admin: KubeClient, cluster: LocalCluster
+) -> None:
+    """What keeps participants from the Argo server, whose NodePort (32746, ``authModes: [server]``)
+    hands its rights to whoever connects: a node port leads to pods of a namespace that is not a shared
+    service, and the participants' policies refuse those (after kube-proxy's translation)."""
+    plain = scene.servers["plain"].namespace
+    service = admin.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web-node-port"},
+            "spec": {
+                "type": "NodePort",
+                "selector": {"app": "web"},
+                "ports": [{"port": 80, "targetPort": PORT, "protocol": "TCP"}],
+            },
+        },
+        plain,
+    )
+    node_port = service["spec"]["ports"][0]["nodePort"]
+    node_ip = cluster.settings.network.node_ip
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # the control: the port answers from the machine, once kube-proxy has it
+            try:
+                with socket.create_connection((node_ip, node_port), timeout=5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        found = probe(
+            scene.alice,
+            admin,
+            PREFIX + "alice",
+            scene.image,
+            [
+                ("node port", "tcp", node_ip, node_port),
+                ("plain pod", "tcp", scene.servers["plain"].pod_ip, PORT),
+            ],
+        )
+        assert found == {"node port": DROPPED, "plain pod": DROPPED}, found
+    finally:
+        admin.delete("Service", "web-node-port", plain)
