@@ -82,3 +82,15 @@ def test_the_shipped_workshop_yaml_is_valid() -> None:
     config = load_config(Path(__file__).resolve().parents[2] / "workshop.yaml")
     assert config.workshop.name == "How to scale your ML job with Kubernetes"
     assert config.local == parse_config({}).local
+
+
+def test_the_sources_directory_comes_from_the_file_then_the_environment_then_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBEDOJO_SOURCES", raising=False)
+    config = parse_config({"cache_dir": str(tmp_path / "cache")})
+    assert config.sources_root == tmp_path / "cache" / "sources"
+    monkeypatch.setenv("KUBEDOJO_SOURCES", str(tmp_path / "env"))
+    assert parse_config({}).sources_root == tmp_path / "env"
+    relative = parse_config({"sources_dir": "archives"}).under(tmp_path)
+    assert relative.sources_root == tmp_path / "archives"  # relative to the project, like other paths
