@@ -87,7 +87,7 @@ def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[s
 def render_values(release: Release, directory: Path, facts: ClusterFacts) -> dict[str, Any]:
     """The release's values: its files that apply here, placeholders filled, merged in order."""
     merged: dict[str, Any] = {}
-    for values in release.values_files:
+    for values in release.values:
         if applies(values.when, facts) is not None:
             continue
         if values.generate == "kwok-node-groups":

@@ -99,6 +99,14 @@ def addons_environment(
     kube = target.client()
     try:
         facts = cluster_facts(kube, config, kind, target.name, registry, images)
-        yield Addons(releases_file, helm, kube, facts, bundle=carried, observer=observer)
+        yield Addons(
+            releases_file,
+            helm,
+            kube,
+            facts,
+            bundle=carried,
+            images_from_bundle=bool(bundled),
+            observer=observer,
+        )
     finally:
         kube.close()

@@ -120,6 +120,7 @@ class Addons:
         facts: ClusterFacts,
         *,
         bundle: Bundle | None = None,
+        images_from_bundle: bool = False,
         observer: ReleaseObserver | None = None,
     ) -> None:
         self.releases = releases
@@ -127,6 +128,9 @@ class Addons:
         self.kube = kube
         self.facts = facts
         self.bundle = bundle
+        self.images_from_bundle = images_from_bundle
+        """The charts' images are the bundle's, in the registry ``facts.images`` names (not
+        kubedojo's builds that the local cluster's registry is given)."""
         self.observer: ReleaseObserver = observer or NullObserver()
 
     # -- planning --------------------------------------------------------------------------------

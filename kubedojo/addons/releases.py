@@ -148,7 +148,8 @@ class Release(StrictModel):
     digest: str = ""
     """``sha256:…`` of the chart archive, checked when it is pulled into a bundle."""
     namespace: str
-    values: list[str | ValuesFile] = Field(default_factory=list)
+    values: list[ValuesFile] = Field(default_factory=list)
+    """Values files (a string is ``{file: ...}``) and generated values, merged in order."""
     needs: list[str] = Field(default_factory=list)
     when: When = Field(default_factory=When)
     credentials: list[Credential] = Field(default_factory=list)
@@ -169,21 +170,10 @@ class Release(StrictModel):
     @field_validator("values", mode="before")
     @classmethod
     def _values_entries(cls, value: Any) -> Any:
-        """A mapping is a :class:`ValuesFile` (so its own error is reported, not the string's)."""
+        """A plain string is the file of a :class:`ValuesFile`."""
         if not isinstance(value, list):
             return value
-        entries = []
-        for index, entry in enumerate(value):
-            if isinstance(entry, dict):
-                try:
-                    entry = ValuesFile.model_validate(entry)
-                except ValidationError as exc:
-                    error = exc.errors()[0]
-                    where = ".".join(str(part) for part in error["loc"])
-                    detail = f"{where}: {error['msg']}" if where else error["msg"]
-                    raise ValueError(f"entry {index}: {detail.removeprefix('Value error, ')}") from None
-            entries.append(entry)
-        return entries
+        return [{"file": entry} if isinstance(entry, str) else entry for entry in value]
 
     @field_validator("name", "namespace")
     @classmethod
@@ -212,10 +202,6 @@ class Release(StrictModel):
         if value and not re.match(r"^(https?|oci)://", value):
             raise ValueError(f"{value!r} must be an http(s):// or oci:// repository URL")
         return value
-
-    @property
-    def values_files(self) -> list[ValuesFile]:
-        return [v if isinstance(v, ValuesFile) else ValuesFile(file=v) for v in self.values]
 
     @property
     def from_repository(self) -> bool:
@@ -285,7 +271,7 @@ def _problem(parsed: ReleasesFile) -> str | None:
                 return f"release {release.name!r}: needs {need!r}, which is not a release here"
             if need == release.name:
                 return f"release {release.name!r}: needs itself"
-        for values in release.values_files:
+        for values in release.values:
             if values.file and not (parsed.directory / values.file).is_file():
                 return (
                     f"release {release.name!r}: values file {parsed.directory / values.file} does not exist"

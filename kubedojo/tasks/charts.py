@@ -162,12 +162,12 @@ def install(
     """Install or upgrade the add-ons in dependency order, each waiting until ready (rolled back if not).
     On the local cluster, kubedojo's builds of the charts' programs are built and pushed first (unless
     a bundle brings the images)."""
-    from ..addons import InstallFailed, load_site_images
+    from ..addons import InstallFailed
 
     live = _LiveReleases(quiet=json)
     with _addons(c, inventory, kubeconfig, releases, bundle, observer=live, registry=registry) as addons:
-        from_bundle = addons.bundle is not None and load_site_images(addons.bundle.directory)
-        if addons.facts.images and not from_bundle:  # the local cluster: its registry gets kubedojo's builds
+        # The local cluster: its registry gets kubedojo's builds first.
+        if addons.facts.images and not addons.images_from_bundle:
             from ..local.provider import LocalCluster
 
             LocalCluster(settings(c), reporter=RichReporter(quiet=json)).ensure_addon_images()
