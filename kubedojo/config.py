@@ -157,6 +157,9 @@ class LocalSettings(StrictModel):
     """Seconds each start-up step may take before ``cluster.up`` gives up."""
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     sim_pools: dict[str, SimPool] = Field(default_factory=lambda: dict(DEFAULT_SIM_POOLS))
+    sim_job_seconds: int = Field(default=20, ge=1, le=86400)
+    """How long a Job's pod "runs" on a simulated node before kwok ends it as completed (nothing
+    executes there: the scheduling, the queueing and the autoscaler's work are what is real)."""
 
     @field_validator("node_name")
     @classmethod

@@ -103,6 +103,7 @@ th[aria-sort] { background: #dde8ff; }
 td.name { text-align: left; font-weight: 600; }
 td.lab { cursor: pointer; }
 .passed { background: #d8f5d8; } .failed { background: #fbd9d9; } .pending { background: #fff4cc; }
+.skipped { color: #777; }
 #detail { margin-top: 1em; padding: 1em; border: 2px solid #888; display: none; }
 #detail.open { display: block; }
 #detail li { margin: .3em 0; }

@@ -4,7 +4,7 @@ checks that read a path; the check kinds themselves are in :mod:`.definition`.""
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -12,7 +12,7 @@ from ..validation import ClosedModel as _Strict
 from .jsonpath import parse_path
 from .selection import Select
 
-__all__ = ["Causes"]
+__all__ = ["Causes", "SimulatedRuns"]
 
 Causes = frozenset[str] | None
 """What a kind's evaluator names as the cause of a failure; None: anything (a lab's own checks)."""
@@ -49,6 +49,20 @@ _STATIC = frozenset({"missing", "no-container"})
 _RUNTIME = frozenset({"stale", "no-container", "refused"})
 """Causes every runtime check may find: only objects from before the lab started, no lab container,
 the submission refused (nothing ran)."""
+
+
+SimulatedRuns = Literal["no-credit", "counts", "not-applicable"]
+"""What a run on simulated nodes (kwok: nothing executes there) means to a check: ``no-credit``
+(the default: it is not the lab's code at work), ``counts`` (what kwok made of it counts, as the
+cluster's behaviour: a GPU Job scheduled and ended), ``not-applicable`` (the check needs a real run,
+such as the GPU a program saw: it is skipped, its points out of the maximum)."""
+
+
+class _RunCheck(_Check):
+    """A runtime check on what the lab's code did."""
+
+    simulated: SimulatedRuns = "no-credit"
+    """What a run on simulated nodes means to this check (:data:`SimulatedRuns`)."""
 
 
 class _PathCheck(_Check):

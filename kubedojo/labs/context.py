@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from .checkbase import SimulatedRuns
 from .definition import LabDefinition, Select
 from .integrity import LabImages, RunProblem, run_problem
 from .jsonpath import select
@@ -21,7 +22,8 @@ from .program import Program, program_of
 from .results import Outcome
 from .snapshot import ClusterSnapshot, WouldWait
 
-__all__ = ["FileInfo", "FileReader", "GradingContext"]
+__all__ = ["FileInfo", "FileReader", "GradingContext", "SimulatedRuns"]
+
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -66,6 +68,7 @@ class GradingContext:
         self._files: dict[tuple[str | None, str | None, str | None], list[FileInfo]] = {}
         self._run_problems: dict[str, RunProblem | None] = {}
         self._simulated: frozenset[str] | None = None
+        self._known_nodes: frozenset[str] | None = None
         # Looked up once per object and grading, whichever checks ask: keyed by id(), the object
         # kept beside its answer (so an id a freed object left behind is never taken for it).
         self._lab_containers: dict[int, tuple[dict[str, Any], dict[str, Any] | None]] = {}
@@ -188,10 +191,13 @@ class GradingContext:
             self._simulated = self.snapshot.simulated_nodes()
         return self._simulated
 
-    def finished_jobs(self, sel: Select, what: str, real_run: bool = True) -> list[dict[str, Any]] | Outcome:
+    def finished_jobs(
+        self, sel: Select, what: str, real_run: bool = True, simulated: SimulatedRuns = "no-credit"
+    ) -> list[dict[str, Any]] | Outcome:
         """The selected Jobs when all have finished; otherwise the verdict to give (about ``what``):
         pending while none exists or some still runs, failed when only older ones exist, failed when
-        ``real_run`` and a Job's pods did not run the lab's own code (:meth:`run_problem`).
+        ``real_run`` and a Job's pods did not run the lab's own code (:meth:`run_problem`). Jobs that
+        ran on simulated nodes are judged as ``simulated`` says (:data:`SimulatedRuns`).
 
         Use: ``jobs = ctx.finished_jobs(sel, what)``, then ``if isinstance(jobs, Outcome): return jobs``.
         """
@@ -208,9 +214,20 @@ class GradingContext:
         running = [j["metadata"]["name"] for j in fresh if job_finished(j) is None]
         if running:
             return Outcome.pending(what, f"still running: {', '.join(running)}")
+        if simulated != "no-credit":
+            if "Node" in self.snapshot.hidden:
+                return Outcome.pending(what, "this identity may not see nodes; the instructor's grading does")
+            on_sim = [j for j in fresh if self.ran_simulated(j)]
+            if simulated == "not-applicable" and on_sim:
+                fresh = [j for j in fresh if j not in on_sim]
+                if not fresh:
+                    nodes = ", ".join(sorted({n for j in on_sim for n in self.nodes_of(j)}))
+                    return Outcome.skipped(
+                        what, f"ran on simulated node {nodes}, where no program runs: this needs a real node"
+                    )
         if real_run:
             for job in fresh:
-                problem = self.run_problem(job)
+                problem = self.run_problem(job, simulated=simulated == "counts" and self.ran_simulated(job))
                 if problem is not None:
                     found = f"{job['metadata']['name']}: {problem.reason}"
                     if problem.cause == "unverified":  # no credit, but no verdict either
@@ -220,18 +237,43 @@ class GradingContext:
 
     # -- was it the lab's code? ----------------------------------------------------------------
 
-    def run_problem(self, job: dict[str, Any]) -> RunProblem | None:
+    def nodes_of(self, job: dict[str, Any]) -> list[str]:
+        """The nodes the Job's pods were scheduled to, in the pods' order (each once)."""
+        nodes = (str((p.get("spec") or {}).get("nodeName") or "") for p in self.pods_of(job))
+        return list(dict.fromkeys(n for n in nodes if n))
+
+    def ran_simulated(self, job: dict[str, Any]) -> bool:
+        """Whether the Job's pods were all scheduled to simulated nodes (kwok's: nothing runs there,
+        what they report is kwok's), at least one. A node removed since (the autoscaler's) counts as
+        simulated when no container of the pod reported an image digest: a kubelet always does."""
+        pods = [p for p in self.pods_of(job) if (p.get("spec") or {}).get("nodeName")]
+        return bool(pods) and all(self._on_simulated_node(p) for p in pods)
+
+    def _on_simulated_node(self, pod: dict[str, Any]) -> bool:
+        name = str(pod["spec"]["nodeName"])
+        if name in self._simulated_nodes():
+            return True
+        if self._known_nodes is None:
+            self._known_nodes = frozenset(n["metadata"]["name"] for n in self.snapshot.of_kind("Node"))
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        return (
+            name not in self._known_nodes and bool(statuses) and not any(s.get("imageID") for s in statuses)
+        )
+
+    def run_problem(self, job: dict[str, Any], simulated: bool = False) -> RunProblem | None:
         """Why the Job's evidence is not the lab's own code at work, or None (see :mod:`.integrity`):
-        every pod of the Job that ran must pass, and at least one must have run. Judged once per
-        Job and grading, whichever checks ask."""
+        every pod of the Job that ran must pass, and at least one must have run. ``simulated``: the
+        Job ran on simulated nodes and what kwok made of it counts (the image judged by its name).
+        Judged once per Job and grading, whichever checks ask."""
         if self.images is None:
             return None
         uid = str(job["metadata"].get("uid") or job["metadata"].get("name"))
-        if uid not in self._run_problems:
-            self._run_problems[uid] = self._judge_run(job, self.images)
-        return self._run_problems[uid]
+        key = f"{uid}/simulated" if simulated else uid
+        if key not in self._run_problems:
+            self._run_problems[key] = self._judge_run(job, self.images, simulated)
+        return self._run_problems[key]
 
-    def _judge_run(self, job: dict[str, Any], images: LabImages) -> RunProblem | None:
+    def _judge_run(self, job: dict[str, Any], images: LabImages, simulated: bool) -> RunProblem | None:
         ran = [p for p in self.pods_of(job) if _ran(p)]
         if not ran:
             if (job_finished(job) or {}).get("type") == "Failed":
@@ -251,7 +293,9 @@ class GradingContext:
                     f"{pod['metadata']['name']} has no lab container (among {names})",
                     f"the lab's container is {self.lab.container.describe()}",
                 )
-            problem = run_problem(pod, container, self.lab.container.runs, images, maps, self.lab.code_dir)
+            problem = run_problem(
+                pod, container, self.lab.container.runs, images, maps, self.lab.code_dir, simulated
+            )
             if problem is not None:
                 return problem
         return None

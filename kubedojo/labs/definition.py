@@ -23,7 +23,7 @@ from ..quantity import check_quantity
 from ..validation import ClosedModel as _Strict
 from ..validation import NamedItems, one_line
 from ..yamlfiles import read_yaml
-from .checkbase import _RUNTIME, _STATIC, Causes, _Check, _PathCheck
+from .checkbase import _RUNTIME, _STATIC, Causes, _Check, _PathCheck, _RunCheck
 from .integrity import CODE_DIR
 from .results import Phase
 from .selection import LabContainer, Select
@@ -45,13 +45,17 @@ __all__ = [
     "LogMetricCheck",
     "MountCheck",
     "NodeHealthyCheck",
+    "NodeSelectionCheck",
     "NodeVolume",
+    "PlacementCheck",
     "ProgramCheck",
     "PythonCheck",
     "QosClassCheck",
+    "ScaledCheck",
     "Select",
     "StringsCheck",
     "TerminatedCheck",
+    "TolerationCheck",
     "UnschedulableCheck",
     "check_kind",
     "check_selectors",
@@ -150,6 +154,38 @@ class ProgramCheck(_Check):
     arguments: int | None = Field(default=None, ge=0)
 
 
+class TolerationCheck(_Check):
+    """The pod template tolerates ``taint`` (``key=value:Effect``), as the scheduler matches them: the
+    key (or an empty key with ``Exists``), ``Exists`` or ``Equal`` with the value, the effect (or
+    none, meaning every effect)."""
+
+    check: Literal["tolerates"]
+    phase: ClassVar[Phase] = "static"
+    causes: ClassVar[Causes] = _STATIC | {"no-toleration"}
+    object: Select
+    taint: str
+
+    @field_validator("taint")
+    @classmethod
+    def _taint(cls, value: str) -> str:
+        _, sep, effect = value.rpartition(":")
+        if not sep or effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            raise ValueError(f"taint {value!r} must look like key=value:NoSchedule")
+        return value
+
+
+class NodeSelectionCheck(_Check):
+    """The pod template may only land on nodes with one of ``labels`` (``key: value``): a
+    ``nodeSelector`` entry, or a required node affinity whose every term asks for it (``In`` with
+    that value only). A preferred affinity is a wish, not a requirement, and does not count."""
+
+    check: Literal["node_selection"]
+    phase: ClassVar[Phase] = "static"
+    causes: ClassVar[Causes] = _STATIC | {"no-selector", "preferred-only", "other-nodes"}
+    object: Select
+    labels: dict[str, str] = Field(min_length=1)
+
+
 class CountCheck(_Check):
     """How many objects match: ``equals`` or ``min``."""
 
@@ -164,7 +200,7 @@ class CountCheck(_Check):
 # -- runtime: on the cluster ----------------------------------------------------------------
 
 
-class JobConditionCheck(_Check):
+class JobConditionCheck(_RunCheck):
     """Every selected Job ends with a condition of ``type`` (and ``reason``) that is True."""
 
     check: Literal["job_condition"]
@@ -175,7 +211,7 @@ class JobConditionCheck(_Check):
     reason: str | None = None
 
 
-class TerminatedCheck(_Check):
+class TerminatedCheck(_RunCheck):
     """A container of the Job's pods was terminated with ``reason`` (and ``exit_code``)."""
 
     check: Literal["terminated"]
@@ -193,7 +229,7 @@ class TerminatedCheck(_Check):
     container: str | None = None
 
 
-class LogMetricCheck(_Check):
+class LogMetricCheck(_RunCheck):
     """A number from the log (the first group of ``pattern``, last match) within ``min``/``max``."""
 
     check: Literal["log_metric"]
@@ -213,7 +249,7 @@ class LogMetricCheck(_Check):
         return value
 
 
-class LogContainsCheck(_Check):
+class LogContainsCheck(_RunCheck):
     """The log of every selected Job matches ``pattern`` (a regular expression)."""
 
     check: Literal["log_contains"]
@@ -230,7 +266,7 @@ class LogContainsCheck(_Check):
         return value
 
 
-class FileOnVolumeCheck(_Check):
+class FileOnVolumeCheck(_RunCheck):
     """A file named like ``pattern``, written after the lab started, on a claim or a node's host path."""
 
     check: Literal["file_on_volume"]
@@ -255,7 +291,7 @@ class FileOnVolumeCheck(_Check):
         return self
 
 
-class ConcurrencyCheck(_Check):
+class ConcurrencyCheck(_RunCheck):
     """The most pods of the selected Jobs that ran at once: at least ``min``, at most ``max``,
     and (``below_total``) fewer than the number of Jobs, i.e. some had to wait."""
 
@@ -294,6 +330,34 @@ class NodeHealthyCheck(_Check):
     jobs: Select
 
 
+class PlacementCheck(_Check):
+    """Every pod of the selected Jobs was scheduled to a node carrying ``node_labels`` (and
+    ``resource`` among its allocatable resources): the scheduler's decision, real evidence on
+    simulated nodes too. A node removed since counts when the autoscaler added it to one of
+    ``groups`` for that pod (its ``TriggeredScaleUp`` event names the group, the node's name starts
+    with it): the groups' nodes carry the labels."""
+
+    check: Literal["placement"]
+    phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"not-scheduled", "wrong-node", "node-gone"}
+    jobs: Select
+    node_labels: dict[str, str] = Field(default_factory=dict)
+    resource: str | None = None
+    groups: list[str] = Field(default_factory=list)
+
+
+class ScaledCheck(_Check):
+    """The cluster autoscaler added a node for a pod of the selected Jobs (its ``TriggeredScaleUp``
+    event), the pod ran on that new node, and (``removed``) the node was taken away again once the
+    Jobs were done. The found text gives the times: created → scale-up → scheduled → finished."""
+
+    check: Literal["scaled"]
+    phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"no-scale-up", "not-on-new-node"}
+    jobs: Select
+    removed: bool = False
+
+
 class PythonCheck(_Check):
     """``function`` in ``labs/<id>/checks.py``, called with a check context and ``params``."""
 
@@ -312,6 +376,8 @@ Check = Annotated[
     | MountCheck
     | ProgramCheck
     | CountCheck
+    | TolerationCheck
+    | NodeSelectionCheck
     | JobConditionCheck
     | TerminatedCheck
     | LogMetricCheck
@@ -321,6 +387,8 @@ Check = Annotated[
     | UnschedulableCheck
     | QosClassCheck
     | NodeHealthyCheck
+    | PlacementCheck
+    | ScaledCheck
     | PythonCheck,
     Field(discriminator="check"),
 ]
@@ -372,6 +440,9 @@ class LabDefinition(_Strict):
     images: list[ImageSpec] = Field(default_factory=list)
     kinds: list[str] = Field(default_factory=lambda: ["Job"])
     """The kinds a submission may contain."""
+    stays_pending: list[Select] = Field(default_factory=list)
+    """Jobs the lab expects never to be scheduled (they ask for more than any node has): ``lab.run``
+    does not wait for them to finish; the lab's checks read the scheduler's verdict on them."""
     container: LabContainer = Field(default_factory=LabContainer)
     """Which container of a pod is the lab's, for every check."""
     code_dir: str = CODE_DIR
@@ -408,6 +479,16 @@ class LabDefinition(_Strict):
     @property
     def max_score(self) -> int:
         return sum(check.points for check in self.checks)
+
+    @property
+    def autoscaled(self) -> bool:
+        """Whether the lab is about the cluster autoscaler adding nodes (it needs the add-on)."""
+        return "cluster-autoscaler" in self.addons
+
+    @property
+    def awaits_node_removal(self) -> bool:
+        """Whether a check asks that the autoscaler's new nodes be gone again after the Jobs."""
+        return any(isinstance(c, ScaledCheck) and c.removed for c in self.checks)
 
     def selectors(self) -> list[Select]:
         """The objects the lab's checks are about."""

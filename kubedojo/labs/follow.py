@@ -55,6 +55,7 @@ class _State:
     """What the three watches have seen, keyed by uid; the verdict once there is one."""
 
     names: set[str]
+    autoscaled: bool = False
     jobs: dict[str, Obj] = field(default_factory=dict)
     pods: dict[str, Obj] = field(default_factory=dict)
     events: dict[str, Obj] = field(default_factory=dict)
@@ -93,7 +94,7 @@ class _State:
         # Only this attempt's objects: events about older objects of the same names do not count.
         uids = {o["metadata"].get("uid") for o in [*mine, *self.pods.values()]}
         events = [e for e in self.events.values() if (e.get("involvedObject") or {}).get("uid") in uids]
-        stuck = diagnose(mine, self.pods.values(), events)
+        stuck = diagnose(mine, self.pods.values(), events, autoscaled=self.autoscaled)
         if stuck is not None:
             self.verdict = Followed(False, stuck)
             self.done.set()
@@ -106,11 +107,13 @@ def follow_jobs(
     timeout: float,
     reporter: FollowReporter,
     container_of: Callable[[Obj], str | None] = lambda pod: None,
+    autoscaled: bool = False,
 ) -> Followed:
     """Watch until every named Job has finished, or something keeps them from it, or ``timeout``
     seconds pass (then ``Followed(False)``); meanwhile report pods' phases and the log lines of
-    each pod's container ``container_of(pod)`` (None: its only container)."""
-    state = _State(set(jobs))
+    each pod's container ``container_of(pod)`` (None: its only container). ``autoscaled``: the
+    cluster autoscaler may add a node for a pod that cannot be placed (:func:`~.stuck.diagnose`)."""
+    state = _State(set(jobs), autoscaled)
     if not state.names:
         return Followed(True)
     stop = threading.Event()

@@ -1,6 +1,7 @@
 """A small path language over Kubernetes objects (plain dicts), matching lists by predicate.
 
-``spec.template.spec.containers[name=train].args`` — dotted keys; ``[key=value]`` keeps the list
+``spec.template.spec.containers[name=train].args`` — dotted keys (a key with dots or slashes quoted:
+``resources.limits["nvidia.com/gpu"]``); ``[key=value]`` keeps the list
 elements whose ``key`` equals ``value``; ``[*]`` keeps every element; ``[0]`` one index (allowed, but
 checks should prefer predicates). :func:`select` returns every value the path reaches (an empty list
 when it reaches nothing), so a check can say "some" or "every".
@@ -13,7 +14,7 @@ from typing import Any
 
 __all__ = ["parse_path", "select"]
 
-_SEGMENT = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+_SEGMENT = re.compile(r'\["([^"]+)"\]|([^.\[\]]+)|\[([^\]]*)\]')
 
 
 def parse_path(path: str) -> list[str]:
@@ -27,7 +28,8 @@ def parse_path(path: str) -> list[str]:
         match = _SEGMENT.match(path, pos)
         if not match:
             raise ValueError(f"malformed path {path!r} at {pos}")
-        steps.append(match.group(1) if match.group(1) is not None else f"[{match.group(2)}]")
+        quoted, key, inner = match.groups()
+        steps.append(quoted if quoted is not None else key if key is not None else f"[{inner}]")
         pos = match.end()
     if not steps:
         raise ValueError("empty path")

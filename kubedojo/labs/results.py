@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 __all__ = ["CheckResult", "LabResult", "Outcome", "Phase", "Status"]
 
-Status = Literal["passed", "failed", "pending"]
+Status = Literal["passed", "failed", "pending", "skipped"]
+"""``skipped``: the check does not apply to this run (its evidence needs real hardware, and the run
+was on simulated nodes); its points leave the maximum score."""
 Phase = Literal["static", "runtime"]
 """Static checks look at the manifest (or the live objects); runtime checks at what ran."""
 
@@ -35,6 +37,10 @@ class Outcome:
     @classmethod
     def pending(cls, expected: str, found: str) -> Outcome:
         return cls("pending", expected, found)
+
+    @classmethod
+    def skipped(cls, expected: str, found: str) -> Outcome:
+        return cls("skipped", expected, found)
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,8 @@ class LabResult:
 
     @property
     def max_score(self) -> int:
-        return sum(c.points for c in self.checks)
+        """The points of the checks that apply (a skipped check's are left out)."""
+        return sum(c.points for c in self.checks if c.status != "skipped")
 
     @property
     def status(self) -> Status:

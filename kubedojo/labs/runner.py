@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..client.kubeapi import KubeAPI, object_ref
-from ..errors import ApiError, ConfigError, Forbidden
+from ..errors import ApiError, ConfigError, Forbidden, WaitTimeout
 from .definition import LabDefinition, Select
+from .evaluators.scheduling import scale_up_group
 from .follow import follow_jobs
 from .grading import FileReader, GradingContext
 from .integrity import LabImages
 from .nodevolumes import provide_node_volumes
+from .quota import check_extended_quota
 from .reader import READER_LABEL
 from .recording import GradingMeter, grade_and_record
 from .records import ResultStore
@@ -198,6 +200,7 @@ class LabRunner:
             removed = self.reset(lab, namespace, submission, forget_start=False)
             if removed:
                 self.reporter.note(f"removed the previous attempt's {', '.join(removed)}")
+            check_extended_quota(self.client, namespace, submission.objects, lab.id)
             started = record_start(self.client, namespace, lab.id)
         began, requests = time.monotonic(), self.client.requests
         refused, admitted = self._dry_run(submission, namespace)
@@ -208,18 +211,50 @@ class LabRunner:
         with self.reporter.step(f"Submitting {manifest.name}"):
             jobs = self._apply(submission, namespace)
         limit = timeout if timeout is not None else lab.time_limit_minutes * 60.0
-        with self.reporter.watching(f"Running {len(jobs)} Job{'s' if len(jobs) != 1 else ''}"):
-            followed = follow_jobs(self.client, namespace, jobs, limit, self.reporter, _container_name(lab))
+        deadline = time.monotonic() + limit
+        waited = [j for j in jobs if not _expected_pending(lab, j, submission)]
+        with self.reporter.watching(f"Running {len(waited)} Job{'s' if len(waited) != 1 else ''}"):
+            followed = follow_jobs(
+                self.client,
+                namespace,
+                waited,
+                limit,
+                self.reporter,
+                _container_name(lab),
+                autoscaled=lab.autoscaled,
+            )
         if followed.stuck is not None:
             self.reporter.note(f"stopped: {followed.stuck.subject}: {followed.stuck.cause}")
         elif not followed.finished:
             self.reporter.note(f"stopped waiting after {limit:g} s; unfinished checks are pending")
+        elif lab.awaits_node_removal:
+            self._await_node_removal(namespace, waited, deadline - time.monotonic())
         began, requests = time.monotonic(), self.client.requests
         snapshot = take_snapshot(self.client, namespace, lab.kinds)
         ctx = GradingContext(
             lab, snapshot, started, submission=admitted, reader=self.reader, images=self._lab_images(lab)
         )
         return self._finish(ctx, participant, None, began, requests, followed.stuck)
+
+    def _await_node_removal(self, namespace: str, jobs: list[str], seconds: float) -> None:
+        """Wait (at most ``seconds``) until the nodes the autoscaler added for the Jobs' pods are
+        removed again, so that grading sees the whole cycle; say how long each took."""
+        added = autoscaler_nodes(self.client, namespace, jobs)
+        if not added:
+            return
+        idle = time.monotonic()
+        for node in added:
+            self.reporter.note(
+                f"waiting for the autoscaler to remove {node}, now idle (at most {seconds:.0f} s)"
+            )
+            try:
+                self.client.wait_deleted("Node", node, None, max(1.0, seconds - (time.monotonic() - idle)))
+            except WaitTimeout:
+                self.reporter.note(f"{node} is still there after {seconds:.0f} s; that check stays pending")
+                return
+            except Forbidden:
+                return  # this identity may not watch nodes: the instructor's grading sees the removal
+            self.reporter.note(f"{node} removed {time.monotonic() - idle:.0f} s after the Jobs were done")
 
     def _dry_run(self, submission: Submission, namespace: str) -> tuple[str | None, list[dict[str, Any]]]:
         """Ask the API server to admit every object without storing it: (why it refused one, or
@@ -250,6 +285,34 @@ class LabRunner:
             if obj["kind"] == "Job":
                 jobs.append(name)
         return jobs
+
+
+def _expected_pending(lab: LabDefinition, job: str, submission: Submission) -> bool:
+    """Whether the submitted Job ``job`` is one the lab expects never to be scheduled."""
+    objs = [o for o in submission.objects if o["kind"] == "Job" and o["metadata"].get("name") == job]
+    return any(sel.matches(obj) for sel in lab.stays_pending for obj in objs)
+
+
+def autoscaler_nodes(client: KubeAPI, namespace: str, jobs: list[str]) -> list[str]:
+    """The nodes the cluster autoscaler added for the pods of ``jobs`` and that still exist: a pod
+    with a ``TriggeredScaleUp`` event naming group G, scheduled to a node named ``G-…``."""
+    pods = {
+        p["metadata"]["name"]: p
+        for p in client.pods(namespace)
+        if (p["metadata"].get("labels") or {}).get("batch.kubernetes.io/job-name") in set(jobs)
+    }
+    added = []
+    for event in client.list("Event", namespace):
+        involved = event.get("involvedObject") or {}
+        pod = pods.get(str(involved.get("name")))
+        if event.get("reason") != "TriggeredScaleUp" or pod is None:
+            continue
+        group = scale_up_group(event)
+        node = str((pod.get("spec") or {}).get("nodeName") or "")
+        if group and node.startswith(f"{group}-"):
+            added.append(node)
+    present = {n["metadata"]["name"] for n in client.list("Node")} if added else set()
+    return [n for n in dict.fromkeys(added) if n in present]
 
 
 def _container_name(lab: LabDefinition) -> Callable[[dict[str, Any]], str | None]:

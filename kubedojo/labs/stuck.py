@@ -24,6 +24,7 @@ Obj = Mapping[str, Any]
 _PULL = {"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"}
 _MISSING = re.compile(r'(configmap|secret|persistentvolumeclaim)s? "([^"]+)" not found', re.IGNORECASE)
 _SCALE_UP = {"TriggeredScaleUp"}
+_NO_SCALE_UP = {"NotTriggerScaleUp"}
 
 
 @dataclass(frozen=True)
@@ -170,13 +171,16 @@ def diagnose(
     events: Iterable[Obj],
     now: datetime | None = None,
     settle: float = 2.0,
+    autoscaled: bool = False,
 ) -> Stuck | None:
     """The first cause that keeps the submitted ``jobs`` from finishing, seen in their pods and the
     namespace's ``events`` (only this attempt's: the caller filters by uid); None while they move.
 
     A pod the scheduler cannot place counts only when none of the submission's pods is placed (a
     queue behind running pods moves) and no scale-up was triggered, and only once the scheduler has
-    said so for ``settle`` seconds (the pods placed just before it may still be binding)."""
+    said so for ``settle`` seconds (the pods placed just before it may still be binding). On an
+    ``autoscaled`` cluster it counts only once the autoscaler has said it will not add a node for it
+    (``NotTriggerScaleUp``): before its next scan, that pod may be what it adds a node for."""
     now = now or datetime.now(UTC)
     jobs, events = list(jobs), list(events)
     names = {j["metadata"]["name"] for j in jobs}
@@ -198,6 +202,11 @@ def diagnose(
     progressing = any(_placed(p) for p in mine) or any(e.get("reason") in _SCALE_UP for e in events)
     if not progressing:
         for pod in mine:
+            declined = any(
+                e.get("reason") in _NO_SCALE_UP for e in _pod_events(events, pod["metadata"]["name"], "Pod")
+            )
+            if autoscaled and not declined:
+                continue
             message = _unschedulable(pod, now, settle)
             if message is not None:
                 return Stuck(

@@ -86,7 +86,7 @@ def kube_apiserver(layout: Layout) -> Component:
                 f"--secure-port={s.api_port}",
                 "--allow-privileged=true",
                 "--authorization-mode=Node,RBAC",
-                "--enable-admission-plugins=NodeRestriction,ExtendedResourceToleration",
+                "--enable-admission-plugins=NodeRestriction",
                 f"--client-ca-file={pki('ca.crt')}",
                 f"--tls-cert-file={pki('apiserver.crt')}",
                 f"--tls-private-key-file={pki('apiserver.key')}",

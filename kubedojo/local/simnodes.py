@@ -157,11 +157,13 @@ SIM_MESSAGE = SIM_ANNOTATION_PREFIX + "termination-message"
 reports: its output, the files it saved), for benchmarks that grade simulated work."""
 
 
-def kwok_stages() -> list[dict[str, Any]]:
+def kwok_stages(job_seconds: int = 20) -> list[dict[str, Any]]:
     """How kwok moves simulated nodes and the pods bound to them through their lives.
 
-    A new node becomes Ready and keeps sending heartbeats; a pod bound to a simulated node runs (it
-    never finishes: nothing really executes there) — unless it is annotated
+    A new node becomes Ready and keeps sending heartbeats; a pod bound to a simulated node runs
+    (nothing really executes there): a Job's pod for ``job_seconds``, then it ends as completed (the
+    Job controller then sees the Job through, and its node falls idle), any other pod until it is
+    deleted — unless it is annotated
     ``kubedojo.dev/sim-outcome`` (:data:`SIM_OUTCOMES`): ``Succeeded`` makes it complete after a second,
     ``OOMKilled`` makes it fail as a container killed for its memory does (benchmarks use them to
     create finished work at scale), its containers reporting the ``imageID`` and termination message
@@ -228,6 +230,7 @@ containerStatuses:
             },
         ),
         *(_pod_end_stage(outcome) for outcome in SIM_OUTCOMES),
+        _job_pod_end_stage(job_seconds),
         _stage(
             "kubedojo-pod-delete",
             "Pod",
@@ -290,6 +293,49 @@ containerStatuses:
     )
 
 
+def _job_pod_end_stage(seconds: int) -> dict[str, Any]:
+    """The stage that ends a Job's running simulated pod (not annotated with an outcome) ``seconds``
+    after it started, as completed: exit code 0, the containers' run from the pod's start to now,
+    no image digest and no message (nothing ran: the grader tells it from a real run)."""
+    template = """{{ $now := Now }}{{ $started := .status.startTime }}
+phase: Succeeded
+conditions:
+{{ range $type := list "Ready" "ContainersReady" }}
+- type: {{ $type | Quote }}
+  status: "False"
+  reason: PodCompleted
+  lastTransitionTime: {{ $now | Quote }}
+{{ end }}
+containerStatuses:
+{{ range .spec.containers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  imageID: ""
+  ready: false
+  started: false
+  restartCount: 0
+  state:
+    terminated:
+      exitCode: 0
+      reason: Completed
+      startedAt: {{ $started | Quote }}
+      finishedAt: {{ $now | Quote }}
+{{ end }}
+"""
+    return _stage(
+        "kubedojo-job-pod-complete",
+        "Pod",
+        [
+            {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+            {"key": ".status.phase", "operator": "In", "values": ["Running"]},
+            {"key": ".metadata.ownerReferences.[].kind", "operator": "In", "values": ["Job"]},
+            {"key": f'.metadata.annotations["{SIM_OUTCOME}"]', "operator": "DoesNotExist"},
+        ],
+        {"statusTemplate": template},
+        delay_ms=seconds * 1000,
+    )
+
+
 def kwok(layout: Layout) -> Component:
     """kwok, which keeps the simulated nodes (annotated ``kwok.x-k8s.io/node: fake``) and their pods
     going through :func:`kwok_stages`."""
@@ -329,7 +375,7 @@ def kwok(layout: Layout) -> Component:
                             "nodeLeaseParallelism": 2,
                         },
                     },
-                    *kwok_stages(),
+                    *kwok_stages(layout.settings.sim_job_seconds),
                 ],
                 sort_keys=False,
             ),

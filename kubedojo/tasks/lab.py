@@ -17,6 +17,7 @@ _STATUS = {
     "passed": "[green]✓ passed[/green]",
     "failed": "[red]✗ failed[/red]",
     "pending": "[yellow]… pending[/yellow]",
+    "skipped": "[dim]- n/a[/dim]",
 }
 
 
@@ -97,13 +98,14 @@ def _print_result(result: Any, as_json: bool) -> None:
         out = console()
         rows = []
         for check in result.checks:
-            if check.status == "passed":
+            if check.status in ("passed", "skipped"):
                 detail = check.found
             else:
                 detail = f"expected {check.expected}\nfound    {check.found}"
             if check.hint:
                 detail += f"\n[cyan]hint[/cyan]     {check.hint}"
-            rows.append([_STATUS[check.status], check.title, f"{check.earned}/{check.points}", detail])
+            points = "-" if check.status == "skipped" else f"{check.earned}/{check.points}"
+            rows.append([_STATUS[check.status], check.title, points, detail])
         out.print(table(f"{result.lab}: {result.title}", ["", "check", "points", "details"], rows))
         if result.refused:
             out.print(f"[red]The cluster refused the submission, nothing was applied:[/red] {result.refused}")

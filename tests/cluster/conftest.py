@@ -33,6 +33,9 @@ from .hostsnapshot import HostSnapshot
 
 STATE_DIR = os.environ.get("KUBEDOJO_TEST_STATE_DIR", "/var/lib/kubedojo/test-cluster")
 SIM_NODES = {"gpu": 2}
+SIM_JOB_SECONDS = 5
+"""How long a Job's pod runs on a simulated node here (workshop default 20): the labs' simulated runs
+take that much of the suite's time."""
 NAMESPACE_LABEL = "kubedojo.dev/test"
 
 
@@ -52,7 +55,7 @@ def _unusable_reason() -> str | None:
 
 
 def make_cluster() -> LocalCluster:
-    return LocalCluster(parse_config({"local": {"state_dir": STATE_DIR}}))
+    return LocalCluster(parse_config({"local": {"state_dir": STATE_DIR, "sim_job_seconds": SIM_JOB_SECONDS}}))
 
 
 def _require_usable_host() -> None:

@@ -1,4 +1,5 @@
-"""GPU pods land on the simulated GPU pool; a pod asking for more GPUs than a node has stays Pending."""
+"""GPU pods land on the simulated GPU pool when they tolerate its taint; one that does not, or that asks
+for more GPUs than a node has, stays Pending with the scheduler's reason."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ from kubedojo.local.simnodes import SIM_POOL_LABEL
 
 from .helpers import wait_event, wait_pod
 
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
-def gpu_pod(name: str, image: str, gpus: int) -> dict[str, Any]:
+
+def gpu_pod(name: str, image: str, gpus: int, tolerate: bool = True) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name},
         "spec": {
             "restartPolicy": "Never",
+            "tolerations": [GPU_TOLERATION] if tolerate else [],
             "containers": [
                 {
                     "name": "train",
@@ -40,9 +44,16 @@ def test_gpu_pod_lands_on_a_simulated_gpu_node(
     node = admin.get("Node", pod["spec"]["nodeName"])
     assert node["metadata"]["labels"][SIM_POOL_LABEL] == "gpu"
     assert node["metadata"]["labels"]["role"] == "train-gpu"
-    # The GPU pool's taint is tolerated because the pod asks for the extended resource
-    # (the ExtendedResourceToleration admission plugin added the toleration).
-    assert any(t.get("key") == "nvidia.com/gpu" for t in pod["spec"]["tolerations"])
+
+
+def test_gpu_pod_without_the_toleration_is_kept_off_the_gpu_pool(
+    cluster: LocalCluster, admin: KubeClient, namespace: str
+) -> None:
+    # No admission plugin adds the toleration (as on a kubespray site): the taint keeps it off.
+    admin.create(gpu_pod("untolerated", cluster.image_ref("base"), 1, tolerate=False), namespace)
+    event = wait_event(admin, namespace, "untolerated", "FailedScheduling")
+    assert "untolerated taint" in event["message"], event["message"]
+    assert not admin.get("Pod", "untolerated", namespace)["spec"].get("tolerations")
 
 
 def test_pod_asking_for_more_gpus_than_exist_stays_pending(

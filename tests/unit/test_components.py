@@ -73,9 +73,9 @@ def test_api_server_binds_only_the_bridge_address_with_rbac_and_node_authorizati
     argv = list(api.daemon.argv)
     assert "--bind-address=10.244.0.1" in argv
     assert "--authorization-mode=Node,RBAC" in argv
-    assert any(
-        a.startswith("--enable-admission-plugins=") and "ExtendedResourceToleration" in a for a in argv
-    )
+    # Not ExtendedResourceToleration: a GPU pod must tolerate the GPU pool's taint itself, as on a
+    # kubespray site (lab 06 teaches it).
+    assert "--enable-admission-plugins=NodeRestriction" in argv
 
 
 def test_fingerprint_follows_configuration(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ IDENTICAL = {
         "03-exception",
         "04-hyperparams",
         "05-many-jobs",
+        "06-gpu",
         "more-1-deadline-retries",
         "more-2-requests-limits",
         "more-5-parallel-grid",
@@ -32,8 +33,9 @@ REPORTING = ("TERMINATION_LOG", "REPORT_MAX_BYTES", "OUTPUT", "SAVED", "Kept", "
 them: the same in every script that the lab image runs."""
 SHARED = ("ACTIVATIONS", "stop_on_sigterm", "positive_int", "non_negative_float", "train", *REPORTING)
 
-UNIQUE = ("04-hyperparams/train_hp.py",)
-"""Reads its arguments from a mounted file, then trains with train.py's ``train``."""
+UNIQUE = ("04-hyperparams/train_hp.py", "06-gpu/train_gpu.py")
+"""Read their arguments from a mounted file (04), or report the GPUs the container was given (06),
+then train with train.py's ``train``."""
 
 
 @pytest.mark.parametrize("name", sorted(IDENTICAL))

@@ -102,6 +102,20 @@ def test_waiting_for_room_while_others_run_or_a_node_is_added_is_not_stuck() -> 
     assert diagnose([JOB], [queued], [scale_up]) is None
 
 
+def test_on_an_autoscaled_cluster_only_the_autoscalers_no_counts() -> None:
+    """Before its next scan the autoscaler may add a node for the pod: not stuck until it declines."""
+    queued = unschedulable("0/1 nodes are available: 1 Insufficient nvidia.com/gpu.")
+    assert diagnose([JOB], [queued], [], autoscaled=True) is None
+    declined = event(
+        "Pod",
+        "handson-01-abcde",
+        "NotTriggerScaleUp",
+        "pod didn't trigger scale-up: 1 node(s) had untolerated taint",
+    )
+    found = diagnose([JOB], [queued], [declined], autoscaled=True)
+    assert found is not None and "Insufficient nvidia.com/gpu" in found.cause
+
+
 def test_a_pod_refused_by_the_quota() -> None:
     refused = event(
         "Job",

@@ -42,7 +42,21 @@ def test_gpu_node_advertises_gpus_with_the_pool_label_and_taint() -> None:
 def test_stages_cover_node_and_pod_lifecycles() -> None:
     stages = {s["metadata"]["name"]: s["spec"]["resourceRef"]["kind"] for s in kwok_stages()}
     assert sorted(stages.values()).count("Node") == 2
-    assert sorted(stages.values()).count("Pod") == 4
+    assert sorted(stages.values()).count("Pod") == 5
+
+
+def test_a_jobs_simulated_pod_ends_completed_after_the_configured_time_without_a_digest() -> None:
+    """Only a Job's pods, and not those annotated with an outcome (which end after a second)."""
+    from kubedojo.local.simnodes import SIM_OUTCOME
+
+    ended = next(s for s in kwok_stages(7) if s["metadata"]["name"] == "kubedojo-job-pod-complete")
+    assert ended["spec"]["delay"] == {"durationMilliseconds": 7000}
+    keys = {e["key"]: (e["operator"], e.get("values")) for e in ended["spec"]["selector"]["matchExpressions"]}
+    assert keys[".metadata.ownerReferences.[].kind"] == ("In", ["Job"])
+    assert keys[f'.metadata.annotations["{SIM_OUTCOME}"]'] == ("DoesNotExist", None)
+    status = ended["spec"]["next"]["statusTemplate"]
+    assert "phase: Succeeded" in status and "exitCode: 0" in status
+    assert 'imageID: ""' in status and "startedAt: {{ $started | Quote }}" in status
 
 
 def test_only_annotated_simulated_pods_complete() -> None:

@@ -32,7 +32,7 @@ def _job_condition(ctx: GradingContext, check: JobConditionCheck) -> Outcome:
     what = f"{check.job.describe()}: {check.type}" + (f" ({check.reason})" if check.reason else "")
     # Completion is the lab's work done, so only the lab's code may earn it; a failure (a deadline, a
     # retry limit) is the cluster's behaviour, whatever ran.
-    jobs = ctx.finished_jobs(check.job, what, real_run=check.type == "Complete")
+    jobs = ctx.finished_jobs(check.job, what, real_run=check.type == "Complete", simulated=check.simulated)
     if isinstance(jobs, Outcome):
         return jobs
     for job in jobs:
@@ -43,9 +43,11 @@ def _job_condition(ctx: GradingContext, check: JobConditionCheck) -> Outcome:
             message = f" — {final.get('message')}" if final.get("message") else ""
             return Outcome.failed(what, f"{name}: {final.get('type')}{reason}{message}", "outcome")
     final = job_finished(jobs[0]) or {}
-    return Outcome.passed(
-        what, f"{final.get('type')}" + (f" ({final.get('reason')})" if final.get("reason") else "")
-    )
+    found = f"{final.get('type')}" + (f" ({final.get('reason')})" if final.get("reason") else "")
+    simulated = sorted({n for job in jobs if ctx.ran_simulated(job) for n in ctx.nodes_of(job)})
+    if simulated:
+        found += f", on simulated node {', '.join(simulated)}: kwok ended it, no program ran"
+    return Outcome.passed(what, found)
 
 
 @evaluates(TerminatedCheck)
@@ -55,7 +57,7 @@ def _terminated(ctx: GradingContext, check: TerminatedCheck) -> Outcome:
     )
     if check.job.name is None:
         what = f"every Job: {what}"
-    jobs = ctx.finished_jobs(check.job, what)
+    jobs = ctx.finished_jobs(check.job, what, simulated=check.simulated)
     if isinstance(jobs, Outcome):
         return jobs
     found = ""
@@ -111,7 +113,7 @@ def _log_metric(ctx: GradingContext, check: LogMetricCheck) -> Outcome:
         f"<= {check.max:g}" if check.max is not None else "",
     ]
     what = f"log /{check.pattern}/ " + " and ".join(b for b in bounds if b)
-    jobs = ctx.finished_jobs(check.job, what)
+    jobs = ctx.finished_jobs(check.job, what, simulated=check.simulated)
     if isinstance(jobs, Outcome):
         return jobs
     for job in jobs:
@@ -135,7 +137,7 @@ def _log_metric(ctx: GradingContext, check: LogMetricCheck) -> Outcome:
 @evaluates(LogContainsCheck)
 def _log_contains(ctx: GradingContext, check: LogContainsCheck) -> Outcome:
     what = f"log matches /{check.pattern}/"
-    jobs = ctx.finished_jobs(check.job, what)
+    jobs = ctx.finished_jobs(check.job, what, simulated=check.simulated)
     if isinstance(jobs, Outcome):
         return jobs
     for job in jobs:
@@ -154,7 +156,7 @@ def _file_on_volume(ctx: GradingContext, check: FileOnVolumeCheck) -> Outcome:
     what = f"a file like /{check.pattern}/ ({check.min_size}+ bytes, written since the start) in {where}"
     if check.npz_arrays is not None:
         what += f", holding {check.npz_arrays} arrays"
-    jobs = ctx.finished_jobs(check.job, what)
+    jobs = ctx.finished_jobs(check.job, what, simulated=check.simulated)
     if isinstance(jobs, Outcome):
         return jobs
     if ctx.reader is None:
@@ -228,7 +230,7 @@ def _concurrency(ctx: GradingContext, check: ConcurrencyCheck) -> Outcome:
     if check.below_total:
         parts.append("fewer than all at once")
     what = f"pods of {check.jobs.describe()} running at the same time: {', '.join(parts)}"
-    jobs = ctx.finished_jobs(check.jobs, what)
+    jobs = ctx.finished_jobs(check.jobs, what, simulated=check.simulated)
     if isinstance(jobs, Outcome):
         return jobs
     peak = _peak(_intervals(ctx, jobs))
