@@ -32,7 +32,7 @@ from ..ci import skip_or_fail, unmet_needs
 from .hostsnapshot import HostSnapshot
 
 STATE_DIR = os.environ.get("KUBEDOJO_TEST_STATE_DIR", "/var/lib/kubedojo/test-cluster")
-SIM_NODES = {"gpu": 2}
+SIM_NODES = {"gpu": 2, "train-cpu": 1, "train-mem": 1}
 SIM_JOB_SECONDS = 5
 """How long a Job's pod runs on a simulated node here (workshop default 20): the labs' simulated runs
 take that much of the suite's time."""

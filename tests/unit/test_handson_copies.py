@@ -16,6 +16,7 @@ IDENTICAL = {
         "03-exception",
         "04-hyperparams",
         "05-many-jobs",
+        "05-autoscale-grid",
         "06-gpu",
         "more-1-deadline-retries",
         "more-2-requests-limits",

@@ -194,6 +194,10 @@ def _placement(ctx: GradingContext, check: PlacementCheck) -> Outcome:
     return Outcome.passed(what, ", ".join(dict.fromkeys(seen)))
 
 
+def _node_of(pod: dict[str, Any]) -> str:
+    return str((pod.get("spec") or {}).get("nodeName") or "")
+
+
 def _seconds(start: datetime | None, end: datetime | None) -> str:
     return "?" if start is None or end is None else f"{(end - start).total_seconds():.0f} s"
 
@@ -223,10 +227,11 @@ def _scaled(ctx: GradingContext, check: ScaledCheck) -> Outcome:
             f"no TriggeredScaleUp event for the {len(pods)} pods; they ran on {shown}",
             "no-scale-up",
         )
-    pod, event = triggered[0]
+    on_new = [(p, e) for p, e in triggered if _node_of(p).startswith(f"{scale_up_group(e)}-")]
+    pod, event = (on_new or triggered)[0]
     group = scale_up_group(event) or "?"
-    node = str((pod.get("spec") or {}).get("nodeName") or "")
-    if not node.startswith(f"{group}-"):
+    node = _node_of(pod)
+    if not on_new:
         return Outcome.failed(
             what,
             f"{pod['metadata']['name']} triggered a scale-up of {group} but ran on {node or 'no node'}",

@@ -1,0 +1,107 @@
+"""Labs 06-gpu and 01-node-pools on the real local cluster with its simulated pools: the reference
+solutions get full marks by every route (the checks of what the program did are not applicable on
+simulated nodes, and their points leave the maximum); the classic mistakes (no toleration, the GPU in
+requests only, a preferred affinity) fail with their hints; a namespace quota too small for the lab's
+GPUs is said before anything is applied. The autoscaling labs are in test_cluster_autoscaler.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubedojo.client.kube import KubeClient
+from kubedojo.errors import ConfigError
+from kubedojo.labs import LabRunner
+
+from .labtools import CATALOG, assert_partial, container, every_route, named, run, variant
+
+pytestmark = pytest.mark.cluster
+
+LAB = CATALOG.get("06-gpu")
+
+
+def test_06_solution_by_every_route(lab_runner: LabRunner, namespace: str, tmp_path: Path) -> None:
+    result = every_route(lab_runner, LAB.id, LAB.solution_path, namespace, tmp_path / "class")
+    checks = {c.id: c for c in result.checks}
+    assert checks.pop("gpu-seen").status == "skipped"
+    assert all(c.status == "passed" for c in checks.values()), [(c.id, c.found) for c in checks.values()]
+    assert result.status == "passed" and result.score == result.max_score == LAB.max_score - 2
+    assert "simulated" in checks["on-gpu-node"].found and "kwok ended it" in checks["complete"].found
+    assert "Insufficient nvidia.com/gpu" in checks["greedy-pending"].found
+
+
+def test_06_without_the_toleration_stops_at_once_with_the_hint(
+    lab_runner: LabRunner, namespace: str, tmp_path: Path
+) -> None:
+    def untolerated(docs: list[dict[str, Any]]) -> None:
+        del named(docs, "Job", "handson-06")["spec"]["template"]["spec"]["tolerations"]
+
+    result = run(lab_runner, LAB.id, variant(LAB, tmp_path, untolerated), namespace)
+    assert_partial(result, {"tolerates-gpu-taint", "on-gpu-node", "complete", "gpu-seen"}, "toleration")
+    assert "untolerated taint" in {c.id: c for c in result.checks}["complete"].found
+
+
+def test_06_the_gpu_in_requests_only_is_refused(
+    lab_runner: LabRunner, admin: KubeClient, namespace: str, tmp_path: Path
+) -> None:
+    def requested(docs: list[dict[str, Any]]) -> None:
+        resources = container(named(docs, "Job", "handson-06"))["resources"]
+        resources["requests"]["nvidia.com/gpu"] = resources["limits"].pop("nvidia.com/gpu")
+
+    result = run(lab_runner, LAB.id, variant(LAB, tmp_path, requested), namespace)
+    assert result.refused is not None and "Limit must be set" in result.refused
+    gpu_limit = {c.id: c for c in result.checks}["gpu-limit"]
+    assert gpu_limit.status == "failed" and "resources.limits" in gpu_limit.hint
+    assert admin.list("Job", namespace) == []
+
+
+def test_06_a_quota_without_room_for_the_gpus_is_said_before_anything_is_applied(
+    lab_runner: LabRunner, admin: KubeClient, namespace: str
+) -> None:
+    quota = {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "gpus"},
+        "spec": {"hard": {"requests.nvidia.com/gpu": "1"}},
+    }
+    admin.create(quota, namespace)
+    admin.wait_for(
+        "the quota's status",
+        "ResourceQuota",
+        lambda q: "used" in (q.get("status") or {}),
+        30,
+        namespace,
+        name="gpus",
+    )
+    with pytest.raises(ConfigError, match=r"needs 3 nvidia.com/gpu .*leaves 1 \(requests.nvidia.com/gpu\)"):
+        run(lab_runner, LAB.id, LAB.solution_path, namespace)
+    assert admin.list("Job", namespace) == []
+
+
+# -- 01-node-pools: the same scheduling checks on the CPU and memory pools ------------------------
+
+POOLS = CATALOG.get("01-node-pools")
+
+
+def test_01_node_pools_solution_by_every_route(lab_runner: LabRunner, namespace: str, tmp_path: Path) -> None:
+    result = every_route(lab_runner, POOLS.id, POOLS.solution_path, namespace, tmp_path / "class")
+    checks = {c.id: c for c in result.checks}
+    assert checks.pop("accuracy").status == "skipped"  # nothing trains on a simulated node
+    assert all(c.status == "passed" for c in checks.values()), [(c.id, c.found) for c in checks.values()]
+    assert "sim-train-cpu-0" in checks["cpu-placed"].found and "sim-train-mem-0" in checks["mem-placed"].found
+
+
+def test_01_node_pools_a_preferred_affinity_is_not_a_requirement(
+    lab_runner: LabRunner, namespace: str, tmp_path: Path
+) -> None:
+    def preferred(docs: list[dict[str, Any]]) -> None:
+        affinity = named(docs, "Job", "handson-01-mem")["spec"]["template"]["spec"]["affinity"][
+            "nodeAffinity"
+        ]
+        (term,) = affinity.pop("requiredDuringSchedulingIgnoredDuringExecution")["nodeSelectorTerms"]
+        affinity["preferredDuringSchedulingIgnoredDuringExecution"] = [{"weight": 100, "preference": term}]
+
+    result = run(lab_runner, POOLS.id, variant(POOLS, tmp_path, preferred), namespace)
+    assert_partial(result, {"mem-selector"}, "requiredDuringSchedulingIgnoredDuringExecution")
