@@ -54,8 +54,9 @@ _READ = ["get", "list", "watch"]
 
 
 def role_rules() -> list[dict[str, Any]]:
-    """Jobs and their pods (with logs), ConfigMaps and claims: what the labs use. No Secrets, no
-    RBAC, nothing cluster-wide (a Role cannot grant that anyway)."""
+    """Jobs and their pods (with logs), ConfigMaps and claims: what the labs use; the pods' metrics
+    (``kubectl top pod``). No Secrets, no RBAC, nothing cluster-wide (a Role cannot grant that
+    anyway)."""
     return [
         {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": _ALL},
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "create", "delete"]},
@@ -63,6 +64,7 @@ def role_rules() -> list[dict[str, Any]]:
         {"apiGroups": [""], "resources": ["configmaps", "persistentvolumeclaims"], "verbs": _ALL},
         {"apiGroups": [""], "resources": ["events", "resourcequotas", "limitranges"], "verbs": _READ},
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": _READ},
+        {"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": ["get", "list"]},
     ]
 
 
@@ -73,7 +75,10 @@ def cluster_objects() -> list[dict[str, Any]]:
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": {"name": NODE_READER, "labels": MANAGED},
-            "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}],
+            "rules": [
+                {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["metrics.k8s.io"], "resources": ["nodes"], "verbs": ["get", "list"]},
+            ],
         }
     ]
 

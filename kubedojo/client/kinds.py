@@ -67,6 +67,8 @@ BUILTIN_KINDS = _kinds(
     ("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", True),
     ("EndpointSlice", "discovery.k8s.io/v1", "endpointslices", True),
     ("CustomResourceDefinition", "apiextensions.k8s.io/v1", "customresourcedefinitions", False),
+    ("PodMetrics", "metrics.k8s.io/v1beta1", "pods", True),
+    ("NodeMetrics", "metrics.k8s.io/v1beta1", "nodes", False),
     ("ValidatingAdmissionPolicy", "admissionregistration.k8s.io/v1", "validatingadmissionpolicies", False),
     (
         "ValidatingAdmissionPolicyBinding",

@@ -31,6 +31,8 @@ from .selection import LabContainer, Select
 __all__ = [
     "CHECK_KINDS",
     "CHECK_MODELS",
+    "AnswerRef",
+    "BusiestCheck",
     "Check",
     "ConcurrencyCheck",
     "CountCheck",
@@ -358,6 +360,28 @@ class ScaledCheck(_Check):
     removed: bool = False
 
 
+class AnswerRef(_Strict):
+    """Where a participant writes an answer: a key of a ConfigMap in their namespace."""
+
+    config_map: str
+    key: str
+
+
+class BusiestCheck(_Check):
+    """The participant's ``answer`` names the selected Job whose pods use the most ``resource`` now,
+    as metrics-server reports it at grading time (``kubectl top pod``): the named Job's usage is at
+    least ``1 - tolerance`` of the top one's. Graded while the Jobs run: metrics-server reports only
+    running pods."""
+
+    check: Literal["busiest"]
+    phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"no-answer", "unknown-job", "not-busiest"}
+    jobs: Select
+    answer: AnswerRef
+    resource: Literal["memory", "cpu"] = "memory"
+    tolerance: float = Field(default=0.1, ge=0, lt=1)
+
+
 class PythonCheck(_Check):
     """``function`` in ``labs/<id>/checks.py``, called with a check context and ``params``."""
 
@@ -389,6 +413,7 @@ Check = Annotated[
     | NodeHealthyCheck
     | PlacementCheck
     | ScaledCheck
+    | BusiestCheck
     | PythonCheck,
     Field(discriminator="check"),
 ]
@@ -440,6 +465,10 @@ class LabDefinition(_Strict):
     images: list[ImageSpec] = Field(default_factory=list)
     kinds: list[str] = Field(default_factory=lambda: ["Job"])
     """The kinds a submission may contain."""
+    waits_for: Literal["finished", "running"] = "finished"
+    """What ``lab.run`` waits for before it grades: every Job finished, or every Job's pod running
+    (a lab graded while its Jobs run, such as reading their live metrics; the participant answers,
+    then grades with ``lab.check``)."""
     stays_pending: list[Select] = Field(default_factory=list)
     """Jobs the lab expects never to be scheduled (they ask for more than any node has): ``lab.run``
     does not wait for them to finish; the lab's checks read the scheduler's verdict on them."""

@@ -56,6 +56,8 @@ class _State:
 
     names: set[str]
     autoscaled: bool = False
+    until_running: bool = False
+    """Done once every Job has a running pod (not once they finished)."""
     jobs: dict[str, Obj] = field(default_factory=dict)
     pods: dict[str, Obj] = field(default_factory=dict)
     events: dict[str, Obj] = field(default_factory=dict)
@@ -87,6 +89,14 @@ class _State:
             return
         mine = [j for j in self.jobs.values() if j["metadata"]["name"] in self.names]
         finished = {j["metadata"]["name"] for j in mine if job_finished(j) is not None}
+        if self.until_running:
+            uids = {j["metadata"].get("uid") for j in mine}
+            finished |= {
+                str((p["metadata"].get("labels") or {}).get("batch.kubernetes.io/job-name"))
+                for p in self.pods.values()
+                if (p.get("status") or {}).get("phase") == "Running"
+                and any(r.get("uid") in uids for r in p["metadata"].get("ownerReferences") or [])
+            }
         if finished >= self.names:
             self.verdict = Followed(True)
             self.done.set()
@@ -108,12 +118,14 @@ def follow_jobs(
     reporter: FollowReporter,
     container_of: Callable[[Obj], str | None] = lambda pod: None,
     autoscaled: bool = False,
+    until_running: bool = False,
 ) -> Followed:
     """Watch until every named Job has finished, or something keeps them from it, or ``timeout``
     seconds pass (then ``Followed(False)``); meanwhile report pods' phases and the log lines of
     each pod's container ``container_of(pod)`` (None: its only container). ``autoscaled``: the
-    cluster autoscaler may add a node for a pod that cannot be placed (:func:`~.stuck.diagnose`)."""
-    state = _State(set(jobs), autoscaled)
+    cluster autoscaler may add a node for a pod that cannot be placed (:func:`~.stuck.diagnose`).
+    ``until_running``: done once every Job's pod runs (a lab graded while they run)."""
+    state = _State(set(jobs), autoscaled, until_running)
     if not state.names:
         return Followed(True)
     stop = threading.Event()

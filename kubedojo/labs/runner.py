@@ -222,6 +222,7 @@ class LabRunner:
                 self.reporter,
                 _container_name(lab),
                 autoscaled=lab.autoscaled,
+                until_running=lab.waits_for == "running",
             )
         if followed.stuck is not None:
             self.reporter.note(f"stopped: {followed.stuck.subject}: {followed.stuck.cause}")
@@ -229,6 +230,10 @@ class LabRunner:
             self.reporter.note(f"stopped waiting after {limit:g} s; unfinished checks are pending")
         elif lab.awaits_node_removal:
             self._await_node_removal(namespace, waited, deadline - time.monotonic())
+        elif lab.waits_for == "running":
+            self.reporter.note(
+                f"the Jobs run: do what the lab asks while they do, then 'invoke lab.check {lab.id}'"
+            )
         began, requests = time.monotonic(), self.client.requests
         snapshot = take_snapshot(self.client, namespace, lab.kinds)
         ctx = GradingContext(

@@ -18,10 +18,11 @@ from typing import Any
 
 from ..client.kubeapi import KubeAPI
 from ..clusterstatus import node_simulated
-from ..errors import Forbidden
+from ..errors import ApiError, Forbidden
 
 __all__ = [
     "ON_DEMAND",
+    "OPTIONAL",
     "ClusterSnapshot",
     "SharedList",
     "WouldWait",
@@ -29,9 +30,11 @@ __all__ = [
     "take_snapshot",
 ]
 
-ALWAYS = ("Job", "Pod", "Event", "Node")
-ON_DEMAND = frozenset({"Event"})
+ALWAYS = ("Job", "Pod", "Event", "Node", "PodMetrics")
+ON_DEMAND = frozenset({"Event", "PodMetrics"})
 """Kinds listed only when a check or the evidence first asks for them."""
+OPTIONAL = frozenset({"PodMetrics"})
+"""Kinds a cluster may not serve (metrics-server's, without it): a refused list reads as empty."""
 NEVER = frozenset({"Secret"})
 """Kinds a snapshot never reads, even when a lab's submission may contain them (evidence is saved)."""
 
@@ -95,7 +98,13 @@ class SharedList:
         with self._lock:
             if self._parts is None:
                 parts: dict[str, list[dict[str, Any]]] = {}
-                for obj in self.client.list(self.kind):
+                try:
+                    listed = self.client.list(self.kind)
+                except ApiError:
+                    if self.kind not in OPTIONAL:
+                        raise
+                    listed = []
+                for obj in listed:
                     namespace = (obj.get("metadata") or {}).get("namespace")
                     if namespace in self.namespaces:
                         parts.setdefault(namespace, []).append(obj)
@@ -104,8 +113,9 @@ class SharedList:
 
 
 def snapshot_kinds(kinds: Iterable[str]) -> list[str]:
-    """The kinds a grading reads: always Jobs, Pods, Events and Nodes, then ``kinds`` (a lab's, or
-    every lab's of a class) in order, never Secrets."""
+    """The kinds a grading reads: always Jobs, Pods, Events, Nodes and pod metrics (Events and pod
+    metrics only when asked for), then ``kinds`` (a lab's, or every lab's of a class) in order,
+    never Secrets."""
     return list(dict.fromkeys([*ALWAYS, *(k for k in kinds if k not in NEVER)]))
 
 
@@ -127,6 +137,10 @@ def take_snapshot(client: KubeAPI, namespace: str, kinds: Iterable[str] = ()) ->
                 return client.list(kind, namespace)
             except Forbidden:
                 return []
+            except ApiError:
+                if kind in OPTIONAL:
+                    return []
+                raise
 
         return read
 

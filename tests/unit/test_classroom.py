@@ -90,10 +90,13 @@ def test_participant_objects_quota_and_limits() -> None:
         == objects[4]["subjects"]
         == [{"kind": "ServiceAccount", "name": "participant", "namespace": "dojo-alice"}]
     )
-    # Read access to Nodes, and nothing else cluster-wide.
+    # Read access to Nodes and their metrics (kubectl top node), and nothing else cluster-wide.
     assert objects[4]["roleRef"]["name"] == "kubedojo-participant-nodes"
     (reader,) = cluster_objects()
-    assert reader["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]}]
+    assert reader["rules"] == [
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["metrics.k8s.io"], "resources": ["nodes"], "verbs": ["get", "list"]},
+    ]
 
 
 def policies(**network: object) -> dict[str, dict[str, Any]]:

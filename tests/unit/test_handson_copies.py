@@ -17,6 +17,7 @@ IDENTICAL = {
         "04-hyperparams",
         "05-many-jobs",
         "05-autoscale-grid",
+        "05-monitoring",
         "06-gpu",
         "more-1-deadline-retries",
         "more-2-requests-limits",
@@ -34,9 +35,10 @@ REPORTING = ("TERMINATION_LOG", "REPORT_MAX_BYTES", "OUTPUT", "SAVED", "Kept", "
 them: the same in every script that the lab image runs."""
 SHARED = ("ACTIVATIONS", "stop_on_sigterm", "positive_int", "non_negative_float", "train", *REPORTING)
 
-UNIQUE = ("04-hyperparams/train_hp.py", "06-gpu/train_gpu.py")
+UNIQUE = ("04-hyperparams/train_hp.py", "05-monitoring/train_hold.py", "06-gpu/train_gpu.py")
 """Read their arguments from a mounted file (04), or report the GPUs the container was given (06),
-then train with train.py's ``train``."""
+then train with train.py's ``train``; or keep training for a while, holding a training set of a
+chosen size (05-monitoring)."""
 
 
 @pytest.mark.parametrize("name", sorted(IDENTICAL))
