@@ -1,19 +1,22 @@
-"""Labs 06-gpu and 01-node-pools on the real local cluster with its simulated pools: the reference
-solutions get full marks by every route (the checks of what the program did are not applicable on
+"""Labs 06-gpu, 01-node-pools and 03-node-loss on the real local cluster with its simulated pools:
+the reference solutions get full marks by every route (the checks of what the program did are not applicable on
 simulated nodes, and their points leave the maximum); the classic mistakes (no toleration, the GPU in
 requests only, a preferred affinity) fail with their hints; a namespace quota too small for the lab's
 GPUs is said before anything is applied. The autoscaling labs are in test_cluster_autoscaler.py."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kubedojo.client.kube import KubeClient
+from kubedojo.config import DEFAULT_SIM_POOLS
 from kubedojo.errors import ConfigError
 from kubedojo.labs import LabRunner
+from kubedojo.local.simnodes import node_object
 
 from .labtools import CATALOG, assert_partial, container, every_route, named, run, variant
 
@@ -105,3 +108,61 @@ def test_01_node_pools_a_preferred_affinity_is_not_a_requirement(
 
     result = run(lab_runner, POOLS.id, variant(POOLS, tmp_path, preferred), namespace)
     assert_partial(result, {"mem-selector"}, "requiredDuringSchedulingIgnoredDuringExecution")
+
+
+# -- 03-node-loss: the node under a running pod is deleted; the Job runs it again elsewhere --------
+
+LOSS = CATALOG.get("03-node-loss")
+
+
+def test_03_node_loss_the_job_runs_its_pod_again_on_another_node(
+    lab_runner: LabRunner, admin: KubeClient, namespace: str
+) -> None:
+    pool = DEFAULT_SIM_POOLS["train-cpu"]
+    extra = node_object("train-cpu", 9, pool)  # a second node in the pool, for the replacement
+    admin.create(extra)
+    outcome: dict[str, Any] = {}
+
+    def submit() -> None:
+        try:
+            outcome["result"] = run(lab_runner, LOSS.id, LOSS.solution_path, namespace, timeout=240)
+        except BaseException as exc:  # handed to the test's thread
+            outcome["error"] = exc
+
+    lost = ""
+    worker = threading.Thread(target=submit)
+    worker.start()
+    try:
+        pod = admin.wait_for(
+            "the training pod to run",
+            "Pod",
+            lambda p: (p.get("status") or {}).get("phase") == "Running",
+            120,
+            namespace,
+            label_selector="batch.kubernetes.io/job-name=handson-03-node-loss",
+        )
+        lost = pod["spec"]["nodeName"]
+        admin.delete("Node", lost)  # mid-run: the simulated run lasts SIM_JOB_SECONDS
+        worker.join(300)
+        assert not worker.is_alive(), "lab.run did not return"
+        if "error" in outcome:
+            raise outcome["error"]
+        result = outcome["result"]
+        checks = {c.id: c for c in result.checks}
+        assert result.status == "passed", [(c.id, c.status, c.found) for c in result.checks]
+        assert f"lost with {lost}" in checks["rescheduled"].found, checks["rescheduled"].found
+        assert admin.get("Job", "handson-03-node-loss", namespace)["status"].get("failed") == 1
+    finally:
+        worker.join(300)
+        for name in {extra["metadata"]["name"], lost} - {""}:
+            admin.delete("Node", name)
+            admin.wait_deleted("Node", name, None, 60)
+        if lost and lost != extra["metadata"]["name"]:  # a node cluster.up made: as it was
+            index = int(lost.rsplit("-", 1)[1])
+            admin.create(node_object("train-cpu", index, pool))
+
+
+def test_03_node_loss_without_a_lost_node_says_what_to_do(lab_runner: LabRunner, namespace: str) -> None:
+    result = run(lab_runner, LOSS.id, LOSS.solution_path, namespace)
+    rescheduled = {c.id: c for c in result.checks}["rescheduled"]
+    assert rescheduled.status == "failed" and "delete the node" in rescheduled.hint

@@ -306,3 +306,41 @@ def test_a_quota_too_small_for_the_lab_is_said_before_anything_is_applied() -> N
     kube.put(quota("3", "1"))  # another lab's pod still holds one
     with pytest.raises(ConfigError, match="leaves 2"):
         check_extended_quota(kube, "dojo-ann", solution("06-gpu"), "06-gpu")
+
+
+def node_loss_run(deleted: bool, replaced: bool = True) -> dict[str, list[dict[str, Any]]]:
+    (doc,) = yaml.safe_load_all((PROJECT / "labs" / "03-node-loss" / "solution.yaml").read_text())
+    job = live(doc, "j1")
+    second = pod_of(job, "sim-train-cpu-9")
+    second["metadata"]["name"] = "handson-03-node-loss-second"
+    second["status"]["phase"] = "Succeeded" if replaced else "Failed"
+    scheduled = [
+        {
+            "reason": "Scheduled",
+            "message": f"Successfully assigned ns/{pod} to {node}",
+            "involvedObject": {"kind": "Pod", "name": pod},
+        }
+        for pod, node in (
+            ("handson-03-node-loss-first", "sim-train-cpu-0"),
+            (second["metadata"]["name"], "sim-train-cpu-9"),
+        )
+    ]
+    nodes = [node("sim-train-cpu-9", True, role="train-cpu")]
+    if not deleted:
+        nodes.append(node("sim-train-cpu-0", True, role="train-cpu"))
+    return {"Job": [job], "Pod": [second], "Node": nodes, "Event": scheduled}
+
+
+def test_node_loss_is_found_in_the_scheduler_events_that_outlive_the_lost_pod() -> None:
+    result, checks = graded("03-node-loss", node_loss_run(deleted=True), images=None)
+    assert result.status == "passed", [(c.id, c.found) for c in result.checks]
+    assert checks["rescheduled"].status == "passed", checks["rescheduled"].found
+    assert "lost with sim-train-cpu-0" in checks["rescheduled"].found
+    assert "handson-03-node-loss-second completed on sim-train-cpu-9" in checks["rescheduled"].found
+
+
+def test_node_loss_without_a_deleted_node_or_a_replacement_fails_with_what_to_do() -> None:
+    _, checks = graded("03-node-loss", node_loss_run(deleted=False), images=None)
+    assert checks["rescheduled"].status == "failed" and "kubectl delete node" in checks["rescheduled"].hint
+    _, checks = graded("03-node-loss", node_loss_run(deleted=True, replaced=False), images=None)
+    assert checks["rescheduled"].status == "failed" and "no pod" in checks["rescheduled"].found

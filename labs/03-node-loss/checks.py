@@ -1,0 +1,47 @@
+"""Python check of 03-node-loss: the Job's pod was lost with its node and the Job started it again on
+another node. Evidence: the scheduler's ``Scheduled`` events for the Job's pods (they outlive the
+pods), the nodes that exist now, and the pod that finished the Job."""
+
+from __future__ import annotations
+
+import re
+
+from kubedojo.labs import GradingContext, Outcome, Select, job_finished
+
+_ASSIGNED = re.compile(r"Successfully assigned \S+/(\S+) to (\S+)")
+
+
+def rescheduled_elsewhere(ctx: GradingContext, job: str) -> Outcome:
+    what = "the pod was lost with its node, and the Job ran it again on another node"
+    fresh, _ = ctx.jobs(Select(kind="Job", name=job))
+    if not fresh:
+        return Outcome.pending(what, f"no Job {job} since the lab started")
+    if job_finished(fresh[0]) is None:
+        return Outcome.pending(what, f"{job} still runs")
+    if "Node" in ctx.snapshot.hidden:
+        return Outcome.pending(what, "this identity may not see nodes; the instructor's grading does")
+    placed: dict[str, str] = {}
+    for event in ctx.snapshot.of_kind("Event"):
+        found = _ASSIGNED.search(str(event.get("message") or ""))
+        if event.get("reason") == "Scheduled" and found and found.group(1).startswith(f"{job}-"):
+            placed[found.group(1)] = found.group(2)
+    nodes = {n["metadata"]["name"] for n in ctx.snapshot.of_kind("Node")}
+    lost = sorted({node for node in placed.values() if node not in nodes})
+    if not lost:
+        shown = ", ".join(f"{pod} on {node}" for pod, node in sorted(placed.items())) or "no pod scheduled"
+        return Outcome.failed(
+            what,
+            f"no node its pods ran on was deleted ({shown})",
+            "no-node-lost",
+            "delete the node the pod runs on while it runs (kubectl delete node NODE)",
+        )
+    finishers = [p for p in ctx.pods_of(fresh[0]) if (p.get("status") or {}).get("phase") == "Succeeded"]
+    elsewhere = [p for p in finishers if p["spec"].get("nodeName") not in lost]
+    if not elsewhere:
+        return Outcome.failed(
+            what, f"lost {', '.join(lost)}, but no pod of {job} completed on another node", "not-replaced"
+        )
+    pod = elsewhere[0]
+    return Outcome.passed(
+        what, f"lost with {', '.join(lost)}; {pod['metadata']['name']} completed on {pod['spec']['nodeName']}"
+    )
