@@ -240,11 +240,7 @@ containerStatuses:
     ]
 
 
-def _pod_end_stage(outcome: str) -> dict[str, Any]:
-    """The stage that ends a running simulated pod annotated with ``outcome`` a second after it
-    started: its phase, and every container terminated with the outcome's exit code and reason."""
-    phase, exit_code, reason = SIM_OUTCOMES[outcome]
-    template = """{{ $now := Now }}{{ $notes := .metadata.annotations }}
+_END_TEMPLATE = """{{ $now := Now }}{{ $notes := .metadata.annotations }}{{ $started := .status.startTime }}
 phase: PHASE
 conditions:
 {{ range $type := list "Ready" "ContainersReady" }}
@@ -257,7 +253,7 @@ containerStatuses:
 {{ range .spec.containers }}
 - name: {{ .name | Quote }}
   image: {{ .image | Quote }}
-  imageID: {{ get $notes "IMAGE_ID_KEY" | Quote }}
+  imageID: IMAGE_ID
   ready: false
   started: false
   restartCount: 0
@@ -265,20 +261,36 @@ containerStatuses:
     terminated:
       exitCode: EXIT_CODE
       reason: REASON
-      message: {{ get $notes "MESSAGE_KEY" | Quote }}
-      startedAt: {{ $now | Quote }}
+      message: MESSAGE
+      startedAt: STARTED
       finishedAt: {{ $now | Quote }}
 {{ end }}
 """
-    for key, value in {
+
+
+def _end_status(phase: str, exit_code: int, reason: str, annotated: bool) -> str:
+    """The status template of a simulated pod's end: its phase, every container terminated with
+    ``exit_code`` and ``reason``; ``annotated``: the image digest and message from the pod's
+    annotations and a run of no length (a benchmark's work), else none and a run since the pod's start."""
+    fields = {
         "PHASE": phase,
         "POD_REASON": "PodCompleted" if phase == "Succeeded" else "PodFailed",
         "EXIT_CODE": str(exit_code),
         "REASON": reason,
-        "IMAGE_ID_KEY": SIM_IMAGE_ID,
-        "MESSAGE_KEY": SIM_MESSAGE,
-    }.items():
+        "IMAGE_ID": f'{{{{ get $notes "{SIM_IMAGE_ID}" | Quote }}}}' if annotated else '""',
+        "MESSAGE": f'{{{{ get $notes "{SIM_MESSAGE}" | Quote }}}}' if annotated else '""',
+        "STARTED": "{{ $now | Quote }}" if annotated else "{{ $started | Quote }}",
+    }
+    template = _END_TEMPLATE
+    for key, value in fields.items():
         template = template.replace(key, value)
+    return template
+
+
+def _pod_end_stage(outcome: str) -> dict[str, Any]:
+    """The stage that ends a running simulated pod annotated with ``outcome`` a second after it
+    started: its phase, and every container terminated with the outcome's exit code and reason."""
+    phase, exit_code, reason = SIM_OUTCOMES[outcome]
     name = "kubedojo-pod-complete" if outcome == "Succeeded" else f"kubedojo-pod-{outcome.lower()}"
     return _stage(
         name,
@@ -288,7 +300,7 @@ containerStatuses:
             {"key": ".status.phase", "operator": "In", "values": ["Running"]},
             {"key": f'.metadata.annotations["{SIM_OUTCOME}"]', "operator": "In", "values": [outcome]},
         ],
-        {"statusTemplate": template},
+        {"statusTemplate": _end_status(phase, exit_code, reason, annotated=True)},
         delay_ms=1000,
     )
 
@@ -297,31 +309,6 @@ def _job_pod_end_stage(seconds: int) -> dict[str, Any]:
     """The stage that ends a Job's running simulated pod (not annotated with an outcome) ``seconds``
     after it started, as completed: exit code 0, the containers' run from the pod's start to now,
     no image digest and no message (nothing ran: the grader tells it from a real run)."""
-    template = """{{ $now := Now }}{{ $started := .status.startTime }}
-phase: Succeeded
-conditions:
-{{ range $type := list "Ready" "ContainersReady" }}
-- type: {{ $type | Quote }}
-  status: "False"
-  reason: PodCompleted
-  lastTransitionTime: {{ $now | Quote }}
-{{ end }}
-containerStatuses:
-{{ range .spec.containers }}
-- name: {{ .name | Quote }}
-  image: {{ .image | Quote }}
-  imageID: ""
-  ready: false
-  started: false
-  restartCount: 0
-  state:
-    terminated:
-      exitCode: 0
-      reason: Completed
-      startedAt: {{ $started | Quote }}
-      finishedAt: {{ $now | Quote }}
-{{ end }}
-"""
     return _stage(
         "kubedojo-job-pod-complete",
         "Pod",
@@ -331,7 +318,7 @@ containerStatuses:
             {"key": ".metadata.ownerReferences.[].kind", "operator": "In", "values": ["Job"]},
             {"key": f'.metadata.annotations["{SIM_OUTCOME}"]', "operator": "DoesNotExist"},
         ],
-        {"statusTemplate": template},
+        {"statusTemplate": _end_status("Succeeded", 0, "Completed", annotated=False)},
         delay_ms=seconds * 1000,
     )
 
