@@ -17,7 +17,9 @@ def covers_grid(ctx: GradingContext, models: list[str], runs: list[list[str]]) -
     if not jobs:
         if ctx.submission is None:
             return Outcome.pending(what, "no grid Jobs since the lab started")
-        return Outcome.failed(what, "the manifest has no Job that runs train.py from the lab's image", "missing")
+        return Outcome.failed(
+            what, "the manifest has no Job that runs train.py from the lab's image", "missing"
+        )
     got = []
     for job in jobs:
         program = ctx.program(job)

@@ -119,12 +119,32 @@ def cluster(host_baseline: HostSnapshot) -> Iterator[LocalCluster]:
 def admin(cluster: LocalCluster) -> Iterator[KubeClient]:
     client = cluster.admin_client()
     yield client
+    wait_all_gone(client)  # nothing left behind
     client.close()
+
+
+_DOOMED: list[str] = []
+"""Test namespaces deleted but maybe not gone yet: their deletion goes on while the next tests run
+(it takes the namespace controller 5 to 10 s each), and is waited for before a disruptive test and
+at the end of the session."""
+
+
+def wait_all_gone(admin: KubeClient) -> None:
+    while _DOOMED:
+        wait_gone(admin, _DOOMED.pop())
+
+
+@pytest.fixture(autouse=True)
+def _quiet_before_disruption(request: pytest.FixtureRequest) -> None:
+    """A disruptive test (killing components, ``down``) starts once every deleted test namespace is gone."""
+    if _DOOMED and request.node.get_closest_marker("disruptive") is not None:
+        wait_all_gone(request.getfixturevalue("admin"))
 
 
 @pytest.fixture
 def namespace(admin: KubeClient, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh namespace for one test, deleted (and waited for) afterwards."""
+    """A fresh namespace for one test, deleted afterwards (waited for before the disruptive tests
+    and at the end of the session: :func:`wait_all_gone`)."""
     short = request.node.name.split("[")[0].removeprefix("test_").replace("_", "-")[:30].strip("-")
     name = f"kdt-{short}-{secrets.token_hex(3)}"
     admin.create(
@@ -139,7 +159,7 @@ def namespace(admin: KubeClient, request: pytest.FixtureRequest) -> Iterator[str
     yield name
     remove_node_volumes(admin, name)  # cluster-scoped: made for the namespace by lab.run
     admin.delete("Namespace", name)  # propagation Background
-    wait_gone(admin, name)
+    _DOOMED.append(name)
 
 
 def wait_gone(admin: KubeClient, name: str, timeout: float = 120.0) -> None:

@@ -115,9 +115,14 @@ def test_01_node_pools_a_preferred_affinity_is_not_a_requirement(
 LOSS = CATALOG.get("03-node-loss")
 
 
+OUT_OF_SERVICE = {"key": "node.kubernetes.io/out-of-service", "value": "nodeshutdown", "effect": "NoExecute"}
+
+
 def test_03_node_loss_the_job_runs_its_pod_again_on_another_node(
     lab_runner: LabRunner, admin: KubeClient, namespace: str
 ) -> None:
+    """The node under the running pod is marked out of service (as after a node died): its pod is
+    removed at once, and the Job's next pod runs on the pool's other node."""
     pool = DEFAULT_SIM_POOLS["train-cpu"]
     extra = node_object("train-cpu", 9, pool)  # a second node in the pool, for the replacement
     admin.create(extra)
@@ -142,7 +147,11 @@ def test_03_node_loss_the_job_runs_its_pod_again_on_another_node(
             label_selector="batch.kubernetes.io/job-name=handson-03-node-loss",
         )
         lost = pod["spec"]["nodeName"]
-        admin.delete("Node", lost)  # mid-run: the simulated run lasts SIM_JOB_SECONDS
+        node = admin.get("Node", lost)  # mid-run: the simulated run lasts SIM_JOB_SECONDS
+        taints = [*(node["spec"].get("taints") or []), OUT_OF_SERVICE]
+        admin.apply_one(
+            {"apiVersion": "v1", "kind": "Node", "metadata": {"name": lost}, "spec": {"taints": taints}}
+        )
         worker.join(300)
         assert not worker.is_alive(), "lab.run did not return"
         if "error" in outcome:
@@ -151,18 +160,22 @@ def test_03_node_loss_the_job_runs_its_pod_again_on_another_node(
         checks = {c.id: c for c in result.checks}
         assert result.status == "passed", [(c.id, c.status, c.found) for c in result.checks]
         assert f"lost with {lost}" in checks["rescheduled"].found, checks["rescheduled"].found
-        assert admin.get("Job", "handson-03-node-loss", namespace)["status"].get("failed") == 1
+        created = [
+            e
+            for e in admin.list("Event", namespace)
+            if e.get("reason") == "SuccessfulCreate" and e["involvedObject"]["name"] == "handson-03-node-loss"
+        ]
+        assert sum(int(e.get("count") or 1) for e in created) == 2, created  # the lost pod, its replacement
     finally:
         worker.join(300)
-        for name in {extra["metadata"]["name"], lost} - {""}:
+        for name in {extra["metadata"]["name"], lost} - {""}:  # the tainted node goes, made afresh
             admin.delete("Node", name)
             admin.wait_deleted("Node", name, None, 60)
         if lost and lost != extra["metadata"]["name"]:  # a node cluster.up made: as it was
-            index = int(lost.rsplit("-", 1)[1])
-            admin.create(node_object("train-cpu", index, pool))
+            admin.create(node_object("train-cpu", int(lost.rsplit("-", 1)[1]), pool))
 
 
 def test_03_node_loss_without_a_lost_node_says_what_to_do(lab_runner: LabRunner, namespace: str) -> None:
     result = run(lab_runner, LOSS.id, LOSS.solution_path, namespace)
     rescheduled = {c.id: c for c in result.checks}["rescheduled"]
-    assert rescheduled.status == "failed" and "delete the node" in rescheduled.hint
+    assert rescheduled.status == "failed" and "out-of-service" in rescheduled.hint

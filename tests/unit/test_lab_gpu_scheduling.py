@@ -308,7 +308,9 @@ def test_a_quota_too_small_for_the_lab_is_said_before_anything_is_applied() -> N
         check_extended_quota(kube, "dojo-ann", solution("06-gpu"), "06-gpu")
 
 
-def node_loss_run(deleted: bool, replaced: bool = True) -> dict[str, list[dict[str, Any]]]:
+def node_loss_run(
+    deleted: bool, replaced: bool = True, tainted: bool = False
+) -> dict[str, list[dict[str, Any]]]:
     (doc,) = yaml.safe_load_all((PROJECT / "labs" / "03-node-loss" / "solution.yaml").read_text())
     job = live(doc, "j1")
     second = pod_of(job, "sim-train-cpu-9")
@@ -327,7 +329,10 @@ def node_loss_run(deleted: bool, replaced: bool = True) -> dict[str, list[dict[s
     ]
     nodes = [node("sim-train-cpu-9", True, role="train-cpu")]
     if not deleted:
-        nodes.append(node("sim-train-cpu-0", True, role="train-cpu"))
+        first = node("sim-train-cpu-0", True, role="train-cpu")
+        if tainted:
+            first["spec"] = {"taints": [{"key": "node.kubernetes.io/out-of-service", "effect": "NoExecute"}]}
+        nodes.append(first)
     return {"Job": [job], "Pod": [second], "Node": nodes, "Event": scheduled}
 
 
@@ -340,7 +345,9 @@ def test_node_loss_is_found_in_the_scheduler_events_that_outlive_the_lost_pod() 
 
 
 def test_node_loss_without_a_deleted_node_or_a_replacement_fails_with_what_to_do() -> None:
+    _, checks = graded("03-node-loss", node_loss_run(deleted=False, tainted=True), images=None)
+    assert checks["rescheduled"].status == "passed"  # marked out of service: lost too
     _, checks = graded("03-node-loss", node_loss_run(deleted=False), images=None)
-    assert checks["rescheduled"].status == "failed" and "kubectl delete node" in checks["rescheduled"].hint
+    assert checks["rescheduled"].status == "failed" and "out-of-service" in checks["rescheduled"].hint
     _, checks = graded("03-node-loss", node_loss_run(deleted=True, replaced=False), images=None)
     assert checks["rescheduled"].status == "failed" and "no pod" in checks["rescheduled"].found
