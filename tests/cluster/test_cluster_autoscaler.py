@@ -149,6 +149,23 @@ def test_lab_05_autoscale_grid_the_cpu_pool_grows_and_the_queue_drains(
     )
 
 
+def test_lab_05_autoscale_grid_more_cpu_than_a_node_has_stops_when_the_autoscaler_declines(
+    autoscaler: Addons, lab_runner: LabRunner, namespace: str, tmp_path: Path
+) -> None:
+    lab = CATALOG.get("05-autoscale-grid")
+
+    def too_big(docs: list[dict[str, Any]]) -> None:
+        for doc in docs:
+            resources = doc["spec"]["template"]["spec"]["containers"][0]["resources"]
+            resources["requests"]["cpu"] = resources["limits"]["cpu"] = "6"  # a train-cpu node has 4
+
+    began = time.monotonic()
+    result = run(lab_runner, lab.id, variant(lab, tmp_path, too_big), namespace)
+    assert time.monotonic() - began < 120  # the autoscaler's verdict, not the lab's time limit
+    failed = {"pool-grew", "on-cpu-pool", "side-by-side", "all-done"}
+    assert_partial(result, failed, "resources.requests")
+
+
 def test_a_pending_gpu_pod_gets_a_node_from_the_pools_template_which_stays_in_use_after_uninstall(
     autoscaler: Addons,
     admin: KubeClient,
