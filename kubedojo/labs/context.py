@@ -215,8 +215,9 @@ class GradingContext:
         if running:
             return Outcome.pending(what, f"still running: {', '.join(running)}")
         if simulated != "no-credit":
-            if "Node" in self.snapshot.hidden:
-                return Outcome.pending(what, "this identity may not see nodes; the instructor's grading does")
+            hidden = self.nodes_hidden(what)
+            if hidden is not None:
+                return hidden
             on_sim = [j for j in fresh if self.ran_simulated(j)]
             if simulated == "not-applicable" and on_sim:
                 fresh = [j for j in fresh if j not in on_sim]
@@ -236,6 +237,13 @@ class GradingContext:
         return fresh
 
     # -- was it the lab's code? ----------------------------------------------------------------
+
+    def nodes_hidden(self, what: str) -> Outcome | None:
+        """The verdict (pending) when this identity may not list Nodes, so that a check about nodes
+        has none here and the instructor's grading decides; None when it may."""
+        if "Node" in self.snapshot.hidden:
+            return Outcome.pending(what, "this identity may not see nodes; the instructor's grading does")
+        return None
 
     def nodes_of(self, job: dict[str, Any]) -> list[str]:
         """The nodes the Job's pods were scheduled to, in the pods' order (each once)."""

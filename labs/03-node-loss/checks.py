@@ -25,8 +25,9 @@ def rescheduled_elsewhere(ctx: GradingContext, job: str) -> Outcome:
         return Outcome.pending(what, f"no Job {job} since the lab started")
     if job_finished(fresh[0]) is None:
         return Outcome.pending(what, f"{job} still runs")
-    if "Node" in ctx.snapshot.hidden:
-        return Outcome.pending(what, "this identity may not see nodes; the instructor's grading does")
+    hidden = ctx.nodes_hidden(what)
+    if hidden is not None:
+        return hidden
     placed: dict[str, str] = {}
     for event in ctx.snapshot.of_kind("Event"):
         found = _ASSIGNED.search(str(event.get("message") or ""))

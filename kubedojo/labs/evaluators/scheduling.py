@@ -16,18 +16,13 @@ from ..definition import NodeSelectionCheck, PlacementCheck, ScaledCheck, Tolera
 from ..objects import job_finished, parse_time, pod_spec
 from ..results import Outcome
 from .registry import evaluates
-from .static import missing
+from .static import _label, missing
 
 __all__ = ["requires_label", "scale_up_group", "tolerates"]
 
 _SCALE_UP = "TriggeredScaleUp"
 _GROUP_IN_MESSAGE = re.compile(r"\{(\S+) \d+->\d+")
 """cluster-autoscaler's message: ``pod triggered scale-up: [{ca-gpu 0->1 (max: 4)}]``."""
-
-
-def _label(obj: dict[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
-    return str(meta.get("name") or meta.get("generateName"))
 
 
 def tolerates(tolerations: list[dict[str, Any]], taint: str) -> bool:
@@ -159,8 +154,9 @@ def _placement(ctx: GradingContext, check: PlacementCheck) -> Outcome:
     jobs = ctx.finished_jobs(check.jobs, what, real_run=False)
     if isinstance(jobs, Outcome):
         return jobs
-    if "Node" in ctx.snapshot.hidden:
-        return Outcome.pending(what, "this identity may not see nodes; the instructor's grading does")
+    hidden = ctx.nodes_hidden(what)
+    if hidden is not None:
+        return hidden
     nodes = {n["metadata"]["name"]: n for n in ctx.snapshot.of_kind("Node")}
     simulated = ctx.snapshot.simulated_nodes()
     scale_ups = _scale_ups(ctx)
@@ -247,8 +243,9 @@ def _scaled(ctx: GradingContext, check: ScaledCheck) -> Outcome:
         f"{_seconds(created, finished)} after"
     )
     if check.removed:
-        if "Node" in ctx.snapshot.hidden:
-            return Outcome.pending(what, "this identity may not see nodes; the instructor's grading does")
+        hidden = ctx.nodes_hidden(what)
+        if hidden is not None:
+            return hidden
         if any(n["metadata"]["name"] == node for n in ctx.snapshot.of_kind("Node")):
             return Outcome.pending(
                 what,
