@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from ..client.kubeapi import KubeAPI, object_ref
 from ..errors import ApiError, ConfigError, Forbidden, WaitTimeout
 from .definition import LabDefinition, Select
-from .evaluators.scheduling import scale_up_group
+from .evaluators.scheduling import on_added_node, triggered_scale_ups
 from .follow import follow_jobs
 from .grading import FileReader, GradingContext
 from .integrity import LabImages
@@ -304,21 +304,13 @@ def _expected_pending(lab: LabDefinition, job: str, submission: Submission) -> b
 def _autoscaler_nodes(client: KubeAPI, namespace: str, jobs: list[str]) -> list[str]:
     """The nodes the cluster autoscaler added for the pods of ``jobs`` and that still exist: a pod
     with a ``TriggeredScaleUp`` event naming group G, scheduled to a node named ``G-…``."""
-    pods = {
-        p["metadata"]["name"]: p
+    pods = [
+        p
         for p in client.pods(namespace)
         if (p["metadata"].get("labels") or {}).get("batch.kubernetes.io/job-name") in set(jobs)
-    }
-    added = []
-    for event in client.list("Event", namespace):
-        involved = event.get("involvedObject") or {}
-        pod = pods.get(str(involved.get("name")))
-        if event.get("reason") != "TriggeredScaleUp" or pod is None:
-            continue
-        group = scale_up_group(event)
-        node = str((pod.get("spec") or {}).get("nodeName") or "")
-        if group and node.startswith(f"{group}-"):
-            added.append(node)
+    ]
+    triggered = triggered_scale_ups(pods, client.list("Event", namespace))
+    added = [str(pod["spec"]["nodeName"]) for pod, event in triggered if on_added_node(pod, event)]
     present = {n["metadata"]["name"] for n in client.list("Node")} if added else set()
     return [n for n in dict.fromkeys(added) if n in present]
 

@@ -8,6 +8,7 @@ real evidence on simulated nodes too: these checks never ask whether the lab's c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from ..results import Outcome
 from .registry import evaluates
 from .static import _label, missing
 
-__all__ = ["requires_label", "scale_up_group", "tolerates"]
+__all__ = ["on_added_node", "requires_label", "scale_up_group", "tolerates", "triggered_scale_ups"]
 
 _SCALE_UP = "TriggeredScaleUp"
 _GROUP_IN_MESSAGE = re.compile(r"\{(\S+) \d+->\d+")
@@ -108,17 +109,35 @@ def _node_selection(ctx: GradingContext, check: NodeSelectionCheck) -> Outcome:
     return Outcome.passed(what, wanted)
 
 
-def _scale_ups(ctx: GradingContext) -> dict[str, dict[str, Any]]:
+def _scale_ups(events: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The autoscaler's ``TriggeredScaleUp`` event of each pod (by uid, and by name for events
     without a uid)."""
     found: dict[str, dict[str, Any]] = {}
-    for event in ctx.snapshot.of_kind("Event"):
+    for event in events:
         involved = event.get("involvedObject") or {}
         if event.get("reason") == _SCALE_UP and involved.get("kind") == "Pod":
             for key in (involved.get("uid"), involved.get("name")):
                 if key:
                     found.setdefault(str(key), event)
     return found
+
+
+def _scale_up_of(pod: dict[str, Any], scale_ups: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    return scale_ups.get(str(pod["metadata"].get("uid"))) or scale_ups.get(pod["metadata"]["name"])
+
+
+def triggered_scale_ups(
+    pods: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each of ``pods`` for which the autoscaler triggered a scale-up, with that event."""
+    scale_ups = _scale_ups(events)
+    return [(pod, event) for pod in pods if (event := _scale_up_of(pod, scale_ups)) is not None]
+
+
+def on_added_node(pod: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Whether the pod was scheduled to a node of the group its scale-up event names (``G-…``):
+    the node the autoscaler added for it."""
+    return _node_of(pod).startswith(f"{scale_up_group(event)}-")
 
 
 def scale_up_group(event: dict[str, Any]) -> str | None:
@@ -159,7 +178,7 @@ def _placement(ctx: GradingContext, check: PlacementCheck) -> Outcome:
         return hidden
     nodes = {n["metadata"]["name"]: n for n in ctx.snapshot.of_kind("Node")}
     simulated = ctx.snapshot.simulated_nodes()
-    scale_ups = _scale_ups(ctx)
+    scale_ups = _scale_ups(ctx.snapshot.of_kind("Event"))
     seen = []
     for job in jobs:
         pods = [p for p in ctx.pods_of(job) if (p.get("spec") or {}).get("nodeName")]
@@ -206,16 +225,8 @@ def _scaled(ctx: GradingContext, check: ScaledCheck) -> Outcome:
     jobs = ctx.finished_jobs(check.jobs, what, real_run=False)
     if isinstance(jobs, Outcome):
         return jobs
-    scale_ups = _scale_ups(ctx)
     pods = [p for j in jobs for p in ctx.pods_of(j)]
-    triggered = [
-        (pod, event)
-        for pod in pods
-        for event in [
-            scale_ups.get(str(pod["metadata"].get("uid"))) or scale_ups.get(pod["metadata"]["name"])
-        ]
-        if event is not None
-    ]
+    triggered = triggered_scale_ups(pods, ctx.snapshot.of_kind("Event"))
     if not triggered:
         shown = ", ".join(sorted({n for j in jobs for n in ctx.nodes_of(j)})) or "no node"
         return Outcome.failed(
@@ -223,7 +234,7 @@ def _scaled(ctx: GradingContext, check: ScaledCheck) -> Outcome:
             f"no TriggeredScaleUp event for the {len(pods)} pods; they ran on {shown}",
             "no-scale-up",
         )
-    on_new = [(p, e) for p, e in triggered if _node_of(p).startswith(f"{scale_up_group(e)}-")]
+    on_new = [(p, e) for p, e in triggered if on_added_node(p, e)]
     pod, event = (on_new or triggered)[0]
     group = scale_up_group(event) or "?"
     node = _node_of(pod)
