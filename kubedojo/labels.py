@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "CLASS_LABEL",
     "GPU_NODE_LABEL",
@@ -13,6 +15,8 @@ __all__ = [
     "SHARED_SERVICES",
     "SHARED_SERVICES_LABEL",
     "SIM_POOL_LABEL",
+    "label_key_problem",
+    "label_value_problem",
 ]
 
 MANAGED = {"app.kubernetes.io/managed-by": "kubedojo"}
@@ -44,3 +48,36 @@ POD_SECURITY = {
 """On every participant namespace: the API server refuses pods beyond the ``baseline`` Pod Security
 Standard (no privileged containers, host namespaces, hostPath volumes or added capabilities) and
 warns of what ``restricted`` would refuse (the labs' images run as root, as the seeds' do)."""
+
+
+# -- what Kubernetes accepts as a label (apimachinery's validation of qualified names) -------------
+
+_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def label_key_problem(key: str) -> str | None:
+    """Why ``key`` is not a valid label key (an optional DNS-subdomain prefix and ``/``, then a name of
+    at most 63 characters), or None."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and not prefix:
+        return f"label key {key!r} has an empty prefix before '/'"
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        return f"label key {key!r}: its prefix must be a lower-case DNS subdomain (e.g. example.com)"
+    if not name or len(name) > 63 or not _NAME.match(name):
+        return (
+            f"label key {key!r}: the name must be 1-63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit"
+        )
+    return None
+
+
+def label_value_problem(value: str) -> str | None:
+    """Why ``value`` is not a valid label value (empty, or at most 63 letters, digits, ``-``, ``_``
+    and ``.`` starting and ending with a letter or digit), or None."""
+    if value and (len(value) > 63 or not _NAME.match(value)):
+        return (
+            f"label value {value!r} must be at most 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit (or empty)"
+        )
+    return None

@@ -27,6 +27,7 @@ from ..files import write_atomic
 from .releases import Release
 
 __all__ = [
+    "IMAGES_DIR",
     "SITE_IMAGES_FILE",
     "ImageExporter",
     "ImagePusher",
@@ -40,6 +41,7 @@ __all__ = [
 
 SITE_IMAGES_FILE = "site-images.yaml"
 IMAGES_DIR = "images"
+"""The bundle's one OCI layout: the add-ons' images, and the node and lab images of a site bundle."""
 
 
 @dataclass(frozen=True)

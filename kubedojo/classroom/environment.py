@@ -12,6 +12,7 @@ from ..labs.definition import LabDefinition
 from ..labs.images import RegistryDigests, lab_images
 from ..labs.reader import VolumeReader
 from ..labs.records import ResultStore
+from ..labs.services import ClusterServices
 from ..target import ClusterTarget
 from .grading import ClassGrades, grade_class
 from .service import Classroom
@@ -67,6 +68,7 @@ def class_environment(config: WorkshopConfig, target: ClusterTarget) -> Iterator
             target.kubeconfig,
             Path(config.classroom.output_dir),
             config.labs.namespace_prefix,
+            services=ClusterServices(client, target.registry, target.base_image, target.push_images),
         )
         yield ClassEnvironment(
             classroom,

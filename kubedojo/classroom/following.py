@@ -1,5 +1,6 @@
-"""Grading a class as its work finishes: a watch on Jobs in every namespace; when a participant's Job
-finishes, the labs that Job belongs to are graded for that participant at once and recorded.
+"""Grading a class as its work finishes: a watch on Jobs (and on Workflows, when a lab submits them)
+in every namespace; when a participant's Job or Workflow finishes, the labs it belongs to are graded
+for that participant at once and recorded.
 
 This is what keeps a result that its objects do not outlive: a Job with ``ttlSecondsAfterFinished``
 is graded the moment it finishes, and later gradings of the same start carry that verdict over
@@ -8,26 +9,57 @@ is graded the moment it finishes, and later gradings of the same start carry tha
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..client.kubeapi import KubeAPI
+from ..client.kubeapi import KubeAPI, WatchEvent
 from ..labs.context import FileReader, GradingContext
 from ..labs.definition import LabDefinition
 from ..labs.integrity import LabImages
-from ..labs.objects import job_finished
 from ..labs.recording import grade_and_record
 from ..labs.records import ResultStore
 from ..labs.results import LabResult
 from ..labs.session import read_start
 from ..labs.snapshot import take_snapshot
+from ..labs.workloads import WORKLOADS, final_state
 
 __all__ = ["follow_grades"]
 
 
 def _finished_key(job: dict[str, Any]) -> tuple[str, str] | None:
-    final = job_finished(job)
+    final = final_state(job)
     return None if final is None else (str(job["metadata"].get("uid")), str(final.get("type")))
+
+
+def _watch_all(client: KubeAPI, kinds: list[str], duration: float) -> Iterator[WatchEvent]:
+    """The events of one watch per kind (every namespace), in the order they come; ends when every
+    watch has ended (after ``duration``). A watch that breaks raises here."""
+    if len(kinds) == 1:
+        yield from client.watch(kinds[0], timeout=duration)
+        return
+    events: queue.Queue[WatchEvent | BaseException | None] = queue.Queue()
+
+    def run(kind: str) -> None:
+        try:
+            for event in client.watch(kind, timeout=duration):
+                events.put(event)
+            events.put(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            events.put(exc)
+
+    for kind in kinds:
+        threading.Thread(target=run, args=(kind,), daemon=True).start()
+    ended = 0
+    while ended < len(kinds):
+        item = events.get()
+        if item is None:
+            ended += 1
+        elif isinstance(item, BaseException):
+            raise item
+        else:
+            yield item
 
 
 def follow_grades(
@@ -40,10 +72,12 @@ def follow_grades(
     digests: Callable[[LabDefinition], LabImages] | None = None,
 ) -> Iterator[LabResult]:
     """For ``duration`` seconds, grade and record each lab of a participant (name → namespace) when
-    one of its Jobs finishes; yields each result. Jobs that had finished before are not graded again."""
+    one of its Jobs or Workflows finishes; yields each result. What had finished before is not
+    graded again."""
     names = {namespace: name for name, namespace in participants.items()}
     seen: set[tuple[str, str]] = set()
-    for event in client.watch("Job", timeout=duration):
+    kinds = sorted({"Job", *(k for lab in labs for k in lab.kinds if k in WORKLOADS)})
+    for event in _watch_all(client, kinds, duration):
         jobs = [j for j in event.objects if j["metadata"].get("namespace") in names]
         if event.type == "LISTED":
             seen.update(key for j in jobs if (key := _finished_key(j)) is not None)

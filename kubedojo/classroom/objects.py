@@ -10,7 +10,9 @@ from typing import Any
 
 from ..config import ClassNetworkSettings, ClassSettings
 from ..labels import CLASS_LABEL, MANAGED, PARTICIPANT_LABEL, POD_SECURITY, SHARED_SERVICES
+from ..labs.workflowaccess import workflow_access_objects
 from .roster import Participant
+from .workflowpolicy import workflow_status_policy
 
 __all__ = [
     "CLASS_LABEL",
@@ -54,11 +56,14 @@ _READ = ["get", "list", "watch"]
 
 
 def role_rules() -> list[dict[str, Any]]:
-    """Jobs and their pods (with logs), ConfigMaps and claims: what the labs use; the pods' metrics
-    (``kubectl top pod``). No Secrets, no RBAC, nothing cluster-wide (a Role cannot grant that
-    anyway)."""
+    """Jobs, Argo Workflows and their pods (with logs), ConfigMaps and claims: what the labs use;
+    the pods' metrics (``kubectl top pod``). No Secrets, no RBAC, nothing of Argo's but Workflows
+    (not the controller's configuration, not the task results its executor reports), nothing
+    cluster-wide (a Role cannot grant that anyway). A Workflow's status is the controller's: the
+    admission policy of :mod:`.workflowpolicy` refuses a participant's writing it."""
     return [
         {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": _ALL},
+        {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": _ALL},
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "create", "delete"]},
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
         {"apiGroups": [""], "resources": ["configmaps", "persistentvolumeclaims"], "verbs": _ALL},
@@ -69,7 +74,8 @@ def role_rules() -> list[dict[str, Any]]:
 
 
 def cluster_objects() -> list[dict[str, Any]]:
-    """What every class shares: read access to Nodes (nothing else cluster-wide)."""
+    """What every class shares: read access to Nodes (nothing else cluster-wide), and the admission
+    policy that keeps a Workflow's status the controller's (:mod:`.workflowpolicy`)."""
     return [
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -79,7 +85,8 @@ def cluster_objects() -> list[dict[str, Any]]:
                 {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": ["metrics.k8s.io"], "resources": ["nodes"], "verbs": ["get", "list"]},
             ],
-        }
+        },
+        *workflow_status_policy(SERVICE_ACCOUNT),
     ]
 
 
@@ -258,5 +265,6 @@ def participant_objects(
                 ]
             },
         },
+        *workflow_access_objects(namespace, labels),
         *network_policies(namespace, labels, settings.network, endpoints),
     ]

@@ -17,6 +17,7 @@ from ..kubeconfig import render_kubeconfig
 from ..labels import CLASS_LABEL
 from ..labs.definition import LabDefinition
 from ..labs.nodevolumes import provide_node_volumes, remove_node_volumes
+from ..labs.services import LabServices
 from .handout import render_handout
 from .objects import (
     NODE_READER,
@@ -39,6 +40,8 @@ class SetupReport:
     unchanged: list[str] = field(default_factory=list)
     kubeconfigs: dict[str, str] = field(default_factory=dict)
     handout: str = ""
+    services: list[str] = field(default_factory=list)
+    """What was made of kubedojo's services the labs use (object-store accounts, the webhook)."""
 
 
 def _admin_cluster(admin_kubeconfig: Path) -> tuple[str, str]:
@@ -68,6 +71,7 @@ class Classroom:
         output: Path,
         namespace_prefix: str,
         class_name: str = "workshop",
+        services: LabServices | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -75,6 +79,8 @@ class Classroom:
         self.output = output
         self.prefix = namespace_prefix
         self.class_name = class_name
+        self.services = services
+        """kubedojo's services the labs use (:mod:`kubedojo.labs.services`); None: not made here."""
 
     def namespace(self, name: str) -> str:
         return self.prefix + name
@@ -89,7 +95,9 @@ class Classroom:
     ) -> SetupReport:
         """Create or update every participant (idempotent); fresh credentials for each; the node
         directories the ``labs`` give each participant (:mod:`kubedojo.labs.nodevolumes`)."""
-        labs = [lab for lab in labs if lab.node_volumes]
+        every_lab = list(labs)
+        uses = {use for lab in every_lab for use in lab.uses}
+        labs = [lab for lab in every_lab if lab.node_volumes]
         people = list(people)
         report = SetupReport()
         existing = set(self.participants())
@@ -123,6 +131,22 @@ class Classroom:
             )
             write_atomic(path, kubeconfig, 0o600, 0o700)
             report.kubeconfigs[person.name] = str(path)
+        if self.services is not None and "s3-account" in uses:
+            try:
+                made = self.services.accounts({self.namespace(p.name): p.name for p in people})
+                report.services.append(f"object-store accounts: {len(made)}")
+            except ConfigError as exc:  # no MinIO (yet): the labs that use it say so when run
+                report.services.append(f"object-store accounts: not made ({exc})")
+        if self.services is not None and "datasets" in uses:
+            try:
+                self.services.datasets()
+                report.services.append("datasets: in the object store")
+            except ConfigError as exc:
+                report.services.append(f"datasets: not there ({exc})")
+        if self.services is not None and "webhook" in uses:
+            project = next(iter(lab.project for lab in every_lab))
+            self.services.webhook(project)
+            report.services.append("webhook receiver: running")
         everyone = sorted({*existing, *(p.name for p in people)})
         handout = self.output / "handout.html"
         roster = {p.name: p for p in people}

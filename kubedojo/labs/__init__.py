@@ -23,6 +23,7 @@ from .records import ResultStore
 from .results import CheckResult, LabResult, Outcome
 from .runner import LabReporter, LabRunner, NullLabReporter
 from .submission import BLANK, Submission, read_submission
+from .workflows import node_parameter, nodes_named
 
 LAB_AUTHOR_API = (
     "FileInfo",
@@ -31,6 +32,8 @@ LAB_AUTHOR_API = (
     "Select",
     "created_at",
     "job_finished",
+    "node_parameter",
+    "nodes_named",
     "parse_quantity",
     "same_quantity",
     "select",
@@ -58,6 +61,8 @@ __all__ = [
     "grade",
     "job_finished",
     "load_definition",
+    "node_parameter",
+    "nodes_named",
     "parse_quantity",
     "read_submission",
     "same_quantity",

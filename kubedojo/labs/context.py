@@ -15,14 +15,15 @@ from typing import Any, Protocol
 
 from .checkbase import SimulatedRuns
 from .definition import LabDefinition, Select
-from .integrity import LabImages, RunProblem, run_problem
+from .integrity import LabImages, RunProblem, run_problem, workflow_problem
 from .jsonpath import select
 from .objects import created_at, job_finished, pod_spec
 from .program import Program, program_of
 from .results import Outcome
 from .snapshot import ClusterSnapshot, WouldWait
+from .workloads import workflow_finished
 
-__all__ = ["FileInfo", "FileReader", "GradingContext", "SimulatedRuns"]
+__all__ = ["FileInfo", "FileReader", "GradingContext", "SimulatedRuns", "StoredFile"]
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -39,10 +40,29 @@ class FileInfo:
     """The file's SHA-256 (hex), when the reader could hash it."""
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """A file of an object in the object store (the object itself, or a member of a ``.tgz``, the
+    way Argo keeps an artifact)."""
+
+    name: str
+    size: int
+    sha256: str
+    npz_keys: tuple[str, ...] | None = None
+    """The arrays' names, for an ``.npz`` file."""
+    text: str | None = None
+    """Its first 4 KB, when they are text."""
+
+
 class FileReader(Protocol):
     def list_files(
         self, namespace: str, *, claim: str | None, host_path: str | None, node: str | None
     ) -> list[FileInfo]: ...
+
+    def read_object(self, namespace: str, *, bucket: str, key: str) -> list[StoredFile] | None:
+        """The files of the object ``bucket/key``, read with the namespace's own object-store
+        account (its Secret ``kubedojo-s3``); None when there is no such object."""
+        ...
 
 
 class GradingContext:
@@ -66,6 +86,7 @@ class GradingContext:
         """The lab images' digests; with them, evidence counts only from a run of the lab's own code
         (:mod:`.integrity`). Without them (tests of check logic), any run counts."""
         self._files: dict[tuple[str | None, str | None, str | None], list[FileInfo]] = {}
+        self._objects: dict[tuple[str, str], list[StoredFile] | None] = {}
         self._run_problems: dict[str, RunProblem | None] = {}
         self._simulated: frozenset[str] | None = None
         self._known_nodes: frozenset[str] | None = None
@@ -87,6 +108,18 @@ class GradingContext:
             )
         return self._files[key]
 
+    def stored_object(self, bucket: str, key: str) -> list[StoredFile] | None:
+        """What the object store holds at ``bucket/key`` (:meth:`FileReader.read_object`), read
+        once per grading."""
+        if (bucket, key) not in self._objects:
+            if not self.snapshot.waits:
+                raise WouldWait(f"the object {bucket}/{key}")
+            assert self.reader is not None
+            self._objects[(bucket, key)] = self.reader.read_object(
+                self.snapshot.namespace, bucket=bucket, key=key
+            )
+        return self._objects[(bucket, key)]
+
     # -- objects -----------------------------------------------------------------------------
 
     def fresh(self, obj: dict[str, Any]) -> bool:
@@ -104,9 +137,53 @@ class GradingContext:
         return [o for o in self.snapshot.of_kind(sel.kind) if sel.matches(o) and self.fresh(o)]
 
     def jobs(self, sel: Select) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(Jobs created since the lab started, older ones) that ``sel`` selects."""
-        found = [j for j in self.snapshot.of_kind("Job") if sel.matches(j)]
+        """(objects created since the lab started, older ones) that ``sel`` selects: Jobs, or the
+        kind it names (Workflows)."""
+        found = [j for j in self.snapshot.of_kind(sel.kind) if sel.matches(j)]
         return [j for j in found if self.fresh(j)], [j for j in found if not self.fresh(j)]
+
+    def _fresh_or_verdict(self, sel: Select, what: str) -> list[dict[str, Any]] | Outcome:
+        """The selected objects created since the start; else the verdict: failed when only older
+        ones exist, pending when there are none yet."""
+        fresh, stale = self.jobs(sel)
+        if fresh:
+            return fresh
+        if stale:
+            return Outcome.failed(
+                what,
+                f"{sel.describe()} was created before the lab started",
+                "stale",
+                "reset the lab ('invoke lab.reset') and submit again",
+            )
+        return Outcome.pending(what, f"no {sel.describe()} yet")
+
+    def finished_workflows(self, sel: Select, what: str) -> list[dict[str, Any]] | Outcome:
+        """The selected Workflows when all are final; otherwise the verdict to give (about
+        ``what``), as :meth:`finished_jobs` gives for Jobs: pending while none exists or one still
+        runs, failed when only older ones exist, and failed when a node's pod is not there to show
+        that it ran (:func:`~.integrity.workflow_problem`): the status a Workflow shows is only
+        believed with the pods that made it."""
+        fresh = self._fresh_or_verdict(sel, what)
+        if isinstance(fresh, Outcome):
+            return fresh
+        running = [
+            f"{w['metadata']['name']} ({(w.get('status') or {}).get('phase') or 'Pending'})"
+            for w in fresh
+            if workflow_finished(w) is None
+        ]
+        if running:
+            return Outcome.pending(what, f"still running: {', '.join(running)}")
+        for workflow in fresh:
+            key = f"{workflow['metadata'].get('uid')}/workflow"
+            if key not in self._run_problems:
+                self._run_problems[key] = workflow_problem(
+                    workflow, self.pods_of(workflow), self._simulated_nodes()
+                )
+            problem = self._run_problems[key]
+            if problem is not None:
+                found = f"{workflow['metadata']['name']}: {problem.reason}"
+                return Outcome.failed(what, found, problem.cause, problem.hint)
+        return fresh
 
     # -- the lab's container ---------------------------------------------------------------
 
@@ -201,16 +278,9 @@ class GradingContext:
 
         Use: ``jobs = ctx.finished_jobs(sel, what)``, then ``if isinstance(jobs, Outcome): return jobs``.
         """
-        fresh, stale = self.jobs(sel)
-        if not fresh:
-            if stale:
-                return Outcome.failed(
-                    what,
-                    f"{sel.describe()} was created before the lab started",
-                    "stale",
-                    "reset the lab ('invoke lab.reset') and submit again",
-                )
-            return Outcome.pending(what, f"no {sel.describe()} yet")
+        fresh = self._fresh_or_verdict(sel, what)
+        if isinstance(fresh, Outcome):
+            return fresh
         running = [j["metadata"]["name"] for j in fresh if job_finished(j) is None]
         if running:
             return Outcome.pending(what, f"still running: {', '.join(running)}")

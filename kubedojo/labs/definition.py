@@ -32,10 +32,12 @@ __all__ = [
     "CHECK_KINDS",
     "CHECK_MODELS",
     "AnswerRef",
+    "ArtifactCheck",
     "BusiestCheck",
     "Check",
     "ConcurrencyCheck",
     "CountCheck",
+    "ExitHandlerCheck",
     "FieldCheck",
     "FileOnVolumeCheck",
     "ImageSpec",
@@ -47,8 +49,13 @@ __all__ = [
     "LogMetricCheck",
     "MountCheck",
     "NodeHealthyCheck",
+    "NodeOrderCheck",
+    "NodeParameterCheck",
     "NodeSelectionCheck",
     "NodeVolume",
+    "NodesOverlapCheck",
+    "ObjectEventCheck",
+    "ParameterSource",
     "PlacementCheck",
     "ProgramCheck",
     "PythonCheck",
@@ -59,6 +66,10 @@ __all__ = [
     "TerminatedCheck",
     "TolerationCheck",
     "UnschedulableCheck",
+    "WorkflowGraphCheck",
+    "WorkflowNodeCheck",
+    "WorkflowPhaseCheck",
+    "WorkflowSelect",
     "check_kind",
     "check_selectors",
     "load_definition",
@@ -269,13 +280,25 @@ class LogContainsCheck(_RunCheck):
 
 
 class FileOnVolumeCheck(_RunCheck):
-    """A file named like ``pattern``, written after the lab started, on a claim or a node's host path."""
+    """A file named like ``pattern`` (``count`` of them), written after the lab started by the
+    selected Job or Workflow, on a claim or a node's host path."""
 
     check: Literal["file_on_volume"]
     phase: ClassVar[Phase] = "runtime"
-    causes: ClassVar[Causes] = _RUNTIME | {"no-pod", "no-file", "old-file", "small", "arrays"}
+    causes: ClassVar[Causes] = _RUNTIME | {
+        "no-pod",
+        "no-file",
+        "old-file",
+        "small",
+        "arrays",
+        "too-few",
+        "pod-deleted",
+        "simulated",
+        "tampered",
+    }
     job: Select
     pattern: str
+    count: int = Field(default=1, ge=1)
     claim: str | None = None
     host_path: str | None = None
     min_size: int = 1
@@ -382,6 +405,191 @@ class BusiestCheck(_Check):
     tolerance: float = Field(default=0.1, ge=0, lt=1)
 
 
+# -- Argo Workflows ----------------------------------------------------------------------------
+
+
+class WorkflowSelect(Select):
+    """Which Workflows: as :class:`Select`, of kind ``Workflow`` unless said otherwise."""
+
+    kind: str = "Workflow"
+
+
+class WorkflowGraphCheck(_Check):
+    """The Workflow's ``template`` (a DAG, or steps) has exactly these dependencies, each
+    ``[before, after]``: a DAG task's ``dependencies`` or ``depends``; for steps, every step of a
+    group depends on every step of the group before."""
+
+    check: Literal["workflow_graph"]
+    phase: ClassVar[Phase] = "static"
+    causes: ClassVar[Causes] = _STATIC | {"no-template", "edges"}
+    object: WorkflowSelect
+    template: str
+    edges: list[tuple[str, str]]
+
+
+class WorkflowPhaseCheck(_Check):
+    """Every selected Workflow ended in ``phase`` (Succeeded, Failed or Error)."""
+
+    check: Literal["workflow_phase"]
+    phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"outcome", "pod-deleted", "simulated", "tampered"}
+    workflow: WorkflowSelect
+    equals: Literal["Succeeded", "Failed", "Error"] = "Succeeded"
+
+
+class WorkflowNodeCheck(_Check):
+    """The step or DAG task ``node`` (its name in the Workflow; every item of a fan-out) ended in
+    ``phase``; with ``count``, it ran exactly that many times (a fan-out's items)."""
+
+    check: Literal["workflow_node"]
+    phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {
+        "no-node",
+        "node-phase",
+        "items",
+        "pod-deleted",
+        "simulated",
+        "tampered",
+    }
+    workflow: WorkflowSelect
+    node: str
+    equals: Literal["Succeeded", "Failed", "Error", "Skipped", "Omitted"] = "Succeeded"
+    count: int | None = Field(default=None, ge=1)
+
+
+class NodeOrderCheck(_Check):
+    """Every node of ``then`` started after every node of ``first`` finished (by the controller's
+    times)."""
+
+    check: Literal["node_order"]
+    phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"no-node", "order", "pod-deleted", "simulated", "tampered"}
+    workflow: WorkflowSelect
+    first: str
+    then: str
+
+
+class NodesOverlapCheck(_Check):
+    """The nodes of ``nodes`` (two names or more, or one fan-out's items) ran at the same time: some
+    moment lies within all of them (each from its start to its end, as the controller saw it)."""
+
+    check: Literal["nodes_overlap"]
+    phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"no-node", "sequential", "pod-deleted", "simulated", "tampered"}
+    workflow: WorkflowSelect
+    nodes: list[str] = Field(min_length=1)
+
+
+class ParameterSource(_Strict):
+    """An output parameter of another node."""
+
+    node: str
+    parameter: str
+
+
+class NodeParameterCheck(_Check):
+    """A parameter of the node ``node`` (its ``inputs``, or ``outputs``): ``equals`` a value, matches
+    ``pattern``, or equals the output parameter of another node (``from``: passed from one step to
+    the next)."""
+
+    check: Literal["node_parameter"]
+    phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {
+        "no-node",
+        "no-parameter",
+        "value",
+        "pod-deleted",
+        "simulated",
+        "tampered",
+    }
+    workflow: WorkflowSelect
+    node: str
+    parameter: str
+    side: Literal["inputs", "outputs"] = "inputs"
+    equals: str | None = None
+    pattern: str | None = None
+    from_: ParameterSource | None = Field(default=None, alias="from")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> NodeParameterCheck:
+        if sum(x is not None for x in (self.equals, self.pattern, self.from_)) != 1:
+            raise ValueError("a node_parameter check needs exactly one of equals, pattern, from")
+        if self.pattern is not None:
+            re.compile(self.pattern)
+        return self
+
+
+class ExitHandlerCheck(_Check):
+    """The Workflow's exit handler (``spec.onExit``) ran to Succeeded and saw how the Workflow
+    ended: its log (container ``main``), or a parameter it was given, names the Workflow's phase."""
+
+    check: Literal["exit_handler"]
+    phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {
+        "no-handler",
+        "handler-failed",
+        "not-seen",
+        "pod-deleted",
+        "simulated",
+        "tampered",
+    }
+    workflow: WorkflowSelect
+
+
+class ArtifactCheck(_Check):
+    """The output artifact ``artifact`` of the node ``node`` is in the artifact repository (read back
+    with the namespace's own object-store keys), at least ``min_size`` bytes, and holds what is
+    expected: an ``.npz`` with the arrays ``npz_keys``, or text matching ``contains`` (a file of it,
+    when Argo archived it as a ``.tgz``)."""
+
+    check: Literal["artifact"]
+    phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {
+        "no-node",
+        "no-artifact",
+        "not-stored",
+        "content",
+        "pod-deleted",
+        "simulated",
+        "tampered",
+    }
+    workflow: WorkflowSelect
+    node: str
+    artifact: str
+    npz_keys: list[str] | None = None
+    contains: str | None = None
+    min_size: int = Field(default=1, ge=0)
+
+    @field_validator("contains")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
+        return value
+
+
+class ObjectEventCheck(_Check):
+    """The workshop's object store recorded that this namespace's own account ``operation`` (read
+    or write) an object of ``bucket`` whose name matches ``key`` since the lab started, from a pod of
+    the selected Job or Workflow: the ``ObjectRead`` / ``ObjectWritten`` Events that kubedojo's
+    webhook receiver writes from MinIO's audit log (participants cannot write Events)."""
+
+    check: Literal["object_event"]
+    phase: ClassVar[Phase] = "runtime"
+    causes: ClassVar[Causes] = _RUNTIME | {"no-event", "other-pod", "pod-deleted", "simulated", "tampered"}
+    job: Select
+    operation: Literal["read", "write"]
+    bucket: str
+    key: str
+    """A regular expression the object's name (below the bucket) must match."""
+
+    @field_validator("key")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+
 class PythonCheck(_Check):
     """``function`` in ``labs/<id>/checks.py``, called with a check context and ``params``."""
 
@@ -414,6 +622,15 @@ Check = Annotated[
     | PlacementCheck
     | ScaledCheck
     | BusiestCheck
+    | WorkflowGraphCheck
+    | WorkflowPhaseCheck
+    | WorkflowNodeCheck
+    | NodeOrderCheck
+    | NodesOverlapCheck
+    | NodeParameterCheck
+    | ExitHandlerCheck
+    | ArtifactCheck
+    | ObjectEventCheck
     | PythonCheck,
     Field(discriminator="check"),
 ]
@@ -440,8 +657,9 @@ class ImageSpec(_Strict):
 
 
 def check_selectors(check: Check) -> list[Select]:
-    """The objects a check is about (its ``job``, ``jobs`` or ``object``); none for a Python check."""
-    found = (getattr(check, a, None) for a in ("job", "jobs", "object"))
+    """The objects a check is about (its ``job``, ``jobs``, ``workflow`` or ``object``); none for a
+    Python check."""
+    found = (getattr(check, a, None) for a in ("job", "jobs", "workflow", "object"))
     return [sel for sel in found if isinstance(sel, Select)]
 
 
@@ -460,6 +678,10 @@ class LabDefinition(_Strict):
     teaches: list[str]
     time_limit_minutes: int = Field(default=20, ge=1, le=600)
     addons: list[str] = Field(default_factory=list)
+    uses: list[Literal["s3-account", "webhook", "datasets"]] = Field(default_factory=list)
+    """kubedojo's services the lab needs (:mod:`.services`): the namespace's object-store account
+    (its keys in the Secret ``kubedojo-s3``), the webhook receiver (``http://hooks.kubedojo-hooks.svc``),
+    the training data in the object store's datasets bucket."""
     node_volumes: list[NodeVolume] = Field(default_factory=list)
     """Node directories the instructor's side provides to each participant, as bound claims."""
     images: list[ImageSpec] = Field(default_factory=list)

@@ -19,6 +19,7 @@ from .images import RegistryDigests, lab_images
 from .reader import VolumeReader
 from .records import ResultStore
 from .runner import LabReporter, LabRunner, NullLabReporter
+from .services import ClusterServices
 
 __all__ = ["LabEnvironment", "lab_environment", "participant_name"]
 
@@ -69,6 +70,7 @@ def lab_environment(
                 reporter=reporter,
                 images=images if push is not None else None,
                 digests=RegistryDigests(RegistryClient(target.registry)),
+                services=ClusterServices(client, target.registry, target.base_image, push),
             ),
             config,
         )

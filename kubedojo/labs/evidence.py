@@ -1,5 +1,6 @@
 """Evidence kept when a check fails: the lab's objects with their status, the events about them,
-and the logs of their pods, including each restarted container's previous log."""
+the logs of their pods, including each restarted container's previous log, and each Workflow's node
+tree (``workflows.txt``: every step with its phase, duration and message)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 from .context import GradingContext
 from .definition import LabDefinition
+from .workflows import node_tree
+from .workloads import WORKLOADS
 
 __all__ = ["save_evidence"]
 
@@ -16,12 +19,15 @@ __all__ = ["save_evidence"]
 def _lab_objects(ctx: GradingContext, lab: LabDefinition) -> list[dict[str, Any]]:
     kinds = set(lab.kinds)
     selectors = [
-        getattr(c, attr) for c in lab.checks for attr in ("job", "jobs", "object") if hasattr(c, attr)
+        getattr(c, attr)
+        for c in lab.checks
+        for attr in ("job", "jobs", "workflow", "object")
+        if hasattr(c, attr)
     ]
     out = []
     for kind in sorted(kinds | {"Job"}):
         for obj in ctx.snapshot.of_kind(kind):
-            if any(sel.matches(obj) for sel in selectors) or kind != "Job":
+            if any(sel.matches(obj) for sel in selectors) or kind not in WORKLOADS:
                 out.append(obj)
     return out
 
@@ -34,8 +40,11 @@ def _without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
 def save_evidence(ctx: GradingContext, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     objects = _lab_objects(ctx, ctx.lab)
-    jobs = [o for o in objects if o.get("kind") == "Job"]
-    pods = [p for job in jobs for p in ctx.pods_of(job)]
+    workloads = [o for o in objects if o.get("kind") in WORKLOADS]
+    pods = [p for workload in workloads for p in ctx.pods_of(workload)]
+    trees = [line for o in workloads if o.get("kind") == "Workflow" for line in [*node_tree(o), ""]]
+    if trees:
+        (directory / "workflows.txt").write_text("\n".join(trees))
     # By uid: a previous attempt's Job of the same name has another uid, and its events stay out.
     related = {o["metadata"].get("uid") for o in objects + pods} - {None}
     events = [

@@ -8,12 +8,12 @@ registered for its kind (:mod:`kubedojo.labs.evaluators`), with the :class:`Grad
 
 from __future__ import annotations
 
-from .context import FileInfo, FileReader, GradingContext
+from .context import FileInfo, FileReader, GradingContext, StoredFile
 from .definition import Check
 from .evaluators import evaluator_for
 from .results import CheckResult, LabResult, Outcome
 
-__all__ = ["FileInfo", "FileReader", "GradingContext", "evaluate", "grade", "hint_for"]
+__all__ = ["FileInfo", "FileReader", "GradingContext", "StoredFile", "evaluate", "grade", "hint_for"]
 
 
 def evaluate(ctx: GradingContext, check: Check, refused: str | None = None) -> CheckResult:

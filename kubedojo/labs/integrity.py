@@ -22,6 +22,13 @@ So a run counts only when, for the pod that produced the evidence:
 
 Results are then the lab code's own: its log lines, its exit, and the files it reports (with their
 SHA-256) in its termination message, which the volume reader compares with what is on the volume.
+
+An Argo Workflow's status is written by Argo's controller, but the custom resource has no status
+subresource: whoever may update a Workflow may write its status too (a class's admission policy,
+:mod:`kubedojo.classroom.workflowpolicy`, refuses participants that). So a Workflow's nodes count
+only with the pods that made them (:func:`workflow_problem`): every node that ran a pod has that pod,
+owned by the Workflow and naming the node, on a real node, its ``main`` container ended as the node
+says.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from typing import Any
 
 from .program import Program, image_name, program_of
 
-__all__ = ["CODE_DIR", "LabImages", "RunProblem", "image_digest", "run_problem"]
+__all__ = ["CODE_DIR", "LabImages", "RunProblem", "image_digest", "run_problem", "workflow_problem"]
 
 CODE_DIR = "/workspace"
 """Where lab images keep their code (their Dockerfiles' WORKDIR)."""
@@ -288,4 +295,51 @@ def _image(pod: dict[str, Any], container: dict[str, Any], images: LabImages) ->
             f"the container ran an image with digest sha256:{digest[:12]}…, not the lab's {name}",
             "use the lab's image as kubedojo published it (imagePullPolicy Always or IfNotPresent)",
         )
+    return None
+
+
+_NODE_ID = "workflows.argoproj.io/node-id"
+_RAN = ("Succeeded", "Failed")
+
+
+def workflow_problem(
+    workflow: Mapping[str, Any], pods: Iterable[Mapping[str, Any]], simulated_nodes: frozenset[str]
+) -> RunProblem | None:
+    """Why the Workflow's nodes are not what its pods did, or None. ``pods``: the pods the Workflow
+    controls (its uid in their controller reference). Every ``Pod`` node that succeeded or failed
+    must have its pod (annotation ``workflows.argoproj.io/node-id``) scheduled to a real node, its
+    ``main`` container ended with exit code 0 exactly when the node succeeded."""
+    by_node = {str(((p.get("metadata") or {}).get("annotations") or {}).get(_NODE_ID)): p for p in pods}
+    name = (workflow.get("metadata") or {}).get("name")
+    for node in ((workflow.get("status") or {}).get("nodes") or {}).values():
+        if node.get("type") != "Pod" or node.get("phase") not in _RAN:
+            continue
+        shown = node.get("displayName") or node.get("id")
+        pod = by_node.get(str(node.get("id")))
+        if pod is None:
+            return RunProblem(
+                f"node {shown} has no pod left to show that it ran",
+                f"keep Workflow {name}'s pods until it is graded: remove spec.podGC (and a podGC of the "
+                "templates), which deletes them",
+                "pod-deleted",
+            )
+        where = str((pod.get("spec") or {}).get("nodeName") or "")
+        if where in simulated_nodes:
+            return RunProblem(
+                f"node {shown} ran on simulated node {where}, where nothing executes",
+                "remove the nodeSelector or toleration that sends the step to a simulated node",
+                "simulated",
+            )
+        ended = [
+            (s.get("state") or {}).get("terminated") or {}
+            for s in (pod.get("status") or {}).get("containerStatuses") or []
+            if s.get("name") == "main"
+        ]
+        if ended and ended[0] and (ended[0].get("exitCode") == 0) != (node.get("phase") == "Succeeded"):
+            return RunProblem(
+                f"node {shown} is {node.get('phase')} but its pod's main container exited with code "
+                f"{ended[0].get('exitCode')}",
+                "submit the Workflow again and let Argo's controller alone write its status",
+                "tampered",
+            )
     return None

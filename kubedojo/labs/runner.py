@@ -3,8 +3,8 @@
 ``run``: read the manifest (a malformed one is refused before anything is applied) → build and push
 the lab's images → remove the previous attempt's objects → record the start → ask the API server to
 validate every object (dry run; if it refuses one, nothing is applied) → apply → follow pods and logs
-through watches until every submitted Job has finished (bounded by the lab's time limit) → grade from
-one snapshot → save evidence if something failed → write the result record.
+through watches until every submitted Job and Workflow has finished (bounded by the lab's time limit)
+→ grade from one snapshot → save evidence if something failed → write the result record.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..client.kubeapi import KubeAPI, object_ref
-from ..errors import ApiError, ConfigError, Forbidden, WaitTimeout
-from .definition import LabDefinition, Select
+from ..errors import ApiError, ConfigError, Forbidden, NotFound, WaitTimeout
+from .definition import LabDefinition, ObjectEventCheck, Select
+from .evaluators.objectstore import REASONS, recorded
 from .evaluators.scheduling import on_added_node, triggered_scale_ups
-from .follow import follow_jobs
+from .follow import Ref, follow
 from .grading import FileReader, GradingContext
 from .integrity import LabImages
 from .nodevolumes import provide_node_volumes
@@ -30,15 +31,21 @@ from .reader import READER_LABEL
 from .recording import GradingMeter, grade_and_record
 from .records import ResultStore
 from .results import LabResult
+from .services import LabServices
 from .session import ensure_namespace, read_start, record_start, session_name
 from .snapshot import ClusterSnapshot, take_snapshot
 from .stuck import Stuck
 from .submission import Submission, read_submission
+from .workflowaccess import workflow_access_objects
+from .workloads import WORKLOADS, final_state
 
 __all__ = ["LabReporter", "LabRunner", "NullLabReporter"]
 
 _DELETE_TIMEOUT = 120.0
-_RESET_KINDS = frozenset({"Job", "Pod", "ConfigMap", "PersistentVolumeClaim", "Secret"})
+_RECORD_WAIT = 45.0
+"""Seconds to wait for the object store's audit records after a run that succeeded. They come within
+seconds; after the receiver was first started, behind what MinIO queued while it was not there."""
+_RESET_KINDS = frozenset({"Job", "Workflow", "Pod", "ConfigMap", "PersistentVolumeClaim", "Secret"})
 
 
 class LabReporter(Protocol):
@@ -86,6 +93,9 @@ class LabRunner:
     reporter: LabReporter = field(default_factory=NullLabReporter)
     images: Callable[[LabDefinition], None] | None = None
     """Makes the lab's images available to the cluster (build and push); None: assume they are."""
+    services: LabServices | None = None
+    """kubedojo's services a lab ``uses`` (:mod:`.services`), made for ``lab.run``'s namespace; None:
+    they are in place (a participant's, made by ``class.setup``)."""
     digests: Callable[[LabDefinition], LabImages] | None = None
     """The lab images' digests in the registry (:class:`~.images.RegistryDigests`): with them, only a
     run of the lab's own code earns credit (:mod:`.integrity`). None only in tests of check logic."""
@@ -108,6 +118,33 @@ class LabRunner:
             made = provide_node_volumes(self.client, lab, namespace)
             if made:
                 self.reporter.note(f"provided {', '.join(made)}")
+
+    def _provide_services(self, lab: LabDefinition, namespace: str, participant: str) -> None:
+        """The services the lab uses, for this namespace, where this identity may make them."""
+        if self.services is None:
+            return
+        with contextlib.suppress(Forbidden):
+            if "s3-account" in lab.uses:
+                self.services.accounts({namespace: participant})
+            if "webhook" in lab.uses and self.services.webhook(lab.project):
+                self.reporter.note("started the webhook receiver (kubedojo-hooks)")
+            if "datasets" in lab.uses and self.services.datasets():
+                self.reporter.note("put the datasets into the object store")
+
+    def _provide_workflow_access(self, lab: LabDefinition, namespace: str) -> None:
+        """What Argo needs to run Workflows' pods in this namespace (:mod:`.workflowaccess`), where
+        this identity may make it; a participant's was made by ``class.setup``."""
+        if "Workflow" not in lab.kinds:
+            return
+        try:
+            self.client.kind("Workflow")
+        except NotFound:
+            raise ConfigError(
+                f"lab {lab.id} runs Argo Workflows, and this cluster serves none: install the add-on first"
+                " ('invoke charts.install argo-workflows')"
+            ) from None
+        with contextlib.suppress(Forbidden):
+            self.client.apply(workflow_access_objects(namespace, {}))
 
     def _lab_selectors(self, lab: LabDefinition, submission: Submission | None) -> list[Select]:
         selectors = lab.selectors()
@@ -142,12 +179,12 @@ class LabRunner:
         if forget_start:
             doomed.append(("ConfigMap", session_name(lab.id)))
         # Workloads first, so that claims are no longer in use when they go.
-        order = {"Job": 0, "Pod": 1, "ConfigMap": 2, "Secret": 2, "PersistentVolumeClaim": 3}
+        order = {"Job": 0, "Workflow": 0, "Pod": 1, "ConfigMap": 2, "Secret": 2, "PersistentVolumeClaim": 3}
         doomed.sort(key=lambda item: order.get(item[0], 9))
         deleted = []
         for kind, name in doomed:
-            # Jobs in the foreground: they are gone only once their pods are.
-            if self.client.delete(kind, name, namespace, foreground=kind == "Job"):
+            # Workloads in the foreground: they are gone only once their pods are.
+            if self.client.delete(kind, name, namespace, foreground=kind in WORKLOADS):
                 deleted.append(f"{kind}/{name}")
         for kind, name in doomed:
             self.client.wait_deleted(kind, name, namespace, _DELETE_TIMEOUT)
@@ -197,6 +234,8 @@ class LabRunner:
         with self.reporter.step(f"Fresh start in namespace {namespace}"):
             ensure_namespace(self.client, namespace, participant)
             self._provide_node_volumes(lab, namespace)
+            self._provide_workflow_access(lab, namespace)
+            self._provide_services(lab, namespace, participant)
             removed = self.reset(lab, namespace, submission, forget_start=False)
             if removed:
                 self.reporter.note(f"removed the previous attempt's {', '.join(removed)}")
@@ -209,12 +248,12 @@ class LabRunner:
             ctx = GradingContext(lab, empty, started, submission=admitted)
             return self._finish(ctx, participant, refused, began, requests)
         with self.reporter.step(f"Submitting {manifest.name}"):
-            jobs = self._apply(submission, namespace)
+            workloads = self._apply(submission, namespace)
         limit = timeout if timeout is not None else lab.time_limit_minutes * 60.0
         deadline = time.monotonic() + limit
-        waited = [j for j in jobs if not _expected_pending(lab, j, submission)]
-        with self.reporter.watching(f"Running {len(waited)} Job{'s' if len(waited) != 1 else ''}"):
-            followed = follow_jobs(
+        waited = [w for w in workloads if not _expected_pending(lab, w, submission)]
+        with self.reporter.watching(f"Running {_count(waited)}"):
+            followed = follow(
                 self.client,
                 namespace,
                 waited,
@@ -229,7 +268,10 @@ class LabRunner:
         elif not followed.finished:
             self.reporter.note(f"stopped waiting after {limit:g} s; unfinished checks are pending")
         elif lab.awaits_node_removal:
-            self._await_node_removal(namespace, waited, deadline - time.monotonic())
+            jobs = [name for kind, name in waited if kind == "Job"]
+            self._await_node_removal(namespace, jobs, deadline - time.monotonic())
+        elif any(isinstance(c, ObjectEventCheck) for c in lab.checks) and self._succeeded(namespace, waited):
+            self._await_object_records(lab, namespace, started)
         elif lab.waits_for == "running":
             self.reporter.note(
                 f"the Jobs run: do what the lab asks while they do, then 'invoke lab.check {lab.id}'"
@@ -240,6 +282,45 @@ class LabRunner:
             lab, snapshot, started, submission=admitted, reader=self.reader, images=self._lab_images(lab)
         )
         return self._finish(ctx, participant, None, began, requests, followed.stuck)
+
+    def _succeeded(self, namespace: str, workloads: list[Ref]) -> bool:
+        """Whether every one of the workloads ended as asked (a Job Complete, a Workflow Succeeded)."""
+        for kind in {k for k, _ in workloads}:
+            ended = {o["metadata"]["name"]: final_state(o) or {} for o in self.client.list(kind, namespace)}
+            if any(
+                ended.get(name, {}).get("type") != WORKLOADS[kind].succeeded
+                for k, name in workloads
+                if k == kind
+            ):
+                return False
+        return True
+
+    def _await_object_records(self, lab: LabDefinition, namespace: str, started: datetime) -> None:
+        """Wait (bounded) for the object store's records the lab's checks read, after a run that
+        succeeded (one that failed most likely wrote nothing, and is not kept waiting): MinIO sends
+        its audit log a moment after the request, so the run may end before it arrives."""
+        since = started.replace(microsecond=0)
+        for check in lab.checks:
+            if not isinstance(check, ObjectEventCheck):
+                continue
+
+            def arrived(event: dict[str, Any], check: ObjectEventCheck = check) -> bool:
+                found = recorded(event, check.operation, since)
+                return found is not None and found["bucket"] == check.bucket and found["by"] == namespace
+
+            try:
+                self.client.wait_for(
+                    "the object store's record",
+                    "Event",
+                    arrived,
+                    _RECORD_WAIT,
+                    namespace,
+                    field_selector=f"reason={REASONS[check.operation]}",
+                )
+            except WaitTimeout:
+                self.reporter.note(
+                    f"no record of the object store's in {_RECORD_WAIT:g} s: {check.id} grades without it"
+                )
 
     def _await_node_removal(self, namespace: str, jobs: list[str], seconds: float) -> None:
         """Wait (at most ``seconds``) until the nodes the autoscaler added for the Jobs' pods are
@@ -281,8 +362,9 @@ class LabRunner:
                 return f"{object_ref(obj)}: {exc.server_message}", admitted + submission.objects[index:]
         return None, admitted
 
-    def _apply(self, submission: Submission, namespace: str) -> list[str]:
-        jobs = []
+    def _apply(self, submission: Submission, namespace: str) -> list[Ref]:
+        """Apply every object; the workloads among them (:data:`~.workloads.WORKLOADS`), to follow."""
+        workloads: list[Ref] = []
         for obj in submission.objects:
             if obj["metadata"].get("name"):
                 result = self.client.apply_one(obj, namespace)
@@ -290,14 +372,25 @@ class LabRunner:
                 result = self.client.create(obj, namespace)
             name = result["metadata"]["name"]
             self.reporter.note(f"{obj['kind']}/{name} submitted")
-            if obj["kind"] == "Job":
-                jobs.append(name)
-        return jobs
+            if obj["kind"] in WORKLOADS:
+                workloads.append((obj["kind"], name))
+        return workloads
 
 
-def _expected_pending(lab: LabDefinition, job: str, submission: Submission) -> bool:
-    """Whether the submitted Job ``job`` is one the lab expects never to be scheduled."""
-    objs = [o for o in submission.objects if o["kind"] == "Job" and o["metadata"].get("name") == job]
+def _count(workloads: list[Ref]) -> str:
+    """``2 Jobs``, ``1 Workflow``, ``1 Job and 1 Workflow``."""
+    kinds = dict.fromkeys(kind for kind, _ in workloads) or {"Job": None}
+    parts = []
+    for kind in kinds:
+        n = sum(1 for k, _ in workloads if k == kind)
+        parts.append(f"{n} {kind}{'s' if n != 1 else ''}")
+    return " and ".join(parts)
+
+
+def _expected_pending(lab: LabDefinition, workload: Ref, submission: Submission) -> bool:
+    """Whether the submitted workload is one the lab expects never to be scheduled."""
+    kind, name = workload
+    objs = [o for o in submission.objects if o["kind"] == kind and o["metadata"].get("name") == name]
     return any(sel.matches(obj) for sel in lab.stays_pending for obj in objs)
 
 

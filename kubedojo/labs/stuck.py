@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .objects import parse_time
+from .workloads import workload_of_pod
 
 __all__ = ["Stuck", "diagnose"]
 
@@ -32,13 +33,15 @@ class Stuck:
     """A cause that stops the lab: what was seen, on what, and what to change."""
 
     subject: str
-    """``Pod/<name>`` or ``Job/<name>``."""
+    """``Pod/<name>``, ``Job/<name>`` or ``Workflow/<name>``."""
     cause: str
     hint: str
 
 
 def _container_field(pod: Obj, container: str, field: str) -> str:
-    owner = _job_of(pod)
+    owner = workload_of_pod(pod)
+    if owner is not None and owner[0] == "Workflow":
+        return f"spec.templates[].container.{field} of the template that pod runs"
     prefix = "spec.template.spec" if owner else "spec"
     return f"{prefix}.containers[name={container}].{field}"
 
@@ -48,8 +51,8 @@ def _job_of(pod: Obj) -> str:
 
 
 def _in(obj: Obj) -> str:
-    job = _job_of(obj)
-    return f"Job {job}" if job else f"Pod {obj['metadata']['name']}"
+    owner = workload_of_pod(obj)
+    return f"{owner[0]} {owner[1]}" if owner else f"Pod {obj['metadata']['name']}"
 
 
 def _waiting(pod: Obj) -> Iterable[tuple[Obj, Obj]]:
@@ -173,8 +176,9 @@ def diagnose(
     settle: float = 2.0,
     autoscaled: bool = False,
 ) -> Stuck | None:
-    """The first cause that keeps the submitted ``jobs`` from finishing, seen in their pods and the
-    namespace's ``events`` (only this attempt's: the caller filters by uid); None while they move.
+    """The first cause that keeps the submitted ``jobs`` (or Workflows) from finishing, seen in their
+    pods and the namespace's ``events`` (only this attempt's: the caller filters by uid); None while
+    they move.
 
     A pod the scheduler cannot place counts only when none of the submission's pods is placed (a
     queue behind running pods moves) and no scale-up was triggered, and only once the scheduler has
@@ -183,8 +187,8 @@ def diagnose(
     (``NotTriggerScaleUp``): before its next scan, that pod may be what it adds a node for."""
     now = now or datetime.now(UTC)
     jobs, events = list(jobs), list(events)
-    names = {j["metadata"]["name"] for j in jobs}
-    mine = [p for p in pods if _job_of(p) in names]
+    names: set[tuple[str, str] | None] = {(str(j.get("kind") or "Job"), j["metadata"]["name"]) for j in jobs}
+    mine = [p for p in pods if workload_of_pod(p) in names]
     for pod in mine:
         for container, waiting in _waiting(pod):
             found = _container_cause(pod, container, waiting)
@@ -216,7 +220,7 @@ def diagnose(
                 )
     for job in jobs:
         name = job["metadata"]["name"]
-        if any(p for p in mine if _job_of(p) == name):
+        if job.get("kind", "Job") != "Job" or any(p for p in mine if _job_of(p) == name):
             continue  # it made a pod: its FailedCreate events are old news
         refused = [e for e in _pod_events(events, name, "Job") if e.get("reason") == "FailedCreate"]
         if refused:

@@ -67,6 +67,8 @@ def setup(
     ]
     console().print(table("Participants", ["name", "namespace", "", "kubeconfig (0600)"], rows))
     console().print(f"Handout: {report.handout}")
+    for line in report.services:
+        console().print(line)
     if images:
         console().print(f"Lab images in the registry: {len(images)}")
 

@@ -12,10 +12,11 @@ import os
 import secrets
 import subprocess
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from kubedojo.addons import Addons, addons_environment
 from kubedojo.classroom.objects import ROLE_NAME, SERVICE_ACCOUNT, role_rules
 from kubedojo.client.kube import KubeClient
 from kubedojo.client.registry import RegistryClient
@@ -26,10 +27,13 @@ from kubedojo.labs import LabRunner, ResultStore
 from kubedojo.labs.images import RegistryDigests, lab_images
 from kubedojo.labs.nodevolumes import remove_node_volumes
 from kubedojo.labs.reader import VolumeReader
+from kubedojo.labs.services import ClusterServices
 from kubedojo.local.provider import LocalCluster
+from kubedojo.target import resolve_target
 
 from ..ci import skip_or_fail, unmet_needs
 from .hostsnapshot import HostSnapshot
+from .realcharts import REPO, shipped_releases
 
 STATE_DIR = os.environ.get("KUBEDOJO_TEST_STATE_DIR", "/var/lib/kubedojo/test-cluster")
 SIM_NODES = {"gpu": 2, "train-cpu": 1, "train-mem": 1}
@@ -134,18 +138,27 @@ def wait_all_gone(admin: KubeClient) -> None:
         wait_gone(admin, _DOOMED.pop())
 
 
+_SHARED_TEARDOWNS: list[Callable[[], None]] = []
+"""Uninstalls of add-ons shared by the session, run before the first ``final`` test: those take the
+cluster down, after which a session fixture's own teardown could no longer reach it."""
+
+
+def release_shared_addons() -> None:
+    while _SHARED_TEARDOWNS:
+        _SHARED_TEARDOWNS.pop()()
+
+
 @pytest.fixture(autouse=True)
 def _quiet_before_disruption(request: pytest.FixtureRequest) -> None:
-    """A disruptive test (killing components, ``down``) starts once every deleted test namespace is gone."""
+    """A disruptive test (killing components, ``down``) starts once every deleted test namespace is
+    gone; a final one also once the session's shared add-ons are uninstalled."""
+    if request.node.get_closest_marker("final") is not None:
+        release_shared_addons()
     if _DOOMED and request.node.get_closest_marker("disruptive") is not None:
         wait_all_gone(request.getfixturevalue("admin"))
 
 
-@pytest.fixture
-def namespace(admin: KubeClient, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh namespace for one test, deleted afterwards (waited for before the disruptive tests
-    and at the end of the session: :func:`wait_all_gone`)."""
-    short = request.node.name.split("[")[0].removeprefix("test_").replace("_", "-")[:30].strip("-")
+def _make_namespace(admin: KubeClient, short: str) -> str:
     name = f"kdt-{short}-{secrets.token_hex(3)}"
     admin.create(
         {
@@ -156,10 +169,34 @@ def namespace(admin: KubeClient, request: pytest.FixtureRequest) -> Iterator[str
             "metadata": {"name": name, "labels": {NAMESPACE_LABEL: "true", **POD_SECURITY}},
         }
     )
-    yield name
+    return name
+
+
+def _drop_namespace(admin: KubeClient, name: str) -> None:
     remove_node_volumes(admin, name)  # cluster-scoped: made for the namespace by lab.run
     admin.delete("Namespace", name)  # propagation Background
     _DOOMED.append(name)
+
+
+def _short(request: pytest.FixtureRequest) -> str:
+    return request.node.name.split("[")[0].removeprefix("test_").replace("_", "-")[:30].strip("-")
+
+
+@pytest.fixture
+def namespace(admin: KubeClient, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace for one test, deleted afterwards (waited for before the disruptive tests
+    and at the end of the session: :func:`wait_all_gone`)."""
+    name = _make_namespace(admin, _short(request))
+    yield name
+    _drop_namespace(admin, name)
+
+
+@pytest.fixture
+def other_namespace(admin: KubeClient, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A second fresh namespace for the same test (two runs side by side), cleaned up alike."""
+    name = _make_namespace(admin, _short(request)[:28] + "-b")
+    yield name
+    _drop_namespace(admin, name)
 
 
 def wait_gone(admin: KubeClient, name: str, timeout: float = 120.0) -> None:
@@ -178,6 +215,10 @@ def lab_runner(
         reader=VolumeReader(admin, cluster.image_ref("base")),
         images=lambda lab: cluster.ensure_context_images(lab_images(lab)) and None,
         digests=registry_digests(cluster),
+        # The object-store account, datasets and webhook receiver of the labs that use them.
+        services=ClusterServices(
+            admin, cluster.registry, cluster.image_ref("base"), cluster.ensure_context_images
+        ),
     )
 
 
@@ -216,3 +257,26 @@ def participant(cluster: LocalCluster, admin: KubeClient, namespace: str) -> Ite
     client = KubeClient.from_token(cluster.layout.api_url, cluster.state.pki / "ca.crt", token)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def argo_addons(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Addons]:
+    """MinIO and Argo Workflows installed from the real charts, once for the workflow labs
+    (test_lab_workflows) and the add-ons' own tests (test_minio_argo, whose last test uninstalls
+    them and checks that nothing is left); uninstalled at the end in any case."""
+    names = ["nfs-storage", "minio", "argo-workflows"]  # nfs-storage: skipped, the local class stays
+    releases = shipped_releases(names, tmp_path_factory.mktemp("releases"))
+    cluster.ensure_addon_images()
+    config = parse_config({"local": {"state_dir": STATE_DIR}})
+    with addons_environment(config, resolve_target(config, REPO), releases=str(releases)) as installed:
+        _SHARED_TEARDOWNS.append(lambda: installed.uninstall(["argo-workflows", "minio"]))
+        try:
+            results = {r.name: r.action for r in installed.install(names)}
+            assert results == {
+                "nfs-storage": "skipped",
+                "minio": "installed",
+                "argo-workflows": "installed",
+            }, results
+            yield installed
+        finally:
+            release_shared_addons()

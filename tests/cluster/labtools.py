@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import subprocess
 import sys
@@ -75,8 +76,23 @@ def assert_partial(result: LabResult, failed: set[str], hint_words: str) -> None
     assert hint_words.lower() in hints.lower(), hints
 
 
-def run(runner: LabRunner, lab_id: str, manifest: Path, namespace: str, timeout: float = 300) -> LabResult:
-    return runner.run(CATALOG.get(lab_id), manifest, namespace, "tester", timeout=timeout)
+def run(
+    runner: LabRunner,
+    lab_id: str,
+    manifest: Path,
+    namespace: str,
+    timeout: float = 300,
+    participant: str = "tester",
+) -> LabResult:
+    return runner.run(CATALOG.get(lab_id), manifest, namespace, participant, timeout=timeout)
+
+
+def side_by_side(*calls: Callable[[], LabResult]) -> list[LabResult]:
+    """Run labs at the same time (each in its own namespace, as its own participant: their records
+    must not share attempt numbers), for the suite's time; their results in order."""
+    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [f.result() for f in futures]
 
 
 def every_route(

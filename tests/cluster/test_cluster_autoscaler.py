@@ -52,7 +52,7 @@ def gpu_pod(name: str) -> dict[str, Any]:
             "containers": [
                 {
                     "name": "train",
-                    "image": "127.0.0.1:5000/kubedojo/base:bookworm-py3-2",
+                    "image": "127.0.0.1:5000/kubedojo/base:bookworm-py3-3",
                     "command": ["sleep", "3600"],
                     "resources": {"limits": {"nvidia.com/gpu": "1"}},
                     "securityContext": {"allowPrivilegeEscalation": False},

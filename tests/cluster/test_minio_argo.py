@@ -21,21 +21,15 @@ import subprocess
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from kubedojo.addons import Addons, addons_environment
+from kubedojo.addons import Addons
 from kubedojo.client.kube import KubeClient
-from kubedojo.config import parse_config
 from kubedojo.local.binaries import ARGO
 from kubedojo.local.images import BASE, WORKFLOW_CONTROLLER_IMAGE
 from kubedojo.local.provider import LocalCluster
-from kubedojo.target import resolve_target
-
-from .conftest import STATE_DIR
-from .realcharts import REPO, shipped_releases
 
 boto3 = pytest.importorskip("boto3")
 botocore_exceptions = pytest.importorskip("botocore.exceptions")
@@ -44,26 +38,6 @@ pytestmark = pytest.mark.cluster
 
 ARGO_SERVER = "http://10.244.0.1:32746"
 """The server's NodePort, on the node's address (kube-proxy's nodePortAddresses)."""
-
-
-@pytest.fixture(scope="module")
-def addons(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Addons]:
-    """MinIO and Argo installed from the real charts, uninstalled at the end (checked by the last test)."""
-    names = ["nfs-storage", "minio", "argo-workflows"]  # nfs-storage: skipped, the local class stays
-    releases = shipped_releases(names, tmp_path_factory.mktemp("releases"))
-    cluster.ensure_addon_images()
-    config = parse_config({"local": {"state_dir": STATE_DIR}})
-    with addons_environment(config, resolve_target(config, REPO), releases=str(releases)) as installed:
-        try:
-            results = {r.name: r.action for r in installed.install(names)}
-            assert results == {
-                "nfs-storage": "skipped",
-                "minio": "installed",
-                "argo-workflows": "installed",
-            }, results
-            yield installed
-        finally:
-            installed.uninstall(["argo-workflows", "minio"])
 
 
 def _s3(admin: KubeClient, access: str, secret: str) -> Any:
@@ -100,7 +74,7 @@ def _refused(client: Any) -> str:
 
 
 def test_minio_takes_the_generated_credentials_only_and_keeps_data_across_a_restart(
-    addons: Addons, admin: KubeClient
+    argo_addons: Addons, admin: KubeClient
 ) -> None:
     root = _secret(admin, "minio", "minio-root")
     argo = _secret(admin, "minio", "minio-argo")
@@ -233,7 +207,7 @@ def _workflow(image: str) -> dict[str, Any]:
 
 
 def test_a_workflow_passes_a_parameter_and_an_artifact_through_minio(
-    cluster: LocalCluster, addons: Addons, admin: KubeClient
+    cluster: LocalCluster, argo_addons: Addons, admin: KubeClient
 ) -> None:
     (controller,) = admin.get("Deployment", "argo-workflows-workflow-controller", "argo")["spec"]["template"][
         "spec"
@@ -280,8 +254,8 @@ def test_a_workflow_passes_a_parameter_and_an_artifact_through_minio(
             admin.delete("Workflow", name, "argo", api_version="argoproj.io/v1alpha1")
 
 
-def test_uninstall_leaves_no_pod_claim_or_webhook(addons: Addons, admin: KubeClient) -> None:
-    addons.uninstall(["argo-workflows", "minio"])
+def test_uninstall_leaves_no_pod_claim_or_webhook(argo_addons: Addons, admin: KubeClient) -> None:
+    argo_addons.uninstall(["argo-workflows", "minio"])
     deadline = time.monotonic() + 120
     for namespace in ("argo", "minio"):
         for pod in admin.pods(namespace):

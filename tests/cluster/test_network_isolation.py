@@ -116,6 +116,8 @@ def _server_pod(image: str) -> dict[str, Any]:
         "kind": "Pod",
         "metadata": {"name": "web", "labels": {"app": "web"}},
         "spec": {
+            # python3 as PID 1 ignores SIGTERM: without this each deletion waits the default 30 s.
+            "terminationGracePeriodSeconds": 0,
             "containers": [
                 _container(
                     image,
@@ -124,7 +126,7 @@ def _server_pod(image: str) -> dict[str, Any]:
                     # The kubelet probes as root on the node: never policed.
                     readinessProbe={"tcpSocket": {"port": PORT}, "periodSeconds": 1},
                 )
-            ]
+            ],
         },
     }
 

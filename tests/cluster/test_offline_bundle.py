@@ -24,6 +24,7 @@ import pytest
 
 from kubedojo.addons import (
     Bundle,
+    InstallFailed,
     addons_environment,
     export_site_images,
     load_site_images,
@@ -162,7 +163,10 @@ def test_a_bundle_brings_every_add_on_up_from_the_sites_registry_alone(
             ) as offline,
         ):
             try:
-                results = {r.name: r.action for r in offline.install()}
+                try:
+                    results = {r.name: r.action for r in offline.install()}
+                except InstallFailed as exc:
+                    pytest.fail(f"{exc}; what the add-ons' pods did: {_pods_and_warnings(admin)}")
                 assert results == {
                     "nfs-storage": "skipped",  # the local cluster keeps its own nfs-storage class
                     "metrics-server": "installed",
@@ -191,3 +195,21 @@ def test_a_bundle_brings_every_add_on_up_from_the_sites_registry_alone(
                 assert executor.startswith(f"{site}/kubedojo/argoexec:"), executor
             finally:
                 offline.uninstall()
+
+
+def _pods_and_warnings(admin: KubeClient) -> str:
+    """Each add-on pod's phase and waiting reasons, and the Warning events, for a failed install."""
+    found = []
+    for namespace in NAMESPACES:
+        for pod in admin.pods(namespace):
+            statuses = (pod.get("status") or {}).get("containerStatuses") or []
+            waiting = [
+                f"{c['name']}: {c['state']['waiting'].get('reason')} {c['state']['waiting'].get('message', '')}"
+                for c in statuses
+                if "waiting" in (c.get("state") or {})
+            ]
+            found.append(f"{namespace}/{pod['metadata']['name']} {pod['status'].get('phase')} {waiting}")
+        for event in admin.list("Event", namespace):
+            if event.get("type") == "Warning":
+                found.append(f"{namespace} {event.get('reason')}: {event.get('message')}")
+    return "; ".join(found) or "no pods"

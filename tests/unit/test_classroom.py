@@ -76,6 +76,9 @@ def test_participant_objects_quota_and_limits() -> None:
         "ClusterRoleBinding",
         "ResourceQuota",
         "LimitRange",
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
         "NetworkPolicy",
         "NetworkPolicy",
     ]
@@ -92,7 +95,19 @@ def test_participant_objects_quota_and_limits() -> None:
     )
     # Read access to Nodes and their metrics (kubectl top node), and nothing else cluster-wide.
     assert objects[4]["roleRef"]["name"] == "kubedojo-participant-nodes"
-    (reader,) = cluster_objects()
+    reader, policy, binding = cluster_objects()
+    assert (
+        policy["kind"] == "ValidatingAdmissionPolicy"
+        and binding["spec"]["policyName"] == policy["metadata"]["name"]
+    )
+    # The Workflows' pods' identity may report task results, nothing else.
+    workflow_role = objects[8]
+    assert workflow_role["rules"] == [
+        {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}
+    ]
+    assert objects[9]["subjects"] == [
+        {"kind": "ServiceAccount", "name": "argo-workflow", "namespace": "dojo-alice"}
+    ]
     assert reader["rules"] == [
         {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["metrics.k8s.io"], "resources": ["nodes"], "verbs": ["get", "list"]},

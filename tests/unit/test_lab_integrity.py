@@ -124,7 +124,7 @@ def test_the_lab_code_run_in_equivalent_ways_counts(same: dict[str, Any]) -> Non
         ({"readinessProbe": {"exec": {"command": ["sh", "-c", "x"]}}}, "readinessProbe"),
         ({"terminationMessagePath": "/tmp/result"}, "terminationMessagePath"),
         # another image with the same command
-        ({"image": "127.0.0.1:5000/kubedojo/base:bookworm-py3-2"}, "not one of the lab's"),
+        ({"image": "127.0.0.1:5000/kubedojo/base:bookworm-py3-3"}, "not one of the lab's"),
     ],
 )
 def test_each_fake_is_named(faked: dict[str, Any], reason: str) -> None:
@@ -196,7 +196,7 @@ def test_the_real_run_earns_the_runtime_checks() -> None:
     [
         container(command=["sh", "-c", "echo 'Epoch 5/5 x'; echo 'Test accuracy: 0.99'"], args=[]),
         container(volumeMounts=[{"name": "code", "mountPath": "/workspace"}]),
-        container(image="127.0.0.1:5000/kubedojo/base:bookworm-py3-2"),
+        container(image="127.0.0.1:5000/kubedojo/base:bookworm-py3-3"),
     ],
 )
 def test_a_faked_run_earns_no_runtime_check(faked: dict[str, Any]) -> None:

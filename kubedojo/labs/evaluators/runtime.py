@@ -156,7 +156,13 @@ def _file_on_volume(ctx: GradingContext, check: FileOnVolumeCheck) -> Outcome:
     what = f"a file like /{check.pattern}/ ({check.min_size}+ bytes, written since the start) in {where}"
     if check.npz_arrays is not None:
         what += f", holding {check.npz_arrays} arrays"
-    jobs = ctx.finished_jobs(check.job, what, simulated=check.simulated)
+    if check.count > 1:
+        what = f"{check.count} files: {what}"
+    jobs = (
+        ctx.finished_workflows(check.job, what)
+        if check.job.kind == "Workflow"
+        else ctx.finished_jobs(check.job, what, simulated=check.simulated)
+    )
     if isinstance(jobs, Outcome):
         return jobs
     if ctx.reader is None:
@@ -201,6 +207,11 @@ def _file_on_volume(ctx: GradingContext, check: FileOnVolumeCheck) -> Outcome:
                 "let the lab's script write the file itself, into the mounted volume; do not replace it",
             )
         good = written
+    if len(good) < check.count:
+        shown = ", ".join(f.name for f in good) or "none"
+        return Outcome.failed(what, f"{len(good)} such files: {shown}", "too-few")
+    if check.count > 1:
+        return Outcome.passed(what, ", ".join(f"{f.name} ({f.size} bytes)" for f in good[-check.count :]))
     return Outcome.passed(what, f"{good[-1].name} ({good[-1].size} bytes)")
 
 

@@ -1,0 +1,76 @@
+"""What a submission runs: the kinds ``lab.run`` follows to their end and grades when they are final
+(Jobs and Argo Workflows), described once so that following, waiting, resetting and grading are the
+same code for every kind.
+
+A workload kind says when an object of it is final (and how it ended), which label names it on its
+pods, and which container of those pods is the one whose log the live view follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .objects import job_finished
+
+__all__ = [
+    "WORKFLOW_LABEL",
+    "WORKLOADS",
+    "Workload",
+    "final_state",
+    "workflow_finished",
+    "workload_of_pod",
+]
+
+Obj = dict[str, Any]
+
+WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
+"""The label Argo's controller puts on a Workflow's pods: the Workflow's name."""
+_WORKFLOW_FINAL = ("Succeeded", "Failed", "Error")
+
+
+def workflow_finished(workflow: Obj) -> Obj | None:
+    """The Workflow's end as a condition (``type``: Succeeded, Failed or Error; ``message``: the
+    controller's), or None while it is pending or running."""
+    status = workflow.get("status") or {}
+    phase = status.get("phase")
+    if phase not in _WORKFLOW_FINAL:
+        return None
+    return {"type": phase, "message": status.get("message") or ""}
+
+
+@dataclass(frozen=True)
+class Workload:
+    kind: str
+    pod_label: str
+    """The label on the workload's pods whose value is the workload's name."""
+    finished: Callable[[Obj], Obj | None]
+    """The final condition (``type``, ``reason``, ``message``), or None while it runs."""
+    log_container: str | None
+    """The container of its pods whose log the live view follows (None: the lab's container)."""
+    succeeded: str
+    """The ``type`` of :attr:`finished` that means it did what it was asked."""
+
+
+WORKLOADS: dict[str, Workload] = {
+    "Job": Workload("Job", "batch.kubernetes.io/job-name", job_finished, None, "Complete"),
+    "Workflow": Workload("Workflow", WORKFLOW_LABEL, workflow_finished, "main", "Succeeded"),
+}
+"""Every kind ``lab.run`` follows, by kind."""
+
+
+def final_state(obj: Obj) -> Obj | None:
+    """How a workload of any kind ended, or None while it runs (or when it is no workload)."""
+    workload = WORKLOADS.get(str(obj.get("kind")))
+    return None if workload is None else workload.finished(obj)
+
+
+def workload_of_pod(pod: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(kind, name) of the workload a pod belongs to, by its label; None for a pod of no workload."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    for workload in WORKLOADS.values():
+        name = labels.get(workload.pod_label)
+        if name:
+            return workload.kind, str(name)
+    return None
