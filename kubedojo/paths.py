@@ -55,6 +55,13 @@ class CacheDirs:
 
     @property
     def buildah(self) -> Path:
+        """buildah's image storage (overlay driver)."""
+        return self.root / "buildah-overlay"
+
+    @property
+    def buildah_vfs(self) -> Path:
+        """Where the storage was while it used the vfs driver (each layer a full copy: tens of GB and
+        most of an image build's time); removed when found."""
         return self.root / "buildah"
 
     @property

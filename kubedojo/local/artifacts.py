@@ -27,7 +27,6 @@ from .binaries import (
     ReleaseDownloader,
 )
 from .images import (
-    ADDON_BASE,
     ADDON_IMAGES,
     BASE,
     IMAGES,
@@ -117,8 +116,8 @@ class Artifacts:
         binary = None
         if isinstance(recipe, BinaryImage):
             assert recipe.programs is not None
-            if recipe.on_base:
-                self.build_image(ADDON_BASE)
+            if recipe.base is not None:
+                self.build_image(recipe.base)
             self._build_programs(recipe.programs)
             binary = self.binaries.path(recipe.programs, recipe.program)
         with self.reporter.step(f"Building image {recipe.name}"):
@@ -133,8 +132,21 @@ class Artifacts:
         raise BuildError(f"no add-on image called {name!r} (releases.yaml images: build)")
 
     def export_addon_image(self, name: str, layout: Path) -> str:
-        recipe = self._addon_recipe(name)
-        self.build_image(recipe)
+        return self.export_image(self._addon_recipe(name), layout)
+
+    def program(self, programs: GoProgramSet, program: str) -> Path:
+        """The built program (built now if it is not)."""
+        self._build_programs(programs)
+        return self.binaries.path(programs, program)
+
+    def export_image(self, recipe: ImageRecipe, layout: Path) -> str:
+        """Build ``recipe`` if needed (a lab's image when its directory changed) and write it into the
+        OCI layout; its path in a registry."""
+        if isinstance(recipe, ContextImage):
+            self.build_image(BASE)
+            self.images.ensure_context(recipe)
+        else:
+            self.build_image(recipe)
         with self.reporter.step(f"Writing {recipe.repository}:{recipe.tag} into the bundle"):
             self.images.export_oci(recipe, layout)
         return f"{recipe.repository}:{recipe.tag}"

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import tarfile
 import tempfile
@@ -52,6 +53,7 @@ __all__ = [
     "CLUSTER_AUTOSCALER",
     "COREDNS",
     "HELM",
+    "KUBEADM",
     "KUBERNETES",
     "KUBERNETES_PROGRAMS",
     "KUBE_NETWORK_POLICIES",
@@ -152,6 +154,11 @@ class GoProgramSet:
     then apply); ``packages`` are then relative (``./cmd/x``) and ``module_files`` go into its tree."""
     tags: tuple[str, ...] = ()
     """Go build tags."""
+    cgo: bool = False
+    """Build with cgo (a program with C parts, such as runc), linked statically all the same."""
+    tidy_tolerant: bool = False
+    """``go mod tidy -e``: some test of the module imports a module the proxy does not serve, which the
+    build itself does not need (a missing module the build needs still fails the build)."""
 
     @property
     def local_changes(self) -> bool:
@@ -179,7 +186,7 @@ class GoProgramSet:
     def program_names(self) -> list[str]:
         """What ``go build -o dir/`` names each package's program: its last path element (the
         module's for the main module's root package ``.``)."""
-        return [(self.module if pkg == "." else pkg).rstrip("/").rsplit("/", 1)[-1] for pkg in self.packages]
+        return [_program_name(self.module if pkg == "." else pkg) for pkg in self.packages]
 
     def stamp(self, how: str) -> str:
         fields: dict[str, Any] = {
@@ -193,9 +200,22 @@ class GoProgramSet:
             fields["archive"] = self.archive.sha256
         if self.tags:
             fields["tags"] = list(self.tags)
+        if self.cgo:
+            fields["cgo"] = True
+        if self.tidy_tolerant:
+            fields["tidy_tolerant"] = True
         if self.local_changes:
             fields["local_changes"] = self.local_digest
         return json.dumps(fields, sort_keys=True)
+
+
+def _program_name(package: str) -> str:
+    """The name ``go build -o dir/`` gives a main package: its last path element, or the one before
+    a major-version suffix (``go.etcd.io/etcd/v3`` builds ``etcd``)."""
+    parts = package.rstrip("/").split("/")
+    if len(parts) > 1 and re.fullmatch(r"v[2-9]\d*", parts[-1]):
+        return parts[-2]
+    return parts[-1]
 
 
 def _asset(name: str) -> str:
@@ -223,6 +243,15 @@ KUBERNETES = GoProgramSet(
     ldflags=_k8s_ldflags(KUBERNETES_VERSION),
     staging_replaces=True,
 )
+KUBEADM = GoProgramSet(
+    name="kubeadm",
+    module="k8s.io/kubernetes",
+    version=KUBERNETES_VERSION,
+    packages=("k8s.io/kubernetes/cmd/kubeadm",),
+    ldflags=_k8s_ldflags(KUBERNETES_VERSION),
+    staging_replaces=True,
+)
+"""kubeadm, which kubespray's sites bring their control planes up with (the local cluster needs none)."""
 METRICS_SERVER = GoProgramSet(
     name="metrics-server",
     module="sigs.k8s.io/metrics-server",
@@ -440,14 +469,24 @@ class Binaries:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def _go_env(self) -> dict[str, str]:
+    def _go_env(self, programs: GoProgramSet | None = None) -> dict[str, str]:
         return {
             "GOCACHE": str(self.cache.go_build),
             "GOMODCACHE": str(self.cache.go_mod),
             "GOFLAGS": "-mod=mod -buildvcs=false",
-            "CGO_ENABLED": "0",
+            "CGO_ENABLED": "1" if programs is not None and programs.cgo else "0",
             "GOTOOLCHAIN": "local",  # never download a Go toolchain a go.mod asks for
         }
+
+    @staticmethod
+    def _build_flags(programs: GoProgramSet) -> list[str]:
+        ldflags = ["-s", "-w", *programs.ldflags]
+        if programs.cgo:
+            ldflags += ["-linkmode", "external", "-extldflags", "'-static'"]
+        flags = ["-trimpath", "-ldflags", " ".join(ldflags)]
+        if programs.tags:
+            flags += ["-tags", ",".join(programs.tags)]
+        return flags
 
     def _go_build(self, programs: GoProgramSet, out: Path, log: Path) -> None:
         if programs.archive is not None:
@@ -455,7 +494,7 @@ class Binaries:
             return
         src = self.cache.go_src / programs.directory_name
         src.mkdir(parents=True, exist_ok=True)
-        env = self._go_env()
+        env = self._go_env(programs)
         own = build_module(programs.name) + "/"
         try:
             upstream = self._local_copy(programs, src, env) if programs.local_changes else None
@@ -474,19 +513,10 @@ class Binaries:
                 )
             else:
                 (src / "tools.go").unlink(missing_ok=True)
-            self.runner.run(["go", "mod", "tidy"], env=env, cwd=src, timeout=_BUILD_TIMEOUT, log=log)
-            ldflags = " ".join(("-s", "-w", *programs.ldflags))
+            tidy = ["go", "mod", "tidy", *(["-e"] if programs.tidy_tolerant else [])]
+            self.runner.run(tidy, env=env, cwd=src, timeout=_BUILD_TIMEOUT, log=log)
             self.runner.run(
-                [
-                    "go",
-                    "build",
-                    "-trimpath",
-                    "-ldflags",
-                    ldflags,
-                    "-o",
-                    f"{out}/",
-                    *programs.packages,
-                ],
+                ["go", "build", *self._build_flags(programs), "-o", f"{out}/", *programs.packages],
                 env=env,
                 cwd=src,
                 timeout=_BUILD_TIMEOUT,
@@ -548,10 +578,8 @@ class Binaries:
                 raise BuildError(f"cannot add {name} to {archive.file}: the source already has that file")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content)
-        env = self._go_env()
-        argv = ["go", "build", "-trimpath", "-ldflags", " ".join(("-s", "-w", *programs.ldflags))]
-        if programs.tags:
-            argv += ["-tags", ",".join(programs.tags)]
+        env = self._go_env(programs)
+        argv = ["go", "build", *self._build_flags(programs)]
         try:
             argv += ["-o", f"{out}/", *programs.packages]
             self.runner.run(argv, env=env, cwd=tree, timeout=_BUILD_TIMEOUT, log=log)

@@ -24,7 +24,7 @@ from .layout import (
     daemon,
 )
 
-__all__ = ["cni_conflist", "containerd", "kube_proxy", "kubelet", "registry"]
+__all__ = ["cni_conflist", "containerd", "kube_proxy", "kubelet", "registry", "registry_config"]
 
 
 def registry(layout: Layout, storage: Path) -> Component:
@@ -35,19 +35,23 @@ def registry(layout: Layout, storage: Path) -> Component:
         daemon(layout, "registry", ["/usr/bin/docker-registry", "serve", str(registry_cfg)]),
         HttpProbe(f"http://{layout.registry}/v2/"),
         0,
+        {registry_cfg: registry_config(storage, layout.registry, delete=True)},
+    )
+
+
+def registry_config(storage: Path, address: str, delete: bool) -> str:
+    """docker-registry's configuration: plain HTTP on ``address``, images under ``storage``, quiet;
+    ``delete``: the API may delete images (only where no one else reaches it: the local registry)."""
+    filesystem: dict[str, object] = {"filesystem": {"rootdirectory": str(storage)}}
+    if delete:
+        filesystem["delete"] = {"enabled": True}
+    return yaml.safe_dump(
         {
-            registry_cfg: yaml.safe_dump(
-                {
-                    "version": 0.1,
-                    "log": {"level": "warn", "accesslog": {"disabled": True}},
-                    "storage": {
-                        "filesystem": {"rootdirectory": str(storage)},
-                        "delete": {"enabled": True},
-                    },
-                    "http": {"addr": layout.registry},
-                }
-            )
-        },
+            "version": 0.1,
+            "log": {"level": "warn", "accesslog": {"disabled": True}},
+            "storage": filesystem,
+            "http": {"addr": address},
+        }
     )
 
 

@@ -38,7 +38,7 @@ from .artifacts import Artifacts
 from .components import components
 from .dns_storage import HOSTPATH_PV_DIR, coredns_objects, storage_objects
 from .hostsetup import HostSetup
-from .images import ADDON_IMAGES, IMAGES, ContextImage
+from .images import ADDON_IMAGES, IMAGES, ContextImage, ImageRecipe
 from .layout import CGROUP_ROOT, CONTAINERD_SOCKET, Component, Layout
 from .netpolicy import NAME as ENFORCER
 from .node import cni_conflist
@@ -430,10 +430,13 @@ class LocalCluster:
 
     # -- images -------------------------------------------------------------------------------
 
-    def build_images(self, rebuild: bool = False) -> list[tuple[str, str, str]]:
-        """Build every image (again, with ``rebuild``) and push to the registry when it runs.
-        Rows of (reference, "built"|"cached", "pushed"|"present"|"registry not running")."""
-        return self.artifacts.build_images(self.layout.registry, self._registry_running(), rebuild)
+    def build_images(
+        self, rebuild: bool = False, recipes: Iterable[ImageRecipe] = IMAGES
+    ) -> list[tuple[str, str, str]]:
+        """Build the cluster's images, or ``recipes`` (again, with ``rebuild``) and push them to the
+        registry when it runs. Rows of (reference, "built"|"cached", "pushed"|"present"|"registry not
+        running")."""
+        return self.artifacts.build_images(self.layout.registry, self._registry_running(), rebuild, recipes)
 
     def ensure_context_images(
         self, images: Iterable[ContextImage], rebuild: bool = False, require_registry: bool = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from invoke.collection import Collection
 from invoke.context import Context
 
+from ..errors import ConfigError
 from .support import RichReporter, console, emit_json, project_dir, settings, table, task
 
 
@@ -12,18 +13,25 @@ from .support import RichReporter, console, emit_json, project_dir, settings, ta
     help={
         "rebuild": "build again even when the image exists",
         "addons": "also the add-ons' images (their programs built from Go modules: minutes when cold)",
+        "debian_only": "only what needs no Go build: the Debian-based images and the labs' (disk and "
+        "network work, which can run beside the Go builds)",
         "json": "print as JSON",
     }
 )
-def build(c: Context, rebuild: bool = False, addons: bool = False, json: bool = False) -> None:
+def build(
+    c: Context, rebuild: bool = False, addons: bool = False, debian_only: bool = False, json: bool = False
+) -> None:
     """Build the pause, coredns, lab base and every lab's image (and with --addons the add-ons');
     push them when the registry runs."""
     from ..labs.catalog import Catalog
     from ..labs.images import lab_images
+    from ..local.images import ADDON_BASE, BASE, IMAGES
     from ..local.provider import LocalCluster
 
+    if debian_only and addons:
+        raise ConfigError("images.build: choose --debian-only or --addons (add-ons are Go builds)")
     cluster = LocalCluster(settings(c), reporter=RichReporter(quiet=json))
-    rows = cluster.build_images(rebuild=rebuild)
+    rows = cluster.build_images(rebuild=rebuild, recipes=(BASE, ADDON_BASE) if debian_only else IMAGES)
     labs = [image for lab in Catalog(project_dir(c)).all() for image in lab_images(lab)]
     rows += cluster.ensure_context_images(labs, rebuild=rebuild, require_registry=False)
     if addons:

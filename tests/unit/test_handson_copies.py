@@ -24,6 +24,7 @@ IDENTICAL = {
         "more-5-parallel-grid",
     ),
     "train_oom.py": ("03-exception", "05-many-jobs"),
+    "say.py": ("07-hello-workflow", "08-dag"),
 }
 """Byte for byte the same in every lab that has it."""
 
@@ -35,10 +36,28 @@ REPORTING = ("TERMINATION_LOG", "REPORT_MAX_BYTES", "OUTPUT", "SAVED", "Kept", "
 them: the same in every script that the lab image runs."""
 SHARED = ("ACTIVATIONS", "stop_on_sigterm", "positive_int", "non_negative_float", "train", *REPORTING)
 
-UNIQUE = ("04-hyperparams/train_hp.py", "05-monitoring/train_hold.py", "06-gpu/train_gpu.py")
+UNIQUE = (
+    "04-hyperparams/train_hp.py",
+    "05-monitoring/train_hold.py",
+    "06-gpu/train_gpu.py",
+    "09-ml-pipeline/train.py",
+    "more-4-s3/train.py",
+)
 """Read their arguments from a mounted file (04), or report the GPUs the container was given (06),
 then train with train.py's ``train``; or keep training for a while, holding a training set of a
-chosen size (05-monitoring)."""
+chosen size (05-monitoring); or train on the data a pipeline fetched and name the model in output
+parameters (09); or upload the weights to the object store and report the upload (more-4)."""
+LIKE_TRAINING = {
+    "more-4-s3/train.py": (*SHARED[: -len(REPORTING)], "Kept", "keep_output", "run"),
+    "09-ml-pipeline/train.py": (
+        "ACTIVATIONS",
+        "stop_on_sigterm",
+        "positive_int",
+        "non_negative_float",
+        *REPORTING,
+    ),
+}
+"""Of those, what must still be train.py's own (their training, or their reporting)."""
 
 
 @pytest.mark.parametrize("name", sorted(IDENTICAL))
@@ -56,6 +75,14 @@ def test_saving_variants_train_the_same_way(lab: str) -> None:
     assert {name: variant.get(name) for name in SHARED} == {name: reference[name] for name in SHARED}
 
 
+@pytest.mark.parametrize("script", sorted(LIKE_TRAINING))
+def test_unique_scripts_share_what_they_should(script: str) -> None:
+    reference = _definitions(HANDSON / IDENTICAL["train.py"][0] / "train.py")
+    variant = _definitions(HANDSON / script)
+    names = LIKE_TRAINING[script]
+    assert {n: variant.get(n) for n in names} == {n: reference[n] for n in names}
+
+
 def test_ds_job_reports_like_the_training_scripts() -> None:
     reference = _definitions(HANDSON / IDENTICAL["train.py"][0] / "train.py")
     ds_job = _definitions(HANDSON / "ds-job" / "main.py")
@@ -64,7 +91,7 @@ def test_ds_job_reports_like_the_training_scripts() -> None:
 
 def test_every_training_script_is_accounted_for() -> None:
     found = {p.relative_to(HANDSON).as_posix() for p in HANDSON.glob("*/train*.py")}
-    known = {f"{lab}/{name}" for name, labs in IDENTICAL.items() for lab in labs}
+    known = {f"{lab}/{name}" for name, labs in IDENTICAL.items() if name.startswith("train") for lab in labs}
     assert found == known | {f"{lab}/train.py" for lab in SAVING} | set(UNIQUE)
 
 
