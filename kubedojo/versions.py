@@ -24,6 +24,7 @@ __all__ = [
     "MINIO_RELEASE",
     "MINIO_VERSION",
     "PAUSE_IMAGE_TAG",
+    "SITE_NODE_VERSIONS",
 ]
 
 KUBERNETES_VERSION = "v1.35.4"
@@ -87,3 +88,24 @@ KUBESPRAY_TREE = "be1344305045541c383b0f9e72ffe903653930c0"
 
 HELM_VERSION = "v4.3.1"
 """helm, which installs the add-ons (through pyhelm3); built from Go modules when not on PATH."""
+
+
+SITE_NODE_VERSIONS = {
+    "etcd": "v3.6.10",
+    "containerd": "v2.2.3",
+    "runc": "v1.4.2",
+    "cni-plugins": "v1.9.1",
+    "nerdctl": "v2.2.2",
+    # kubespray pins 1.35.0, which the Go module proxy does not serve; crictl is a client of the
+    # CRI API, which 1.34 speaks the same.
+    "crictl": "v1.34.0",
+    # kubespray pins 0.28.4, one of whose dependencies the module proxy does not serve; 0.28.10 is
+    # the newest patch of the same line.
+    "flannel": "v0.28.10",
+    # The flannel CNI plugin (a shim that hands the pod to bridge/host-local with the node's flannel
+    # subnet): flannel-io/cni-plugin is not served; its source before it moved there is, in the CNI
+    # project's plugins at v0.9.1 (plugins/meta/flannel).
+    "flannel-cni": "v0.9.1",
+}
+"""What the nodes of a kubespray v2.31.0 site run besides Kubernetes, at kubespray's pins unless noted:
+built here from Go modules for offline sites (:mod:`kubedojo.onprem.offline`)."""

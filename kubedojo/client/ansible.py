@@ -73,6 +73,7 @@ class PlaybookRequest:
     timeout: float = 3600.0
     private_tasks: tuple[str, ...] = ()
     """Tasks whose results carry secrets: the handler sees them, the artifacts do not keep them."""
+    skip_tags: tuple[str, ...] = ()
 
     @property
     def artifact_dir(self) -> Path:
@@ -120,6 +121,7 @@ class AnsibleRunner:
             inventory=str(request.inventory),
             extravars=dict(request.extravars),
             limit=request.limit or None,
+            skip_tags=",".join(request.skip_tags) or None,
             forks=request.forks,
             cmdline="--become" if request.become else None,
             envvars=self._environment(request),

@@ -8,7 +8,7 @@ preflight playbook saw; ``events`` folds ansible-runner's events into progress a
 
 from __future__ import annotations
 
-from .cluster import SUPPORTED_KUBERNETES, OnpremCluster, PreflightFailed, UpReport
+from .cluster import OnpremCluster, PreflightFailed, UpReport
 from .events import HostTally, PlaybookProgress, ProgressSnapshot, TaskFailure
 from .inventory import GeneratedInventory, write_inventory
 from .kubespray import KUBESPRAY, KubesprayFetcher, KubesprayRelease, KubesprayTree, check_ansible_version
@@ -18,7 +18,6 @@ from .site import Node, Site, load_site, parse_site
 
 __all__ = [
     "KUBESPRAY",
-    "SUPPORTED_KUBERNETES",
     "CheckResult",
     "GeneratedInventory",
     "HostReport",

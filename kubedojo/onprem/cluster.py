@@ -12,6 +12,7 @@ import base64
 import contextlib
 import fcntl
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from ..addons.site_images import ImagePusher, load_site_images, push_site_images
 from ..client.ansible import AnsibleRunner, ansible_core_version
 from ..clusterstatus import ClusterStatus, ComponentStatus, node_status
 from ..config import WorkshopConfig
@@ -36,6 +38,7 @@ from ..files import write_atomic
 from ..paths import CacheDirs
 from ..progress import NullReporter, Reporter
 from ..versions import KUBERNETES_VERSION
+from .bundling import push_bundle_images
 from .inventory import GeneratedInventory, write_inventory
 from .kubespray import (
     KUBESPRAY,
@@ -43,8 +46,8 @@ from .kubespray import (
     KubesprayRelease,
     KubesprayTree,
     check_ansible_version,
-    version_tuple,
 )
+from .kubeversions import SiteState, install_version, upgrade_problem
 from .preflight import (
     CLOCK_TASK,
     PLAYBOOK_TASKS,
@@ -55,12 +58,13 @@ from .preflight import (
     observations,
 )
 from .runs import PlaybookWatcher, RunReport, SiteRunner
-from .site import Site, load_site
+from .site import SITE_FILE, Site, load_site
+from .sitechecks import bundle_path, misspelt_variables
+from .siteserve import ServeReport, SiteServer
 
-__all__ = ["SUPPORTED_KUBERNETES", "OnpremCluster", "PreflightFailed", "UpReport"]
+__all__ = ["OnpremCluster", "PreflightFailed", "UpReport"]
 
-SUPPORTED_KUBERNETES = ("1.33.0", KUBERNETES_VERSION.removeprefix("v"))
-"""The Kubernetes versions kubespray v2.31.0 can install (its checksums' range)."""
+PINNED_KUBERNETES = KUBERNETES_VERSION.removeprefix("v")
 _KUBECONFIG_TASK = "Read the admin kubeconfig"
 
 
@@ -78,10 +82,19 @@ class UpReport:
     runs: list[RunReport] = field(default_factory=list)
     kubeconfig: str = ""
     kubespray: str = ""
+    kubernetes_version: str = ""
 
 
 def _assets() -> Path:
     return Path(str(resources.files("kubedojo.onprem").joinpath("assets")))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a run starts from: kubespray's tree and the Kubernetes version it installs."""
+
+    tree: KubesprayTree
+    kube_version: str
 
 
 class OnpremCluster:
@@ -113,6 +126,7 @@ class OnpremCluster:
             CacheDirs.under(config.cache_root), config.onprem.kubespray_url, release
         )
         self.inventory = GeneratedInventory.of(self.site_dir)
+        self.state = SiteState.of(self.site_dir)
         self.runner = SiteRunner(
             self.name,
             self.inventory.hosts_file,
@@ -132,6 +146,22 @@ class OnpremCluster:
     @property
     def kubeconfig_path(self) -> Path:
         return self.site_dir / "admin.kubeconfig"
+
+    def _bundle_vars(self) -> dict[str, str]:
+        """What preflight's bundle check reaches for, on an offline site."""
+        if not self.site.offline.bundle:
+            return {}
+        return {
+            "kubedojo_files_repo": self.site.offline.files_repo,
+            "kubedojo_registry": self.site.registry.address,
+        }
+
+    @property
+    def _kubespray_skips(self) -> tuple[str, ...]:
+        """An offline site has no package mirror: kubespray's package installation (which refreshes
+        apt's lists first, even with every package present) is skipped, and preflight's ``packages``
+        check makes sure the machines have them."""
+        return ("system-packages",) if self.site.offline.bundle else ()
 
     # -- what every operation needs first ---------------------------------------------------------
 
@@ -175,10 +205,29 @@ class OnpremCluster:
         finally:
             os.close(fd)
 
-    def _prepare(self) -> KubesprayTree:
-        tree = self.kubespray()
-        write_inventory(self.site, self.site_dir)
-        return tree
+    def _prepare(self, kube_version: str = "", tree: KubesprayTree | None = None) -> Prepared:
+        """kubespray's tree (``tree``, found already), the Kubernetes version this run installs
+        (``kube_version``, or the one the cluster runs, site.yaml's, the pinned one) and the inventory
+        written for it. Variables of ``kubespray_vars`` that kubespray would ignore as unknown are
+        reported."""
+        tree = tree or self.kubespray()
+        if not kube_version:
+            kube_version = install_version(
+                self.site.kubernetes_version,
+                self.state.kubernetes_version,
+                PINNED_KUBERNETES,
+                tree.kubernetes_versions(),
+                str(self.site_dir / SITE_FILE),
+            )
+        if self.site.kubespray_vars:
+            for warning in misspelt_variables(self.site.kubespray_vars, tree.variable_names()):
+                self.reporter.note(f"{self.site_dir / SITE_FILE}: {warning}")
+        write_inventory(self.site, self.site_dir, kube_version)
+        return Prepared(tree, kube_version)
+
+    def _current_version(self) -> str:
+        """The version the cluster runs as far as kubedojo knows, without checking anything."""
+        return self.state.kubernetes_version or self.site.kubernetes_version or PINNED_KUBERNETES
 
     # -- preflight ---------------------------------------------------------------------------------
 
@@ -188,7 +237,7 @@ class OnpremCluster:
             return self._preflight(limit)
 
     def _preflight(self, limit: Sequence[str] = ()) -> PreflightReport:
-        write_inventory(self.site, self.site_dir)
+        write_inventory(self.site, self.site_dir, self._current_version())
         nodes = [n for n in self.site.nodes if not limit or n.name in limit]
         run, progress = self.runner.run(
             "preflight",
@@ -198,6 +247,7 @@ class OnpremCluster:
             limit=",".join(limit),
             become=False,
             keep_results_of=PLAYBOOK_TASKS,
+            extravars=self._bundle_vars(),
             envvars={
                 "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s "
                 "-o UserKnownHostsFile=/dev/null -o ConnectionAttempts=1",
@@ -229,8 +279,9 @@ class OnpremCluster:
     def up(self, dry_run: bool = False, skip_preflight: bool = False) -> UpReport:
         """Provision (or converge) the whole site with kubespray's cluster.yml."""
         with self._locked():
-            tree = self._prepare()
-            report = UpReport(kubespray=str(tree.path))
+            prepared = self._prepare()
+            tree = prepared.tree
+            report = UpReport(kubespray=str(tree.path), kubernetes_version=prepared.kube_version)
             if not skip_preflight:
                 report.preflight = self._checked_preflight()
             if dry_run:
@@ -241,9 +292,11 @@ class OnpremCluster:
                 tree.path,
                 tree.playbook("cluster.yml"),
                 timeout=self.site.timeouts.playbook,
+                skip_tags=self._kubespray_skips,
                 title=f"kubespray cluster.yml on {len(self.site.nodes)} hosts",
             )
             report.runs.append(run)
+            self.state.remember(prepared.kube_version)
             report.kubeconfig = str(self.fetch_kubeconfig())
             return report
 
@@ -277,8 +330,9 @@ class OnpremCluster:
                     "with 'invoke cluster.up -i …'"
                 )
         with self._locked():
-            tree = self._prepare()
-            report = UpReport(kubespray=str(tree.path))
+            prepared = self._prepare()
+            tree = prepared.tree
+            report = UpReport(kubespray=str(tree.path), kubernetes_version=prepared.kube_version)
             if not skip_preflight:
                 report.preflight = self._checked_preflight(nodes)
             limit = ",".join(nodes)
@@ -289,6 +343,7 @@ class OnpremCluster:
                     tree.path,
                     tree.playbook("playbooks/facts.yml"),
                     timeout=self.site.timeouts.playbook,
+                    skip_tags=self._kubespray_skips,
                     title="Refreshing the fact cache",
                 )
                 report.runs.append(run)
@@ -297,10 +352,12 @@ class OnpremCluster:
                 tree.path,
                 tree.playbook("scale.yml"),
                 timeout=self.site.timeouts.playbook,
+                skip_tags=self._kubespray_skips,
                 limit=limit,
                 title=f"kubespray scale.yml on {limit or 'every host'}",
             )
             report.runs.append(run)
+            self.state.remember(prepared.kube_version)
             return report
 
     def remove_node(self, nodes: Sequence[str], dead: bool = False) -> RunReport:
@@ -317,12 +374,13 @@ class OnpremCluster:
                     "reorder the nodes in site.yaml first (see kubespray's docs/operations/nodes.md)"
                 )
         with self._locked():
-            tree = self._prepare()
+            tree = self._prepare().tree
             run, _ = self.runner.run(
                 "remove-node",
                 tree.path,
                 tree.playbook("remove-node.yml"),
                 timeout=self.site.timeouts.playbook,
+                skip_tags=self._kubespray_skips,
                 extravars={
                     "node": ",".join(nodes),
                     "skip_confirmation": True,
@@ -336,34 +394,43 @@ class OnpremCluster:
     def reset(self) -> RunReport:
         """Tear Kubernetes off every machine (kubespray's reset.yml) and forget the kubeconfig."""
         with self._locked():
-            tree = self._prepare()
+            tree = self._prepare().tree
             run, _ = self.runner.run(
                 "reset",
                 tree.path,
                 tree.playbook("reset.yml"),
                 timeout=self.site.timeouts.playbook,
+                skip_tags=self._kubespray_skips,
                 extravars={"reset_confirmation": True, "skip_confirmation": True},
                 title=f"kubespray reset.yml on {len(self.site.nodes)} hosts",
             )
             self.kubeconfig_path.unlink(missing_ok=True)
+            self.state.forget()
             return run
 
     def upgrade(self, version: str = "") -> RunReport:
         """Upgrade Kubernetes node by node (kubespray's upgrade-cluster.yml), to the pinned version
-        unless another one kubespray supports is named."""
-        target = (version or KUBERNETES_VERSION).removeprefix("v")
-        low, high = SUPPORTED_KUBERNETES
-        if not version_tuple(low) <= version_tuple(target) <= version_tuple(high) or target.count(".") != 2:
-            raise ConfigError(
-                f"--version {version}: kubespray {KUBESPRAY.version} installs Kubernetes {low} to {high}"
-            )
+        unless another one kubespray supports is named: never down, one minor version at a time.
+        The new version is remembered, so later runs keep it."""
+        target = (version or PINNED_KUBERNETES).removeprefix("v")
+        if not re.fullmatch(r"\d+\.\d+\.\d+", target):
+            raise ConfigError(f"--version {version}: give a Kubernetes version like {PINNED_KUBERNETES}")
         with self._locked():
-            tree = self._prepare()
+            tree = self.kubespray()
+            supported = tree.kubernetes_versions()
+            current = self.state.kubernetes_version or install_version(
+                self.site.kubernetes_version, "", PINNED_KUBERNETES, supported, str(self.site_dir / SITE_FILE)
+            )
+            problem = upgrade_problem(current, target, supported)
+            if problem:
+                raise ConfigError(f"--version {version or target}: {problem}")
+            self._prepare(target, tree)
             run, _ = self.runner.run(
                 "upgrade",
                 tree.path,
                 tree.playbook("upgrade-cluster.yml"),
                 timeout=self.site.timeouts.playbook,
+                skip_tags=self._kubespray_skips,
                 extravars={
                     "kube_version": target,
                     "upgrade_node_confirm": False,
@@ -371,6 +438,7 @@ class OnpremCluster:
                 },
                 title=f"kubespray upgrade-cluster.yml to {target}",
             )
+            self.state.remember(target)
             return run
 
     def _node(self, name: str, command: str) -> Any:
@@ -414,6 +482,36 @@ class OnpremCluster:
             cluster["cluster"]["server"] = f"https://{first.address}:{port}"
         write_atomic(self.kubeconfig_path, yaml.safe_dump(config, sort_keys=False), 0o600)
         return self.kubeconfig_path
+
+    # -- serving an offline site's bundle ------------------------------------------------------------
+
+    def server(self) -> SiteServer:
+        """The files repository and registry of a site with ``offline.bundle`` (see siteserve)."""
+        offline = self.site.offline
+        if not offline.bundle:
+            raise ConfigError(
+                f"{self.site_dir / SITE_FILE}: no 'offline.bundle'; kubedojo serves only an offline site"
+            )
+        return SiteServer(
+            bundle_path(self.site, self.site_dir),
+            self.site_dir / "serve",
+            offline.files_repo,
+            self.site.registry.address,
+        )
+
+    def serve(self, pusher: ImagePusher) -> tuple[ServeReport, list[str]]:
+        """Start serving the bundle (unless it is served) and put its images into the registry (the
+        nodes' and labs' images, and the add-ons' when the bundle holds them); the paths pushed."""
+        server = self.server()
+        with self.reporter.step(f"Serving {server.bundle} at {server.files_repo} and {server.registry}"):
+            report = server.start()
+        pushed: list[str] = []
+        with self.reporter.step(f"Putting the bundle's images into {server.registry}"):
+            pushed += push_bundle_images(server.bundle, server.registry, pusher, self.reporter.note)
+            if load_site_images(server.bundle):
+                results = push_site_images(server.bundle, server.registry, pusher, False, self.reporter.note)
+                pushed += [image.path for image, result in results if result == "pushed"]
+        return report, pushed
 
     def status(self) -> ClusterStatus:
         """The API server's health and the nodes, through the fetched admin kubeconfig."""

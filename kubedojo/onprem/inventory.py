@@ -16,15 +16,20 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..errors import ConfigError
 from ..tuning import controller_manager_flags, scheduler_client
 from ..versions import KUBERNETES_VERSION
-from .site import GPU_LABEL, GPU_TAINT, Site, is_ip, ssh_key_path
+from .offline import offline_variables
+from .site import GPU_LABEL, GPU_TAINT, Site
+from .sitebundle import load_manifest
+from .sitechecks import bundle_path, is_ip, ssh_key_path
 
 __all__ = [
     "GPU_GROUP",
@@ -109,11 +114,22 @@ def registry_mirrors(site: Site) -> list[dict[str, Any]]:
     return entries
 
 
-def group_vars(site: Site) -> dict[str, Any]:
-    """The content of group_vars/all/kubedojo.yml: the site's choices, then ``kubespray_vars``."""
+def group_vars(
+    site: Site, kube_version: str = "", offline: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The content of group_vars/all/kubedojo.yml: the site's choices, the ``offline`` variables of a
+    site bundle (:func:`~kubedojo.onprem.offline.offline_variables`), then ``kubespray_vars``.
+    ``kube_version``: the version to install (default: site.yaml's, else kubedojo's pinned one)."""
     net = site.network
+    pinned = KUBERNETES_VERSION.removeprefix("v")
+    version = kube_version or site.kubernetes_version or pinned
+    if offline is not None and version != pinned:
+        raise ConfigError(
+            f"Kubernetes {version}: the site bundle serves Kubernetes {pinned} only (kubedojo's pin); "
+            "install that version, or download from the internet"
+        )
     variables: dict[str, Any] = {
-        "kube_version": KUBERNETES_VERSION.removeprefix("v"),
+        "kube_version": version,
         "container_manager": "containerd",
         "kube_network_plugin": net.plugin,
         "kube_pods_subnet": net.pod_cidr,
@@ -135,8 +151,23 @@ def group_vars(site: Site) -> dict[str, Any]:
     if site.nfs_client:
         # kubelet starts rpc-statd, which NFS mounts with locking need.
         variables["kubelet_systemd_wants_dependencies"] = ["rpc-statd.service"]
+    variables.update(offline or {})
     variables.update(site.kubespray_vars)
+    if offline and "kubeadm_ignore_preflight_errors" in site.kubespray_vars:
+        # The site's own list comes on top of what an offline site needs, not instead of it.
+        own = list(site.kubespray_vars["kubeadm_ignore_preflight_errors"] or [])
+        needed = list(offline.get("kubeadm_ignore_preflight_errors", []))
+        variables["kubeadm_ignore_preflight_errors"] = needed + [e for e in own if e not in needed]
     return variables
+
+
+def _offline(site: Site, site_dir: Path) -> dict[str, Any] | None:
+    """The offline variables of a site with a bundle, its checksums read from the bundle's manifest."""
+    if not site.offline.bundle:
+        return None
+    manifest = load_manifest(bundle_path(site, site_dir))
+    checksums = {key: entry.sha256 for key, entry in manifest.items()}
+    return offline_variables(site.offline.files_repo, site.registry.address, checksums)
 
 
 @dataclass(frozen=True)
@@ -168,7 +199,7 @@ def _dump(data: Any, source: str) -> str:
     return HEADER.format(source=source) + body
 
 
-def write_inventory(site: Site, site_dir: Path) -> GeneratedInventory:
+def write_inventory(site: Site, site_dir: Path, kube_version: str = "") -> GeneratedInventory:
     """(Re)write ``<site_dir>/generated/``; the old one is replaced only once the new one is whole."""
     target = GeneratedInventory.of(site_dir)
     source = str(site_dir / "site.yaml")
@@ -177,7 +208,9 @@ def write_inventory(site: Site, site_dir: Path) -> GeneratedInventory:
         staged = GeneratedInventory(work)
         staged.group_vars_file.parent.mkdir(parents=True)
         staged.hosts_file.write_text(_dump(hosts_document(site, ssh_key_path(site, site_dir)), source))
-        staged.group_vars_file.write_text(_dump(group_vars(site), source))
+        staged.group_vars_file.write_text(
+            _dump(group_vars(site, kube_version, _offline(site, site_dir)), source)
+        )
         old = site_dir / ".generated-old"
         shutil.rmtree(old, ignore_errors=True)
         if target.directory.exists():

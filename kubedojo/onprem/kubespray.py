@@ -40,6 +40,14 @@ __all__ = [
 ENTRY_POINTS = ("cluster.yml", "scale.yml", "reset.yml", "remove-node.yml", "upgrade-cluster.yml")
 _STAMP = ".kubedojo-complete"
 _VERSION_FILE = "playbooks/ansible_version.yml"
+_CHECKSUMS_FILE = "roles/kubespray_defaults/vars/main/checksums.yml"
+_BINARIES_CHECKED = ("kubeadm_checksums", "kubelet_checksums", "kubectl_checksums")
+"""kubespray installs a Kubernetes version only if all three have its checksum (validate_inventory)."""
+_ARCH = "amd64"
+_VARIABLE_FILES = ("roles/**/defaults/**/*.yml", "roles/**/vars/**/*.yml")
+_SAMPLE_VARS = "inventory/sample/group_vars/**/*.yml"
+_DOCUMENTED = re.compile(r"^#\s?([a-z_][a-z0-9_]*):", re.MULTILINE)
+_DEFAULTED = re.compile(r"\b([a-z_][a-z0-9_]*)\s*\|\s*d(?:efault)?\(")
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,45 @@ class KubesprayTree:
                 f"{self.path}: not a kubespray tree (missing {', '.join(missing)}); "
                 "fix 'onprem.kubespray_checkout' in workshop.yaml or leave it empty for the pinned release"
             )
+
+    def kubernetes_versions(self) -> tuple[str, ...]:
+        """The Kubernetes versions this kubespray can install (it has their checksums), newest first."""
+        path = self.path / _CHECKSUMS_FILE
+        try:
+            checksums = yaml.safe_load(path.read_text())
+            found = [set(checksums[name][_ARCH]) for name in _BINARIES_CHECKED]
+        except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"{path}: cannot read the Kubernetes versions kubespray has checksums for ({exc}); "
+                f"is {self.path} a kubespray {KUBESPRAY_VERSION} tree?"
+            ) from None
+        return tuple(sorted(set.intersection(*found), key=version_tuple, reverse=True))
+
+    def variable_names(self) -> frozenset[str]:
+        """Every variable name kubespray knows: its roles' defaults and vars, the sample inventory's
+        group_vars (also those it shows commented out), and the names its tasks and templates read
+        with a default."""
+        names: set[str] = set()
+        files: set[Path] = set()
+        for pattern in (*_VARIABLE_FILES, _SAMPLE_VARS):
+            files.update(self.path.glob(pattern))
+        for path in sorted(files):
+            try:
+                text = path.read_text()
+                data = yaml.safe_load(text)
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue
+            if isinstance(data, dict):
+                names.update(str(key) for key in data)
+            if path.match(_SAMPLE_VARS):
+                names.update(_DOCUMENTED.findall(text))
+        for pattern in ("roles/**/*.yml", "roles/**/*.j2", "playbooks/*.yml"):
+            for path in self.path.glob(pattern):
+                try:
+                    names.update(_DEFAULTED.findall(path.read_text()))
+                except (OSError, UnicodeDecodeError):
+                    continue
+        return frozenset(names)
 
     def ansible_range(self) -> tuple[str, str] | None:
         """The ansible-core versions kubespray asserts (minimum inclusive, maximum exclusive)."""

@@ -4,18 +4,22 @@ playbook (``assets/preflight.yml``) saw on it.
 Judging is a pure function of those observations (:func:`judge_host`), so it is unit-tested on
 hand-written ones; the playbook is run for real against the test hosts. Each check has a name
 (``reachable``, ``sudo``, ``os``, ``systemd``, ``cpu``, ``memory``, ``swap``, ``ports``,
-``time-sync``, ``nfs-client``, ``gpu-driver``); a site may list names under ``preflight.ignore`` to
-see them reported without letting them stop ``cluster.up``.
+``time-sync``, ``nfs-client``, ``gpu-driver``, ``address``, ``kernel``, ``nameserver``,
+``packages``, ``bundle``); a site may list names under ``preflight.ignore`` to see them reported without
+letting them stop ``cluster.up``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from .kubespray import version_tuple
 from .site import PREFLIGHT_CHECKS, Node, Site
+from .sitechecks import is_ip
 
 __all__ = [
     "CHECKS",
@@ -43,6 +47,9 @@ MIN_MEMORY_MB = {"control-plane": 1500, "worker": 1024}
 """kubespray's ``minimal_master_memory_mb`` and ``minimal_node_memory_mb``."""
 MIN_VCPUS = {"control-plane": 2, "worker": 1}
 """kubeadm refuses a control plane with fewer than 2 CPUs."""
+MIN_KERNEL = {"nftables": "5.13", "cilium": "4.9.17"}
+"""What kubespray asserts of the kernel for ``kube_proxy_mode: nftables`` and the cilium plugin
+(roles/kubernetes/preinstall/tasks/0040-verify-settings.yml)."""
 MAX_CLOCK_SKEW = 2.0
 """Seconds; etcd and certificate validity suffer beyond that."""
 
@@ -120,7 +127,8 @@ FACTS_TASK = "Gather facts"
 SUDO_TASK = "Check sudo"
 CLOCK_TASK = "Read the clock"
 LOOK_TASK = "Look around"
-PLAYBOOK_TASKS = (FACTS_TASK, SUDO_TASK, CLOCK_TASK, LOOK_TASK)
+BUNDLE_TASK = "Reach the bundle"
+PLAYBOOK_TASKS = (FACTS_TASK, SUDO_TASK, CLOCK_TASK, LOOK_TASK, BUNDLE_TASK)
 """The preflight playbook's tasks whose results kubedojo reads (assets/preflight.yml)."""
 
 
@@ -136,8 +144,9 @@ def observations(results: Mapping[str, Mapping[str, Any] | None]) -> dict[str, A
     sudo_res = sudo.get("res") or {}
     clock = (results.get(CLOCK_TASK) or {}).get("res") or {}
     look = (results.get(LOOK_TASK) or {}).get("res") or {}
+    bundle = (results.get(BUNDLE_TASK) or {}).get("res") or {}
     said: dict[str, list[str]] = {}
-    for line in str(look.get("stdout", "")).splitlines():
+    for line in [*str(look.get("stdout", "")).splitlines(), *str(bundle.get("stdout", "")).splitlines()]:
         key, sep, value = line.strip().partition("=")
         if sep:
             said.setdefault(key, []).append(value)
@@ -160,6 +169,11 @@ def observations(results: Mapping[str, Mapping[str, Any] | None]) -> dict[str, A
         "sockets": said.get("socket", []),
         "nfs": first("nfs"),
         "nvidia": said.get("nvidia", []),
+        "kernel": first("kernel"),
+        "addresses": said.get("address", []),
+        "nameservers": said.get("nameserver", []),
+        "packages": said.get("package", []),
+        "bundle": {"files": first("files"), "registry": first("registry")},
     }
 
 
@@ -327,7 +341,163 @@ def judge_host(
                     "flagged gpu: true but no NVIDIA driver is loaded (/proc/driver/nvidia/version missing)",
                 )
             )
+    results += [_address(node, seen), _kernel(site, seen), _nameserver(site, seen)]
+    results += [_packages(site, seen), _bundle(site, seen)]
     return tuple(results)
+
+
+def _address(node: Node, seen: Mapping[str, Any]) -> CheckResult:
+    """kubespray: "Stop if ip var does not match local ips" (when the inventory gives ``ip``)."""
+    found = [str(a) for a in seen.get("addresses") or [] if str(a).strip()]
+    if not is_ip(node.internal_ip):
+        return CheckResult("address", "n/a", f"{node.internal_ip} is a name; kubespray uses the host's IP")
+    if not found:
+        return CheckResult("address", "warn", "the host's addresses could not be read")
+    wanted = ipaddress.ip_address(node.internal_ip)
+    if any(_same_address(wanted, a) for a in found):
+        return CheckResult("address", "ok", f"{node.internal_ip} is on an interface")
+    key = "ip" if node.ip else "address"
+    return CheckResult(
+        "address",
+        "fail",
+        f"'{key}' {node.internal_ip} is on none of its interfaces ({', '.join(found)}); kubespray would "
+        f"stop (\"... do not contain '{node.internal_ip}'\"): give the address Kubernetes should use as 'ip'",
+    )
+
+
+def _same_address(wanted: ipaddress.IPv4Address | ipaddress.IPv6Address, found: str) -> bool:
+    try:
+        return ipaddress.ip_address(found.split("%")[0]) == wanted
+    except ValueError:
+        return False
+
+
+def _kernel(site: Site, seen: Mapping[str, Any]) -> CheckResult:
+    release = str(seen.get("kernel", "")).strip()
+    if not release:
+        return CheckResult("kernel", "warn", "the kernel version could not be read")
+    version = release.split("-")[0]
+    needs = []
+    if site.network.proxy_mode == "nftables":
+        needs.append(("proxy_mode nftables", MIN_KERNEL["nftables"], "use proxy_mode ipvs or iptables"))
+    if site.network.plugin == "cilium":
+        needs.append(("the cilium plugin", MIN_KERNEL["cilium"], "choose another plugin"))
+    for what, minimum, instead in needs:
+        if version_tuple(version) < version_tuple(minimum):
+            return CheckResult(
+                "kernel",
+                "fail",
+                f"kernel {release} is older than the {minimum} that {what} needs (kubespray stops); "
+                f"upgrade the kernel or {instead}",
+            )
+    return CheckResult("kernel", "ok", release)
+
+
+def _nameserver(site: Site, seen: Mapping[str, Any]) -> CheckResult:
+    """kubespray: "nameserver should not be empty in /etc/resolv.conf", unless CoreDNS is told
+    where to forward some other way."""
+    variables = site.kubespray_vars
+    found = [str(n) for n in seen.get("nameservers") or [] if str(n).strip()]
+    if found:
+        return CheckResult("nameserver", "ok", ", ".join(found))
+    if (
+        variables.get("upstream_dns_servers")
+        or variables.get("disable_host_nameservers") is True
+        or variables.get("dns_mode", "coredns") not in ("coredns", "coredns_dual")
+    ):
+        return CheckResult("nameserver", "ok", "none, and CoreDNS does not need one")
+    return CheckResult(
+        "nameserver",
+        "fail",
+        '/etc/resolv.conf names no nameserver, which kubespray stops on ("nameserver should not be empty '
+        "in /etc/resolv.conf\"); add one, or set 'kubespray_vars.upstream_dns_servers'",
+    )
+
+
+KUBESPRAY_DEBIAN_PACKAGES = (
+    "apparmor",
+    "apt-transport-https",
+    "bash-completion",
+    "conntrack",
+    "curl",
+    "e2fsprogs",
+    "ebtables",
+    "gnupg",
+    "iproute2",
+    "iptables",
+    "libseccomp2",
+    "openssl",
+    "python3-apt",
+    "rsync",
+    "socat",
+    "software-properties-common",
+    "tar",
+    "unzip",
+    "xfsprogs",
+)
+"""What kubespray v2.31.0 installs on every Debian or Ubuntu node (roles/system_packages/vars/main.yml);
+:func:`node_packages` adds what depends on the site."""
+
+
+def node_packages(site: Site, distribution: str, version: str) -> tuple[str, ...]:
+    """What kubespray v2.31.0 installs on a Debian or Ubuntu node for this site, plus the NFS client
+    kubedojo installs."""
+    proxy = site.network.proxy_mode
+    packages = [*KUBESPRAY_DEBIAN_PACKAGES, "ipvsadm" if proxy == "ipvs" else "ipset"]
+    if site.kubespray_vars.get("ping_access_ip", True) is not False:
+        packages.append("iputils-ping")
+    if proxy == "nftables":
+        packages.append("nftables")
+    if distribution == "Debian" and version.split(".")[0] == "12":
+        packages.append("mergerfs")
+    if site.nfs_client:
+        packages.append("nfs-common")
+    return tuple(sorted(packages))
+
+
+def _packages(site: Site, seen: Mapping[str, Any]) -> CheckResult:
+    """An offline site skips kubespray's package installation (no mirror): its packages must be there."""
+    if not site.offline.bundle:
+        return CheckResult("packages", "n/a", "kubespray installs them")
+    distribution = str(seen.get("distribution", ""))
+    if distribution not in ("Debian", "Ubuntu"):
+        return CheckResult(
+            "packages", "warn", f"not checked on {distribution or 'this OS'} (Debian and Ubuntu only)"
+        )
+    installed = {str(p).strip() for p in seen.get("packages") or []}
+    missing = [
+        p
+        for p in node_packages(site, distribution, str(seen.get("distribution_version", "")))
+        if p not in installed
+    ]
+    if missing:
+        return CheckResult(
+            "packages",
+            "fail",
+            f"missing {', '.join(missing)}: an offline site cannot install them; install them before "
+            "cluster.up (kubespray's package step is skipped without internet)",
+        )
+    return CheckResult("packages", "ok", "every package kubespray and kubedojo need")
+
+
+def _bundle(site: Site, seen: Mapping[str, Any]) -> CheckResult:
+    """An offline site's nodes must reach its files repository and registry (``invoke site.serve``)."""
+    offline = site.offline
+    if not offline.bundle:
+        return CheckResult("bundle", "n/a", "the site downloads from the internet")
+    answers = seen.get("bundle") or {}
+    problems = [
+        f"{what} {where} answers {answers.get(what) or 'nothing'}"
+        for what, where in (("files", offline.files_repo), ("registry", site.registry.address))
+        if str(answers.get(what, "")).strip() != "200"
+    ]
+    if problems:
+        return CheckResult(
+            "bundle",
+            "fail",
+            f"{'; '.join(problems)} (HTTP code; 000: unreachable): is 'invoke site.serve' running there?",
+        )
+    return CheckResult("bundle", "ok", f"{offline.files_repo} and {site.registry.address} answer")
 
 
 def apply_ignores(results: tuple[CheckResult, ...], ignore: Sequence[str]) -> tuple[CheckResult, ...]:

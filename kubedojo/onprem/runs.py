@@ -133,6 +133,7 @@ class SiteRunner:
         private_tasks: tuple[str, ...] = (),
         title: str = "",
         check: bool = True,
+        skip_tags: tuple[str, ...] = (),
     ) -> tuple[RunReport, PlaybookProgress]:
         """Run to the end; raise :class:`ProvisionError` unless every host came through (``check``),
         :class:`WaitTimeout` or :class:`Cancelled` (always)."""
@@ -151,6 +152,7 @@ class SiteRunner:
             forks=self.forks,
             timeout=timeout,
             private_tasks=private_tasks,
+            skip_tags=skip_tags,
         )
         progress = PlaybookProgress(playbook, keep_results_of=keep_results_of)
         with self.watcher.watch(title or f"{operation}: {playbook}", progress):

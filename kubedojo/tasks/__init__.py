@@ -11,7 +11,7 @@ __all__ = ["namespace"]
 
 def namespace(project_dir: Path) -> Collection:
     """The root collection, configured with the project's workshop.yaml under the key ``kubedojo``."""
-    from . import charts, classroom, cluster, images, lab
+    from . import charts, classroom, cluster, images, lab, site
     from .support import read_workshop
 
     root = Collection()
@@ -20,5 +20,6 @@ def namespace(project_dir: Path) -> Collection:
     root.add_collection(images.ns)
     root.add_collection(lab.ns)
     root.add_collection(classroom.ns)
+    root.add_collection(site.ns)
     root.configure({"kubedojo": read_workshop(project_dir)})
     return root

@@ -80,6 +80,7 @@ def _onprem_result(report: Any, json: bool, done: str) -> None:
                 "runs": [_run_json(r) for r in report.runs],
                 "kubeconfig": report.kubeconfig or None,
                 "kubespray": report.kubespray,
+                "kubernetes_version": report.kubernetes_version or None,
             }
         )
         return
@@ -106,10 +107,14 @@ def _onprem_up(c: Context, inventory: str, dry_run: bool, skip_preflight: bool, 
     if dry_run:
         done = (
             f"Dry run: the site is valid and preflight passed; 'invoke cluster.up -i {inventory}' would run "
-            f"kubespray's cluster.yml from {report.kubespray} with {site.inventory.hosts_file}."
+            f"kubespray's cluster.yml from {report.kubespray} with {site.inventory.hosts_file}, "
+            f"installing Kubernetes {report.kubernetes_version}."
         )
     else:
-        done = f"Site '{site.name}' is provisioned. Kubeconfig: {report.kubeconfig}"
+        done = (
+            f"Site '{site.name}' is provisioned with Kubernetes {report.kubernetes_version}. "
+            f"Kubeconfig: {report.kubeconfig}"
+        )
     _onprem_result(report, json, done)
 
 

@@ -170,11 +170,9 @@ def test_remove_node_reset_and_upgrade_run_without_prompts(make_site, onprem, te
     with pytest.raises(ConfigError, match="first control-plane or etcd node"):
         site.remove_node(["cp1"])
 
-    site.upgrade("1.34.3")
-    rec = record(test_hosts.hosts["cp1"], "upgrade-cluster.yml")
-    assert rec is not None and value(rec, "kube_version") == "1.34.3"
-    assert value(rec, "upgrade_node_confirm") is False
-    with pytest.raises(ConfigError, match=r"1\.33\.0 to 1\.35\.4"):
+    with pytest.raises(ConfigError, match=r"1\.34\.3 is older than the 1\.35\.4 the cluster runs"):
+        site.upgrade("1.34.3")
+    with pytest.raises(ConfigError, match=r"no checksums for Kubernetes 1\.36\.0"):
         site.upgrade("1.36.0")
 
     site.up(skip_preflight=True)
@@ -185,6 +183,29 @@ def test_remove_node_reset_and_upgrade_run_without_prompts(make_site, onprem, te
     assert rec is not None and value(rec, "reset_confirmation") is True
     assert not (test_hosts.hosts["cp1"].root / "etc/kubernetes/admin.conf").exists()
     assert not site.kubeconfig_path.exists()
+    assert site.state.kubernetes_version == ""  # nothing runs there any more
+
+
+def test_the_version_a_cluster_was_brought_to_is_kept_by_later_runs(make_site, onprem, test_hosts) -> None:
+    site_dir = make_site(THREE, kubernetes_version="1.34.3")
+    site = onprem(site_dir)
+    site.up(skip_preflight=True)
+    assert value(record(test_hosts.hosts["cp1"], "cluster.yml"), "kube_version") == "1.34.3"
+    with pytest.raises(ConfigError, match=r"no checksums for Kubernetes 1\.36\.0"):
+        site.upgrade("1.36.0")
+    site.upgrade("1.35.0")
+    assert value(record(test_hosts.hosts["cp1"], "upgrade-cluster.yml"), "kube_version") == "1.35.0"
+    # site.yaml still says 1.34.3: a later up refuses to go back instead of downgrading...
+    with pytest.raises(ConfigError, match=r"'kubernetes_version' 1\.34\.3 is older than the 1\.35\.0"):
+        site.up(skip_preflight=True)
+    # ...and without the key it keeps 1.35.0, not kubedojo's pinned 1.35.4; scale does the same.
+    site = onprem(make_site(THREE))
+    site.up(skip_preflight=True)
+    assert value(record(test_hosts.hosts["cp1"], "cluster.yml"), "kube_version") == "1.35.0"
+    site.scale([])
+    assert value(record(test_hosts.hosts["node1"], "scale.yml"), "kube_version") == "1.35.0"
+    with pytest.raises(ConfigError, match=r"1\.33\.11 is older than the 1\.35\.0 the cluster runs"):
+        site.upgrade("1.33.11")
 
 
 class CancelWhenTaskStarts:

@@ -35,12 +35,17 @@ def test_swap_a_taken_port_no_sudo_no_gpu_driver_and_an_unreachable_host_are_eac
     test_hosts.hosts["node2"].sh(
         "for i in $(seq 50); do grep -q ':280A ' /proc/net/tcp* && exit 0; sleep 0.1; done"
     )
+    resolv = test_hosts.hosts["node3"].root / "etc/resolv.conf"
+    kept = resolv.read_text()
+    resolv.write_text("# no nameserver\nsearch example.org\n")
     site = onprem(
         make_site(
             {
                 "cp1": {"roles": ["control-plane", "etcd", "worker"]},
                 "node1": {"gpu": True},
                 "node2": {},
+                # An internal address that is on none of its interfaces (a NAT address, say).
+                "node3": {"ip": "10.199.0.99"},
                 "swapper": {},
                 "nosudo": {},
                 "ghost": {},
@@ -48,7 +53,10 @@ def test_swap_a_taken_port_no_sudo_no_gpu_driver_and_an_unreachable_host_are_eac
         )
     )
     started = time.monotonic()
-    report = site.preflight()
+    try:
+        report = site.preflight()
+    finally:
+        resolv.write_text(kept)
     assert time.monotonic() - started < 120
     assert not report.ok
 
@@ -66,6 +74,12 @@ def test_swap_a_taken_port_no_sudo_no_gpu_driver_and_an_unreachable_host_are_eac
     assert status("ghost", "reachable")[0] == "fail"
     assert "10.199.0.210" in status("ghost", "reachable")[1]
     assert {r.status for r in report.host("ghost").results[1:]} == {"n/a"}
+    assert status("node3", "address")[0] == "fail"
+    assert "'ip' 10.199.0.99 is on none of its interfaces (10.199.0.14)" in status("node3", "address")[1]
+    assert status("node3", "nameserver")[0] == "fail"
+    assert status("cp1", "nameserver") == ("ok", "10.199.0.1")
+    assert status("cp1", "address") == ("ok", "10.199.0.11 is on an interface")
+    assert status("cp1", "kernel")[0] == "ok"
     # Each problem stays on its own host: the others pass what these failed.
     assert status("cp1", "swap")[0] == "ok"
     assert status("cp1", "ports")[0] == "ok"
@@ -77,6 +91,8 @@ def test_swap_a_taken_port_no_sudo_no_gpu_driver_and_an_unreachable_host_are_eac
         ("node2", "ports"),
         ("swapper", "swap"),
         ("nosudo", "sudo"),
+        ("node3", "address"),
+        ("node3", "nameserver"),
         ("ghost", "reachable"),
     }
 

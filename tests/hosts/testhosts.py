@@ -22,6 +22,8 @@ import contextlib
 import ipaddress
 import json
 import os
+import resource
+import secrets
 import shutil
 import socket
 import subprocess
@@ -30,11 +32,13 @@ import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kubedojo.local.images import debian_mirror
+from kubedojo.onprem.preflight import KUBESPRAY_DEBIAN_PACKAGES
 from kubedojo.paths import CacheDirs
 
 IMAGE_VERSION = "debian12-systemd-sshd-2"
@@ -48,6 +52,10 @@ IMAGE_PACKAGES = (
     "procps",
     "nfs-common",  # as a prepared machine has it (the test hosts reach no package mirror)
 )
+NODE_IMAGE_VERSION = "debian12-systemd-sshd-node-1"
+NODE_PACKAGES = (*KUBESPRAY_DEBIAN_PACKAGES, "ipset", "iputils-ping", "mergerfs", "kmod")
+"""What kubespray installs on a Debian 12 node (iptables proxy mode), here beforehand as on a prepared
+offline machine: the test hosts reach no package mirror. kmod: kubespray looks for modules with it."""
 ADMIN_USER = "kdadmin"
 RUNC_ROOT = Path("/run/kubedojo-testhosts/runc")
 CGROUP_PARENT = "kubedojo-testhosts"
@@ -74,6 +82,21 @@ _CAPABILITIES = [
 
 
 NETNS_DIR = Path("/run/netns")
+NODE_SYSCTLS = (
+    # The kubelet sets these (unless its protectKernelDefaults) and kubespray raises the inotify ones:
+    # none is per namespace, so a node host changes them for the whole machine, as kind's nodes do.
+    # TestHosts puts the machine's values back when its node hosts stop.
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "vm/overcommit_memory",
+    "vm/panic_on_oom",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+    "fs/inotify/max_user_instances",
+    "fs/inotify/max_user_watches",
+)
+"""Kernel settings a node host may change for the whole machine (runc refuses bind mounts under
+/proc/sys, so a host cannot have its own copies)."""
 
 
 def is_mount_point(path: Path) -> bool:
@@ -94,14 +117,16 @@ def _run(*argv: str, timeout: float = 60.0, check: bool = True) -> subprocess.Co
     return result
 
 
-def ensure_image(cache: CacheDirs) -> Path:
-    """The test hosts' root filesystem, built once into the cache (about 90 s)."""
-    final = cache.root / "testhosts" / IMAGE_VERSION
+def ensure_image(cache: CacheDirs, node: bool = False) -> Path:
+    """The test hosts' root filesystem, built once into the cache (about 90 s); ``node``: with what a
+    Kubernetes node needs as well."""
+    version = NODE_IMAGE_VERSION if node else IMAGE_VERSION
+    final = cache.root / "testhosts" / version
     rootfs = final / "rootfs"
     if (final / "complete").is_file():
         return rootfs
     final.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{IMAGE_VERSION}-", dir=final.parent))
+    work = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=final.parent))
     try:
         target = work / "rootfs"
         _run(
@@ -113,6 +138,31 @@ def ensure_image(cache: CacheDirs) -> Path:
             debian_mirror(),
             timeout=1800,
         )
+        if node:
+            # apt resolves what debootstrap's --include cannot (virtual packages such as logind).
+            shutil.copyfile("/etc/resolv.conf", target / "etc/resolv.conf")
+            env = {
+                "DEBIAN_FRONTEND": "noninteractive",
+                "LC_ALL": "C",
+                "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            }
+            for argv in (
+                ["apt-get", "update"],
+                ["apt-get", "install", "-y", "--no-install-recommends", *NODE_PACKAGES],
+            ):
+                result = subprocess.run(
+                    ["chroot", str(target), *argv],
+                    capture_output=True,
+                    text=True,
+                    timeout=1800,
+                    env=env,
+                    check=False,
+                )
+                if result.returncode != 0:
+                    raise RuntimeError(
+                        f"{' '.join(argv[:3])} in the node image exited {result.returncode}: {result.stdout[-500:]}"
+                    )
+            _run("chroot", str(target), "apt-get", "clean")
         for leftover in ("var/lib/apt/lists", "var/cache/apt/archives"):
             shutil.rmtree(target / leftover, ignore_errors=True)
             (target / leftover).mkdir(parents=True, exist_ok=True)
@@ -121,7 +171,12 @@ def ensure_image(cache: CacheDirs) -> Path:
         sudoers = target / "etc/sudoers.d" / ADMIN_USER
         sudoers.write_text(f"{ADMIN_USER} ALL=(ALL) NOPASSWD: ALL\n")
         sudoers.chmod(0o440)
-        (work / "complete").write_text(IMAGE_VERSION + "\n")
+        if node:
+            # The machine's kernel log is not the host's own: journald leaves /dev/kmsg alone.
+            conf = target / "etc/systemd/journald.conf.d"
+            conf.mkdir(parents=True, exist_ok=True)
+            (conf / "kubedojo.conf").write_text("[Journal]\nReadKMsg=no\n")
+        (work / "complete").write_text(version + "\n")
         if final.exists():
             shutil.rmtree(final)
         os.replace(work, final)
@@ -165,6 +220,8 @@ class TestHost:
     swap_mb: int = 0
     sudo_password: bool = False
     """True: the admin user's sudo asks for a password (so become fails, as on a badly set-up host)."""
+    node: bool = False
+    """True: able to run a Kubernetes node (see :meth:`_node_spec`)."""
     running: bool = field(default=False, init=False)
 
     __test__ = False  # not a pytest test class
@@ -186,10 +243,12 @@ class TestHost:
         """The host's own files (the overlay), as it sees them."""
         return self.workdir / "merged"
 
-    def start(self, image: Path, bridge: str, prefix: int, key: KeyPair, dead_end: str) -> None:
+    def start(
+        self, image: Path, bridge: str, prefix: int, key: KeyPair, dead_end: str, nameserver: str
+    ) -> None:
         _run("umount", str(self.root), check=False)  # left over from an interrupted session
         shutil.rmtree(self.workdir, ignore_errors=True)
-        for sub in ("upper", "work", "merged", "bundle", "proc"):
+        for sub in ("upper", "work", "merged", "bundle", "proc", "containerd"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         veth = self.veth
         _run("ip", "link", "delete", veth, check=False)  # a socket can keep a namespace alive a while
@@ -212,7 +271,7 @@ class TestHost:
             f"lowerdir={image},upperdir={self.workdir / 'upper'},workdir={self.workdir / 'work'}",
             str(self.root),
         )
-        self._personalise(key)
+        self._personalise(key, nameserver)
         (self.workdir / "bundle" / "config.json").write_text(json.dumps(self._spec(), indent=1))
         RUNC_ROOT.mkdir(parents=True, exist_ok=True)
         _run(
@@ -228,8 +287,11 @@ class TestHost:
         )
         self.running = True
 
-    def _personalise(self, key: KeyPair) -> None:
+    def _personalise(self, key: KeyPair, nameserver: str) -> None:
         (self.root / "etc/hostname").write_text(self.name + "\n")
+        # A resolver, as every machine names one (nothing answers there: lookups fail at once).
+        (self.root / "etc/resolv.conf").write_text(f"nameserver {nameserver}\n")
+        (self.root / "etc/machine-id").write_text(secrets.token_hex(16) + "\n")
         (self.root / "etc/hosts").write_text(f"127.0.0.1 localhost\n{self.address} {self.name}\n")
         home = self.root / "home" / ADMIN_USER
         ssh_dir = home / ".ssh"
@@ -270,7 +332,36 @@ class TestHost:
             for name in ("meminfo", "swaps")
         ]
 
-    def _spec(self) -> dict[str, object]:
+    def _node_spec(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """What a Kubernetes node needs of its machine, as kind gives its node containers: its own
+        cgroup namespace with every device allowed, /dev/kmsg (the kubelet's OOM watcher), shared mount
+        propagation, containerd's store off the overlay root (overlayfs cannot stack on it), the
+        open-files limit this machine allows. Network settings are the host's own (its network
+        namespace); the kernel settings in :data:`NODE_SYSCTLS` are the machine's (TestHosts restores
+        them)."""
+        linux = spec["linux"]
+        linux["namespaces"].append({"type": "cgroup"})
+        linux["resources"]["devices"] = [{"allow": True, "access": "rwm"}]
+        linux["devices"] = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 0o640}]
+        linux["rootfsPropagation"] = "rshared"
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        spec["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": hard, "soft": hard}]
+        mounts = spec["mounts"]
+        mounts.append(
+            {
+                "destination": "/var/lib/containerd",
+                "type": "bind",
+                "source": str(self.workdir / "containerd"),
+                "options": ["rbind", "rw"],
+            }
+        )
+        return spec
+
+    def _spec(self) -> dict[str, Any]:
+        spec = self._base_spec()
+        return self._node_spec(spec) if self.node else spec
+
+    def _base_spec(self) -> dict[str, Any]:
         return {
             "ociVersion": "1.0.2",
             "process": {
@@ -487,6 +578,7 @@ class HostSpec:
     name: str
     swap_mb: int = 0
     sudo_password: bool = False
+    node: bool = False
 
 
 class TestHosts:
@@ -520,22 +612,29 @@ class TestHosts:
                 self.workdir / spec.name,
                 swap_mb=spec.swap_mb,
                 sudo_password=spec.sudo_password,
+                node=spec.node,
             )
             for index, spec in enumerate(self.specs, start=1)
         }
         self.cleared = self.clear_interrupted_session()
-        image = ensure_image(self.cache)
+        images = {node: ensure_image(self.cache, node) for node in {s.node for s in self.specs}}
+        self._machine_sysctls = {
+            key: (Path("/proc/sys") / key).read_text()
+            for key in NODE_SYSCTLS
+            if any(s.node for s in self.specs)
+        }
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.key = KeyPair.create(self.workdir)
         self.network.up()
         try:
             for host in self.hosts.values():
                 host.start(
-                    image,
+                    images[host.node],
                     self.network.bridge,
                     self.network.network.prefixlen,
                     self.key,
                     self.network.dead_end,
+                    self.network.gateway,
                 )
             for host in self.hosts.values():
                 host.wait_ssh()
@@ -546,6 +645,8 @@ class TestHosts:
     def stop(self) -> None:
         for host in self.hosts.values():
             host.stop()
+        for key, value in getattr(self, "_machine_sysctls", {}).items():
+            (Path("/proc/sys") / key).write_text(value)
         self.network.down()
         unmount_netns_dir_if_unused(getattr(self, "_netns_was_mounted", True))
         with contextlib.suppress(OSError):
@@ -589,3 +690,9 @@ class TestHosts:
             yield self
         finally:
             self.stop()
+
+
+if __name__ == "__main__":  # `python3 -m tests.hosts.testhosts`: build the hosts' root ahead (scripts/test)
+    from kubedojo.config import parse_config
+
+    print(f"test hosts' root filesystem: {ensure_image(CacheDirs.under(parse_config({}).cache_root))}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from kubedojo.onprem.preflight import (
     listening_ports,
     required_ports,
 )
-from kubedojo.onprem.site import parse_site
+from kubedojo.onprem.site import Site, parse_site
 
 SITE = parse_site(
     {
@@ -48,20 +49,29 @@ def seen(**changes: Any) -> dict[str, Any]:
         "sockets": [],
         "nfs": "/usr/sbin/mount.nfs",
         "nvidia": [],
+        "kernel": "6.8.0-45-generic",
+        "addresses": ["192.168.122.5", "fe80::1"],
+        "nameservers": ["192.168.122.1"],
     }
     base.update(changes)
     return base
 
 
-def judged(node: str, **changes: Any) -> dict[str, CheckResult]:
-    results = judge_host(SITE.node(node), SITE, seen(**changes), None, CLOCK)
+def judged(node: str, site: Site = SITE, **changes: Any) -> dict[str, CheckResult]:
+    changes.setdefault("addresses", [site.node(node).internal_ip, "fe80::1"])
+    results = judge_host(site.node(node), site, seen(**changes), None, CLOCK)
     assert [r.check for r in results] == list(CHECKS)
     return {r.check: r for r in results}
 
 
 def test_a_good_host_passes() -> None:
     results = judged("cp1")
-    assert {c: r.status for c, r in results.items()} == {**dict.fromkeys(CHECKS, "ok"), "gpu-driver": "n/a"}
+    assert {c: r.status for c, r in results.items()} == {
+        **dict.fromkeys(CHECKS, "ok"),
+        "gpu-driver": "n/a",
+        "packages": "n/a",  # kubespray installs them: the site downloads
+        "bundle": "n/a",
+    }
     assert results["time-sync"].detail == "chrony; skew +0.00 s"
 
 
@@ -162,7 +172,7 @@ def test_an_unreachable_host_fails_once_and_the_rest_is_not_applicable() -> None
 
 
 def test_ignores_keep_the_finding_visible() -> None:
-    results = judge_host(SITE.node("w1"), SITE, seen(swaptotal_mb="10"), None, CLOCK)
+    results = judge_host(SITE.node("w1"), SITE, seen(swaptotal_mb="10", addresses=["10.0.0.2"]), None, CLOCK)
     ignored = apply_ignores(results, ["swap"])
     swap = ignored[CHECKS.index("swap")]
     assert swap.status == "ignored" and "swap is on (10 MB)" in swap.detail
@@ -186,6 +196,10 @@ def test_observations_are_read_from_the_playbooks_task_results() -> None:
             "swaptotal_kb=0",
             "active=chrony",
             "nfs=/usr/sbin/mount.nfs",
+            "kernel=6.1.0-28-amd64",
+            "address=10.0.0.1",
+            "address=fd00::1",
+            "nameserver=10.0.0.254",
             "socket=  sl  local_address rem_address   st",
             "socket=   0: 00000000:192B 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 0 1",
         ]
@@ -214,4 +228,99 @@ def test_observations_are_read_from_the_playbooks_task_results() -> None:
     assert results["ports"].detail == "port 6443 already in use"
     assert results["sudo"].status == "fail" and results["os"].detail == "Debian 12.8"
     assert results["time-sync"].detail.startswith("chrony;")
+    assert results["kernel"].detail == "6.1.0-28-amd64" and results["address"].status == "ok"
+    assert results["nameserver"].detail == "10.0.0.254"
     assert observations({**kept, "Gather facts": {"event": "runner_on_failed", "res": {}}}) is None
+
+
+def _site(**keys: Any) -> Site:
+    node = {"name": "cp1", "address": "10.0.0.1", "roles": ["control-plane", "etcd", "worker"]}
+    return parse_site({"nodes": [node], **keys}, "site.yaml")
+
+
+def test_an_ip_on_none_of_the_hosts_interfaces_fails_as_kubespray_would() -> None:
+    natted = parse_site(
+        {
+            "nodes": [
+                {"name": "cp1", "address": "10.0.0.1", "roles": ["control-plane", "etcd", "worker"]},
+                {"name": "w1", "address": "10.0.0.2", "ip": "172.16.0.2"},
+            ]
+        },
+        "site.yaml",
+    )
+    result = judged("w1", natted, addresses=["10.0.0.2", "fe80::5054:ff:fe12:3456"])["address"]
+    assert result == CheckResult(
+        "address",
+        "fail",
+        "'ip' 172.16.0.2 is on none of its interfaces (10.0.0.2, fe80::5054:ff:fe12:3456); kubespray would "
+        "stop (\"... do not contain '172.16.0.2'\"): give the address Kubernetes should use as 'ip'",
+    )
+    assert judged("w1", natted, addresses=["172.16.0.2"])["address"].status == "ok"
+    assert judged("w1", natted, addresses=[])["address"].status == "warn"
+
+
+@pytest.mark.parametrize(
+    ("keys", "kernel", "status", "detail"),
+    [
+        (
+            {"network": {"proxy_mode": "nftables"}},
+            "5.10.0-32-amd64",
+            "fail",
+            "kernel 5.10.0-32-amd64 is older than the 5.13 that proxy_mode nftables needs",
+        ),
+        ({"network": {"proxy_mode": "nftables"}}, "5.13.0", "ok", "5.13.0"),
+        ({"network": {"proxy_mode": "ipvs"}}, "5.10.0-32-amd64", "ok", "5.10.0-32-amd64"),
+        (
+            {"network": {"plugin": "cilium"}},
+            "4.9.0",
+            "fail",
+            "kernel 4.9.0 is older than the 4.9.17 that the cilium plugin needs",
+        ),
+        ({}, "", "warn", "the kernel version could not be read"),
+    ],
+)
+def test_the_kernel_is_new_enough_for_the_sites_choices(
+    keys: dict[str, Any], kernel: str, status: str, detail: str
+) -> None:
+    result = judged("cp1", _site(**keys), kernel=kernel)["kernel"]
+    assert result.status == status and result.detail.startswith(detail), result
+
+
+def test_no_nameserver_fails_unless_coredns_has_another_way() -> None:
+    result = judged("cp1", nameservers=[])["nameserver"]
+    assert result.status == "fail"
+    assert '("nameserver should not be empty in /etc/resolv.conf")' in result.detail
+    for variables in (
+        {"upstream_dns_servers": ["10.0.0.53"]},
+        {"disable_host_nameservers": True},
+        {"dns_mode": "manual"},
+    ):
+        assert judged("cp1", _site(kubespray_vars=variables), nameservers=[])["nameserver"].status == "ok"
+
+
+def test_an_offline_site_needs_kubesprays_packages_on_the_machines(tmp_path: Path) -> None:
+    from kubedojo.onprem.preflight import node_packages
+
+    (tmp_path / "bundle").mkdir()
+    offline = parse_site(
+        {
+            "nodes": [{"name": "cp1", "address": "10.0.0.1", "roles": ["control-plane", "etcd", "worker"]}],
+            "network": {"plugin": "flannel", "proxy_mode": "iptables"},
+            "registry": {"address": "10.0.0.5:5000"},
+            "offline": {"bundle": "bundle", "files_repo": "http://10.0.0.5:8080"},
+        },
+        "site.yaml",
+        None,
+    )
+    wanted = node_packages(offline, "Debian", "12.8")
+    assert "ipset" in wanted and "ipvsadm" not in wanted and "mergerfs" in wanted and "nfs-common" in wanted
+    facts = {"distribution": "Debian", "distribution_version": "12.8"}
+    assert judged("cp1", offline, packages=list(wanted), **facts)["packages"].status == "ok"
+    result = judged("cp1", offline, packages=[p for p in wanted if p not in ("socat", "mergerfs")], **facts)
+    assert result["packages"].status == "fail"
+    assert result["packages"].detail.startswith(
+        "missing mergerfs, socat: an offline site cannot install them"
+    )
+    assert (
+        judged("cp1", offline, distribution="Rocky", distribution_version="9.4")["packages"].status == "warn"
+    )

@@ -106,7 +106,7 @@ def refused(data: Any) -> str:
         ),
         (
             site(CP, kubespray_vars={"kubelet_max_pods": 300}, network={"plugin": "flannel"}),
-            "'kubespray_vars.kubelet_max_pods' 300 exceeds the 254 pod addresses of a /24",
+            "'kubespray_vars.kubelet_max_pods' 300 is more than the 254 pod addresses of a /24",
         ),
         (site(CP, preflight={"ignore": ["swapp"]}), "'preflight.ignore[0]': Input should be 'reachable', "),
         (
