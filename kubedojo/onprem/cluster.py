@@ -234,10 +234,11 @@ class OnpremCluster:
     def preflight(self, limit: Sequence[str] = ()) -> PreflightReport:
         """Run the read-only preflight playbook and judge every host (``limit``: only those)."""
         with self._locked():
+            write_inventory(self.site, self.site_dir, self._current_version())
             return self._preflight(limit)
 
     def _preflight(self, limit: Sequence[str] = ()) -> PreflightReport:
-        write_inventory(self.site, self.site_dir, self._current_version())
+        """Preflight with the inventory as written last (by :meth:`_prepare` for the run to follow)."""
         nodes = [n for n in self.site.nodes if not limit or n.name in limit]
         run, progress = self.runner.run(
             "preflight",

@@ -79,6 +79,34 @@ _CAPABILITIES = [
     "CAP_MKNOD",
     "CAP_AUDIT_WRITE",
 ]
+_NODE_CAPABILITIES = [
+    *_CAPABILITIES,
+    "CAP_SYS_RESOURCE",  # the kubelet and containerd lower their oom_score_adj
+    "CAP_SYS_NICE",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_NET_BROADCAST",
+    "CAP_LEASE",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_AUDIT_READ",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_MAC_ADMIN",
+    "CAP_MAC_OVERRIDE",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+]
+"""A node host's: every capability, as kind's privileged node containers have (a privileged pod gets
+the capabilities its node has)."""
 
 
 NETNS_DIR = Path("/run/netns")
@@ -333,13 +361,16 @@ class TestHost:
         ]
 
     def _node_spec(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """What a Kubernetes node needs of its machine, as kind gives its node containers: its own
-        cgroup namespace with every device allowed, /dev/kmsg (the kubelet's OOM watcher), shared mount
+        """What a Kubernetes node needs of its machine, as kind gives its node containers: every
+        capability, its own cgroup namespace with every device allowed, /dev/kmsg (the kubelet's OOM watcher), shared mount
         propagation, containerd's store off the overlay root (overlayfs cannot stack on it), the
         open-files limit this machine allows. Network settings are the host's own (its network
         namespace); the kernel settings in :data:`NODE_SYSCTLS` are the machine's (TestHosts restores
         them)."""
         linux = spec["linux"]
+        spec["process"]["capabilities"] = {
+            k: _NODE_CAPABILITIES for k in ("bounding", "effective", "permitted")
+        }
         linux["namespaces"].append({"type": "cgroup"})
         linux["resources"]["devices"] = [{"allow": True, "access": "rwm"}]
         linux["devices"] = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 0o640}]
