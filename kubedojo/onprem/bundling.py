@@ -56,7 +56,8 @@ def make_site_bundle(
     layout = bundle / IMAGES_DIR
     layout.mkdir(parents=True, exist_ok=True)
     images = []
-    for recipe in (*NODE_IMAGES, *lab_images):
+    recipes = {f"{r.repository}:{r.tag}": r for r in (*NODE_IMAGES, *lab_images)}  # labs share images
+    for recipe in recipes.values():
         if on_step is not None:
             on_step(f"image {recipe.repository}:{recipe.tag}")
         images.append(builder.export_image(recipe, layout))

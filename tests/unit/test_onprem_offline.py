@@ -230,9 +230,9 @@ def test_a_site_bundle_holds_every_file_the_node_images_and_the_labs(tmp_path: P
     lab = ContextImage("lab-01-run-job", "v1", "a lab", context=tmp_path)
     builder = FakeBuilder(tmp_path)
     steps: list[str] = []
-    report = make_site_bundle(tmp_path / "bundle", builder, [lab], steps.append)
+    report = make_site_bundle(tmp_path / "bundle", builder, [lab, lab], steps.append)  # two labs, one image
     assert {f.key for f in report.files} == {f.key for f in FILES}
-    assert set(builder.exported) == {f"{r.repository}:{r.tag}" for r in (*NODE_IMAGES, lab)}
+    assert sorted(builder.exported) == sorted({f"{r.repository}:{r.tag}" for r in (*NODE_IMAGES, lab)})
     assert "kubedojo/kube-apiserver:v1.35.4" in report.images and steps[0] == "file kubeadm"
 
     pushed: list[tuple[str, str, bool]] = []
