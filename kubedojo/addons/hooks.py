@@ -11,17 +11,25 @@ it answers.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..client.kubeapi import KubeAPI
 from ..labels import MANAGED, SHARED_SERVICES
+from ..local.images import ContextImage
 
-__all__ = ["HOOKS_IMAGE", "HOOKS_NAMESPACE", "ensure_hooks", "hooks_objects"]
+__all__ = ["HOOKS_IMAGE", "HOOKS_NAMESPACE", "ensure_hooks", "hooks_image", "hooks_objects"]
 
 HOOKS_NAMESPACE = "kubedojo-hooks"
 HOOKS_IMAGE = ("kubedojo-hooks", "v1", "images/hooks")
 """The receiver's image: name, tag, build context (relative to the project)."""
 _NAME = "kubedojo-hooks"
+
+
+def hooks_image(project: Path) -> ContextImage:
+    """The receiver's image, built from ``project``'s ``images/hooks`` on the lab base image."""
+    name, tag, context = HOOKS_IMAGE
+    return ContextImage(name, tag, "kubedojo's webhook receiver", context=project / context)
 
 
 def hooks_objects(image: str, revision: str = "") -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..addons.datasets import ensure_datasets
-from ..addons.hooks import HOOKS_IMAGE, ensure_hooks
+from ..addons.hooks import ensure_hooks, hooks_image
 from ..addons.s3accounts import ensure_accounts
 from ..client.kubeapi import KubeAPI
 from ..local.images import MC_IMAGE, ContextImage
@@ -52,8 +52,7 @@ class ClusterServices:
         return ensure_datasets(self.client, self.base_image, MC_IMAGE.ref(self.registry))
 
     def webhook(self, project: Path) -> bool:
-        name, tag, context = HOOKS_IMAGE
-        image = ContextImage(name, tag, "kubedojo's webhook receiver", context=project / context)
+        image = hooks_image(project)
         if self.push is not None:
             self.push([image])
         return ensure_hooks(self.client, image.ref(self.registry), image.content_hash()[:16])

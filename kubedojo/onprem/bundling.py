@@ -19,14 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..addons.hooks import hooks_image
 from ..addons.site_images import IMAGES_DIR, ImagePusher
+from ..labs.definition import LabDefinition
+from ..labs.images import lab_images
 from ..local.binaries import GoProgramSet
-from ..local.images import ImageRecipe
+from ..local.images import BASE, ImageRecipe
 from .nodeimages import NODE_IMAGES
 from .offline import FILES
 from .sitebundle import BundledFile, load_image_paths, pack_file, write_manifest
 
-__all__ = ["BundleBuilder", "SiteBundleReport", "make_site_bundle", "push_bundle_images"]
+__all__ = ["BundleBuilder", "SiteBundleReport", "make_site_bundle", "push_bundle_images", "workshop_images"]
 
 
 class BundleBuilder(Protocol):
@@ -39,6 +42,12 @@ class BundleBuilder(Protocol):
 class SiteBundleReport:
     files: tuple[BundledFile, ...]
     images: tuple[str, ...]
+
+
+def workshop_images(project: Path, labs: Iterable[LabDefinition]) -> list[ImageRecipe]:
+    """What the labs need on a site besides the add-ons' images: the lab base image (grading's
+    reader pods, the datasets' Job), kubedojo's webhook receiver and every lab's image."""
+    return [BASE, hooks_image(project), *(image for lab in labs for image in lab_images(lab))]
 
 
 def make_site_bundle(

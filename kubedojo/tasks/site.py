@@ -14,7 +14,7 @@ _INVENTORY = "the site directory, inventory/<site> (its site.yaml names offline.
     help={
         "bundle": "the bundle directory (default: workshop.yaml charts.bundle, else charts/bundle), "
         "the one 'charts.pull --bundle DIR --images' fills with the add-ons",
-        "labs": "also every lab's image (default: yes)",
+        "labs": "also the labs' images, the lab base image and the webhook receiver (default: yes)",
         "json": "print the result as JSON",
     }
 )
@@ -22,15 +22,14 @@ def bundle(c: Context, bundle: str = "", labs: bool = True, json: bool = False) 
     """Write what kubespray downloads (built here), the images its nodes pull and the labs' images
     into a site bundle, to carry to a site without internet."""
     from ..labs.catalog import Catalog
-    from ..labs.images import lab_images
     from ..local.provider import LocalCluster
-    from ..onprem.bundling import make_site_bundle
+    from ..onprem.bundling import make_site_bundle, workshop_images
     from .charts import _bundle_dir
 
     reporter = RichReporter(quiet=json)
     target = _bundle_dir(c, bundle)
     local = LocalCluster(settings(c), reporter=reporter)
-    images = [i for lab in Catalog(project_dir(c)).all() for i in lab_images(lab)] if labs else []
+    images = workshop_images(project_dir(c), Catalog(project_dir(c)).all()) if labs else []
     report = make_site_bundle(target, local.artifacts, images, reporter.note)
     if json:
         emit_json(

@@ -245,3 +245,17 @@ def test_a_site_bundle_holds_every_file_the_node_images_and_the_labs(tmp_path: P
     paths = push_bundle_images(tmp_path / "bundle", "10.0.0.5:5000", Pusher())
     assert sorted(paths) == sorted(report.images)
     assert {(p, r, t) for p, r, t in pushed} == {(p, "10.0.0.5:5000", False) for p in report.images}
+
+
+def test_a_sites_labs_get_the_base_image_and_the_webhook_receiver_with_their_own() -> None:
+    """Grading's reader pods and the datasets' Job run the base image, lab 09 the webhook receiver:
+    a site has them only from the bundle."""
+    from kubedojo.labs.catalog import Catalog
+    from kubedojo.local.images import BASE
+    from kubedojo.onprem.bundling import workshop_images
+
+    repo = Path(__file__).resolve().parents[2]
+    labs = Catalog(repo).all()
+    names = [f"{r.repository}:{r.tag}" for r in workshop_images(repo, labs)]
+    assert names[:2] == [f"{BASE.repository}:{BASE.tag}", "kubedojo/kubedojo-hooks:v1"]
+    assert {"kubedojo/lab-01-run-job:v1", "kubedojo/lab-09-ml-pipeline:v1"} <= set(names)
