@@ -198,8 +198,30 @@ def test_a_pending_gpu_pod_gets_a_node_from_the_pools_template_which_stays_in_us
     print(f"pending → scheduled {scheduled - created:.1f} s")
     # The node's removal when idle is shown by lab 06-gpu-autoscale's test below, through its grading.
 
-    # Uninstalled, it leaves no pod of its own; a node it made that is still in use stays (docs/addons.md).
+    # Restarted (its pod deleted, as an upgrade or a drain does), the autoscaler leaves the node and
+    # the pod on it alone: with its status ConfigMap on, its clean-up on SIGTERM deleted both.
     kept = node["metadata"]["name"]
+    prefix = deployment["metadata"]["name"]
+    (old,) = [p for p in admin.pods("kube-system") if p["metadata"]["name"].startswith(prefix)]
+    admin.delete("Pod", old["metadata"]["name"], "kube-system")
+    admin.wait_deleted("Pod", old["metadata"]["name"], "kube-system", 90)
+    admin.wait_for(
+        "the autoscaler's new pod to be ready",
+        "Pod",
+        lambda p: (
+            p["metadata"]["name"].startswith(prefix)
+            and any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in (p.get("status") or {}).get("conditions", [])
+            )
+        ),
+        120,
+        "kube-system",
+    )
+    assert admin.find("Node", kept) is not None
+    assert admin.get("Pod", "wants-a-gpu", namespace)["status"]["phase"] == "Running"
+
+    # Uninstalled, it leaves no pod of its own; a node it made that is still in use stays (docs/addons.md).
     autoscaler.uninstall(["cluster-autoscaler"])
     left = [
         p
