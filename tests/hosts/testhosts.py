@@ -79,34 +79,24 @@ _CAPABILITIES = [
     "CAP_MKNOD",
     "CAP_AUDIT_WRITE",
 ]
-_NODE_CAPABILITIES = [
-    *_CAPABILITIES,
-    "CAP_SYS_RESOURCE",  # the kubelet and containerd lower their oom_score_adj
-    "CAP_SYS_NICE",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_NET_BROADCAST",
-    "CAP_LEASE",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_AUDIT_READ",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_MAC_ADMIN",
-    "CAP_MAC_OVERRIDE",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-]
-"""A node host's: every capability, as kind's privileged node containers have (a privileged pod gets
-the capabilities its node has)."""
+_CAPABILITY_NAMES = (
+    *("CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID"),
+    *("SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW"),
+    *("IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT"),
+    *("SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD"),
+    *("LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG"),
+    *("WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"),
+)
+"""Linux's capabilities by number."""
+
+
+def held_capabilities() -> list[str]:
+    """Every capability in this process's bounding set: what a privileged container gets, as kind's
+    node containers do (a sandbox may withhold some; here CAP_SYS_RESOURCE, which runc then refuses
+    to grant: "unable to apply caps: operation not permitted")."""
+    line = next(ln for ln in Path("/proc/self/status").read_text().splitlines() if ln.startswith("CapBnd:"))
+    bits = int(line.split()[1], 16)
+    return [f"CAP_{name}" for number, name in enumerate(_CAPABILITY_NAMES) if bits >> number & 1]
 
 
 NETNS_DIR = Path("/run/netns")
@@ -362,15 +352,14 @@ class TestHost:
 
     def _node_spec(self, spec: dict[str, Any]) -> dict[str, Any]:
         """What a Kubernetes node needs of its machine, as kind gives its node containers: every
-        capability, its own cgroup namespace with every device allowed, /dev/kmsg (the kubelet's OOM watcher), shared mount
+        capability this process holds, its own cgroup namespace with every device allowed, /dev/kmsg (the kubelet's OOM watcher), shared mount
         propagation, containerd's store off the overlay root (overlayfs cannot stack on it), the
         open-files limit this machine allows. Network settings are the host's own (its network
         namespace); the kernel settings in :data:`NODE_SYSCTLS` are the machine's (TestHosts restores
         them)."""
         linux = spec["linux"]
-        spec["process"]["capabilities"] = {
-            k: _NODE_CAPABILITIES for k in ("bounding", "effective", "permitted")
-        }
+        held = held_capabilities()
+        spec["process"]["capabilities"] = {k: held for k in ("bounding", "effective", "permitted")}
         linux["namespaces"].append({"type": "cgroup"})
         linux["resources"]["devices"] = [{"allow": True, "access": "rwm"}]
         linux["devices"] = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 0o640}]
