@@ -1,6 +1,7 @@
 """An air-gapped site becomes a workshop cluster with the real kubespray v2.31.0, as a user does it:
-``site.bundle``, ``site.serve``, ``cluster.up -i``, ``cluster.status``, a lab, ``cluster.scale`` with
-a pod on the new node, ``cluster.remove-node``, ``cluster.reset`` — each through ``invoke``.
+``charts.pull`` (metrics-server), ``site.bundle``, ``site.serve``, ``cluster.up -i``, ``cluster.status``,
+a lab, ``charts.install --bundle``, ``cluster.scale`` with a pod on the new node,
+``cluster.remove-node``, ``cluster.reset`` — each through ``invoke``.
 
 One test on purpose: every step needs the one before it. Each step's time is printed and, with
 ``KUBEDOJO_E2E_REPORT`` set, written there as JSON (docs/benchmarks.md quotes them).
@@ -19,8 +20,10 @@ from typing import Any
 import yaml
 
 from kubedojo.client.kube import KubeClient
+from kubedojo.errors import ApiError, NotFound
 from kubedojo.local.images import BASE
 
+from ..cluster.realcharts import shipped_releases
 from ..hosts.testhosts import TestHosts
 from .conftest import NETWORK
 
@@ -124,6 +127,38 @@ def _pod_on(client: KubeClient, namespace: str, node: str, timeout: float = 300)
     )
 
 
+def _downloads(site: Path) -> dict[str, set[str]]:
+    """What each address fetched from the site's files repository (its access log)."""
+    fetched: dict[str, set[str]] = {}
+    for line in (site / "serve" / "files.log").read_text().splitlines():
+        if '"GET ' in line:
+            fetched.setdefault(line.split()[0], set()).add(line.split('"GET ')[1].split()[0])
+    return fetched
+
+
+def _image_names(nodes: TestHosts, name: str) -> list[str]:
+    """The images a node's containerd holds (their names)."""
+    listed = json.loads(nodes.hosts[name].sh("crictl images -o json").stdout)
+    return sorted(tag for image in listed["images"] for tag in image.get("repoTags") or [])
+
+
+def _node_metrics(client: KubeClient, timeout: float = 120) -> list[dict[str, Any]]:
+    """The nodes' metrics once metrics-server answers (the metrics API has no watch: a bounded
+    re-read every 2 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            items = client.list("NodeMetrics", api_version="metrics.k8s.io/v1beta1")
+        except (NotFound, ApiError) as exc:  # not served yet: read again until the deadline
+            items, last = [], str(exc)
+        else:
+            last = "an empty list"
+        if items:
+            return items
+        assert time.monotonic() < deadline, f"no node metrics within {timeout:g} s: {last}"
+        time.sleep(2)
+
+
 def _clean(nodes: TestHosts, name: str) -> str:
     """What of Kubernetes is left on a host (empty: nothing)."""
     script = (
@@ -137,26 +172,68 @@ def _clean(nodes: TestHosts, name: str) -> str:
 
 def test_an_offline_site_from_bundle_to_reset(kubespray_url: str, nodes: TestHosts, tmp_path: Path) -> None:
     workshop = tmp_path / "workshop.yaml"
-    workshop.write_text(yaml.safe_dump({"onprem": {"kubespray_url": kubespray_url}}))
+    # The add-on's chart from ../shared/charts (the repositories cannot be reached).
+    releases = shipped_releases(["metrics-server"], tmp_path / "releases")
+    workshop.write_text(
+        yaml.safe_dump({"onprem": {"kubespray_url": kubespray_url}, "charts": {"releases": str(releases)}})
+    )
     steps = Steps(workshop)
     bundle, site = tmp_path / "bundle", tmp_path / "site"
     site.mkdir()
     cp1, w1 = (spec.name for spec in nodes.specs)
     try:
+        steps.invoke("charts.pull", "charts.pull", "metrics-server", "--bundle", str(bundle), "--no-upstream")
         made = steps.invoke("site.bundle", "site.bundle", "--bundle", str(bundle), timeout=7200)
         assert {f["key"] for f in made["files"]} >= {"kubeadm", "kubelet", "etcd", "containerd", "runc"}
 
         _site_yaml(site, nodes, [cp1], bundle)
         served = steps.invoke("site.serve", "site.serve", "-i", str(site))
-        assert served["registry"] == f"{NETWORK.gateway}:5000" and served["images"]
+        assert served["registry"] == f"{NETWORK.gateway}:5000"
+        assert "kubedojo/kube-apiserver:v1.35.4" in served["images"]
+        assert any(i.startswith("kubedojo/metrics-server:") for i in served["images"]), served["images"]
 
         up = steps.invoke("cluster.up", "cluster.up", "-i", str(site))
         assert up["kubernetes_version"] == "1.35.4"
         status = steps.invoke("cluster.status", "cluster.status", "-i", str(site))
         assert status["healthy"] and [(n["name"], n["ready"]) for n in status["nodes"]] == [(cp1, True)]
+        # Everything came from what site.serve serves: the files from its repository, the images
+        # from its registry (or the lab manifests' registry name, which the nodes map to it).
+        fetched = _downloads(site)[nodes.hosts[cp1].address]
+        for wanted in ("/kubeadm", "/kubelet", "/containerd-2.2.3-", "/etcd-v3.6.10-", "/runc.amd64"):
+            assert any(wanted in path for path in fetched), (wanted, fetched)
+        images = _image_names(nodes, cp1)
+        assert any("/kubedojo/kube-apiserver:v1.35.4" in i for i in images), images
+        assert all(i.startswith((f"{NETWORK.gateway}:5000/", "127.0.0.1:5000/")) for i in images), images
 
-        graded = steps.invoke("lab.run", "lab.run", "01-run-job", "-i", str(site), "--participant", "e2e")
+        graded = steps.invoke(
+            "lab.run",
+            "lab.run",
+            "01-run-job",
+            "--file",
+            "labs/01-run-job/solution.yaml",
+            "-i",
+            str(site),
+            "--participant",
+            "e2e",
+        )
         assert graded["status"] == "passed" and graded["score"] == graded["max_score"], graded
+
+        # The add-on from the same bundle, its image from the site's registry: kubectl top answers.
+        steps.invoke(
+            "charts.install", "charts.install", "metrics-server", "--bundle", str(bundle), "-i", str(site)
+        )
+        client = KubeClient.from_kubeconfig(site / "admin.kubeconfig")
+        try:
+            (container,) = client.get("Deployment", "metrics-server", "kube-system")["spec"]["template"][
+                "spec"
+            ]["containers"]
+            assert container["image"].startswith(f"{NETWORK.gateway}:5000/kubedojo/metrics-server:"), (
+                container
+            )
+            (metrics,) = _node_metrics(client)
+            assert metrics["metadata"]["name"] == cp1 and metrics["usage"]["memory"], metrics
+        finally:
+            client.close()
 
         _site_yaml(site, nodes, [cp1, w1], bundle)
         steps.invoke("cluster.scale", "cluster.scale", "-i", str(site), "--node", w1)
@@ -171,6 +248,7 @@ def test_an_offline_site_from_bundle_to_reset(kubespray_url: str, nodes: TestHos
         finally:
             client.close()
 
+        assert "service kubelet" in _clean(nodes, w1)  # what the checks after removal look for
         steps.invoke("cluster.remove-node", "cluster.remove-node", "-i", str(site), "--node", w1, "--yes")
         status = steps.invoke("cluster.status (after remove)", "cluster.status", "-i", str(site))
         assert [n["name"] for n in status["nodes"]] == [cp1]
