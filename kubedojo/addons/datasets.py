@@ -92,7 +92,7 @@ def ensure_datasets(client: KubeAPI, base_image: str, mc_image: str, timeout: fl
     """Put the datasets into the object store unless this version is there; whether it did.
     :class:`ConfigError` (one line) without MinIO or when the Job fails."""
     if not object_store_installed(client):
-        raise ConfigError("the object store is not installed: run 'invoke charts.install minio' first")
+        raise ConfigError("the object store is not installed: run 'invoke charts.install -n minio' first")
     record = client.find("ConfigMap", _RECORD, MINIO_NAMESPACE)
     minio = client.find("Deployment", "minio", MINIO_NAMESPACE)
     installed = str(((minio or {}).get("metadata") or {}).get("uid"))

@@ -266,7 +266,7 @@ def ensure_accounts(
     if not object_store_installed(client):
         raise ConfigError(
             f"the object store is not installed (no Secret {MINIO_NAMESPACE}/{_ROOT_SECRET}):"
-            " run 'invoke charts.install minio' first"
+            " run 'invoke charts.install -n minio' first"
         )
     accounts = []
     for namespace, participant in sorted(participants.items()):

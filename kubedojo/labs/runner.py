@@ -141,7 +141,7 @@ class LabRunner:
         except NotFound:
             raise ConfigError(
                 f"lab {lab.id} runs Argo Workflows, and this cluster serves none: install the add-on first"
-                " ('invoke charts.install argo-workflows')"
+                " ('invoke charts.install -n argo-workflows')"
             ) from None
         with contextlib.suppress(Forbidden):
             self.client.apply(workflow_access_objects(namespace, {}))

@@ -141,7 +141,6 @@ def _results_json(results: list[Any]) -> list[dict[str, Any]]:
 
 
 @task(
-    positional=["names"],
     help={
         "names": "releases to install, comma-separated (and what they need); empty: all",
         "bundle": "install from this bundle directory (charts.pull), contacting no repository",
@@ -187,7 +186,6 @@ def install(
 
 
 @task(
-    positional=["names"],
     help={
         "names": "releases to compare, comma-separated; empty: all",
         "manifests": "also show the rendered objects' differences (Secrets' data hidden)",
@@ -255,7 +253,6 @@ def status(
 
 
 @task(
-    positional=["names"],
     help={"names": "releases to remove, comma-separated; empty: all", "yes": "do not ask", **_COMMON},
 )
 def uninstall(
@@ -280,7 +277,6 @@ def uninstall(
 
 
 @task(
-    positional=["names"],
     help={
         "names": "releases to pull, comma-separated; empty: all",
         "bundle": "the bundle directory (default: workshop.yaml charts.bundle, else charts/bundle)",

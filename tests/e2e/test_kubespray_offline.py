@@ -173,6 +173,7 @@ def _clean(nodes: TestHosts, name: str) -> str:
 def test_an_offline_site_from_bundle_to_reset(kubespray_url: str, nodes: TestHosts, tmp_path: Path) -> None:
     workshop = tmp_path / "workshop.yaml"
     # The add-on's chart from ../shared/charts (the repositories cannot be reached).
+    (tmp_path / "releases").mkdir()
     releases = shipped_releases(["metrics-server"], tmp_path / "releases")
     workshop.write_text(
         yaml.safe_dump({"onprem": {"kubespray_url": kubespray_url}, "charts": {"releases": str(releases)}})
@@ -182,7 +183,15 @@ def test_an_offline_site_from_bundle_to_reset(kubespray_url: str, nodes: TestHos
     site.mkdir()
     cp1, w1 = (spec.name for spec in nodes.specs)
     try:
-        steps.invoke("charts.pull", "charts.pull", "metrics-server", "--bundle", str(bundle), "--no-upstream")
+        steps.invoke(
+            "charts.pull",
+            "charts.pull",
+            "--names",
+            "metrics-server",
+            "--bundle",
+            str(bundle),
+            "--no-upstream",
+        )
         made = steps.invoke("site.bundle", "site.bundle", "--bundle", str(bundle), timeout=7200)
         assert {f["key"] for f in made["files"]} >= {"kubeadm", "kubelet", "etcd", "containerd", "runc"}
 
@@ -220,7 +229,14 @@ def test_an_offline_site_from_bundle_to_reset(kubespray_url: str, nodes: TestHos
 
         # The add-on from the same bundle, its image from the site's registry: kubectl top answers.
         steps.invoke(
-            "charts.install", "charts.install", "metrics-server", "--bundle", str(bundle), "-i", str(site)
+            "charts.install",
+            "charts.install",
+            "--names",
+            "metrics-server",
+            "--bundle",
+            str(bundle),
+            "-i",
+            str(site),
         )
         client = KubeClient.from_kubeconfig(site / "admin.kubeconfig")
         try:

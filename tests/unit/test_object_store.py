@@ -80,7 +80,7 @@ def test_the_accounts_job_reads_the_root_keys_from_minios_secret() -> None:
 
 
 def test_accounts_without_minio_is_one_line() -> None:
-    with pytest.raises(ConfigError, match=r"not installed .*charts.install minio") as info:
+    with pytest.raises(ConfigError, match=r"not installed .*charts.install -n minio") as info:
         ensure_accounts(FakeKube(), {"dojo-a": "a"}, "reg/mc:1")
     assert "\n" not in str(info.value)
 

@@ -232,3 +232,39 @@ def test_other_errors_pass_through_a_kubedojo_task() -> None:
 
     with pytest.raises(ValueError, match="a bug"):
         broken(Context())
+
+
+def _all_tasks() -> list[tuple[str, object]]:
+    from invoke.collection import Collection
+
+    import tasks as project_tasks
+
+    found = []
+
+    def walk(collection: Collection, prefix: str) -> None:
+        for name, task in collection.tasks.items():
+            found.append((prefix + name, task))
+        for name, sub in collection.collections.items():
+            walk(sub, f"{prefix}{name}.")
+
+    walk(Collection.from_module(project_tasks), "")
+    return found
+
+
+def test_no_task_has_an_optional_positional_argument() -> None:
+    """Invoke requires every positional argument: one with a default is never filled from the
+    command line ('invoke charts.install minio' answered "No idea what 'minio' is!")."""
+    tasks = _all_tasks()
+    assert len(tasks) > 30
+    optional = [
+        f"{name} {arg.name}"
+        for name, task in tasks
+        for arg in task.get_arguments()  # type: ignore[attr-defined]
+        if arg.positional and arg.default is not None
+    ]
+    assert optional == []
+
+
+def test_names_are_given_with_a_flag() -> None:
+    result = invoke("charts.pull", "-n", "metrics-server", "--help")
+    assert result.returncode == 0 and "-n STRING, --names=STRING" in result.stdout, result.stderr
