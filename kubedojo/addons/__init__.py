@@ -11,7 +11,7 @@ from __future__ import annotations
 from .bundle import Bundle, BundledChart, images_in
 from .context import ClusterFacts, applies, merge_values, render_values
 from .credentials import ensure_credentials
-from .environment import addons_environment, cluster_facts, helm_binary
+from .environment import addons_environment, bundling_environment, cluster_facts, helm_binary
 from .installer import (
     Addons,
     InstallFailed,
@@ -57,6 +57,7 @@ __all__ = [
     "When",
     "addons_environment",
     "applies",
+    "bundling_environment",
     "cluster_facts",
     "ensure_credentials",
     "export_site_images",

@@ -14,14 +14,14 @@ from ..config import WorkshopConfig
 from ..local.binaries import HELM, Binaries
 from ..local.images import ADDON_IMAGES
 from ..paths import CacheDirs
-from ..target import ClusterTarget
+from ..target import LOCAL_REGISTRY_NAME, ClusterTarget
 from .bundle import Bundle
 from .context import GPU_NODE_LABEL, ClusterFacts
 from .installer import Addons, ReleaseObserver
 from .releases import load_releases
 from .site_images import image_references, load_site_images
 
-__all__ = ["addons_environment", "cluster_facts", "helm_binary"]
+__all__ = ["addons_environment", "bundling_environment", "cluster_facts", "helm_binary"]
 
 
 def helm_binary(config: WorkshopConfig) -> str:
@@ -30,7 +30,7 @@ def helm_binary(config: WorkshopConfig) -> str:
 
 
 def cluster_facts(
-    kube: KubeAPI,
+    kube: KubeAPI | None,
     config: WorkshopConfig,
     kind: Literal["local", "kubespray"],
     cluster_name: str,
@@ -38,11 +38,12 @@ def cluster_facts(
     images: Mapping[str, str] | None = None,
 ) -> ClusterFacts:
     """What the releases' conditions and values depend on, read from the cluster and workshop.yaml.
-    ``images``: the charts' images in the cluster's registry (:attr:`ClusterFacts.images`)."""
-    gpu_nodes = len(kube.nodes(label_selector=f"{GPU_NODE_LABEL}=true"))
+    ``images``: the charts' images in the cluster's registry (:attr:`ClusterFacts.images`). Without
+    a cluster (``kube`` None: making a bundle), no GPU nodes and no storage classes of its own."""
+    gpu_nodes = 0 if kube is None else len(kube.nodes(label_selector=f"{GPU_NODE_LABEL}=true"))
     own_classes = frozenset(
         c["metadata"]["name"]
-        for c in kube.list("StorageClass")
+        for c in (kube.list("StorageClass") if kube is not None else [])
         if (c["metadata"].get("labels") or {}).get("app.kubernetes.io/managed-by") != "Helm"
     )
     provider: str = config.charts.autoscaler
@@ -60,6 +61,28 @@ def cluster_facts(
         images=dict(images or {}),
         sim_pools=config.local.sim_pools if kind == "local" else {},
     )
+
+
+def _built_images(registry: str) -> dict[str, str]:
+    """kubedojo's builds of the charts' programs, by name, in ``registry``."""
+    return {image.name: image.ref(registry) for image in ADDON_IMAGES}
+
+
+@contextlib.contextmanager
+def bundling_environment(
+    config: WorkshopConfig,
+    *,
+    releases: str = "",
+    observer: ReleaseObserver | None = None,
+) -> Iterator[Addons]:
+    """The add-ons without a cluster, to make a bundle (``charts.pull`` on a machine that runs none):
+    every site's values are rendered from the local cluster's facts, with kubedojo's builds named in
+    its registry, as :func:`addons_environment` gives them on a local cluster."""
+    releases_file = load_releases(Path(releases or config.charts.releases).expanduser())
+    registry = LOCAL_REGISTRY_NAME.format(port=config.local.registry_port)
+    helm = HelmClient(helm_binary(config), None, CacheDirs.under(config.cache_root).root / "helm")
+    facts = cluster_facts(None, config, "local", "kubedojo", registry, _built_images(registry))
+    yield Addons(releases_file, helm, None, facts, observer=observer)
 
 
 @contextlib.contextmanager
@@ -93,7 +116,7 @@ def addons_environment(
     if bundled:
         images = image_references(bundled, registry)
     elif target.kind == "local":
-        images = {image.name: image.ref(registry) for image in ADDON_IMAGES}
+        images = _built_images(registry)
     else:
         images = {}
     kube = target.client()

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from ..client.helm import ChartRef, HelmClient
 from ..client.kubeapi import KubeAPI
-from ..errors import AddonError, ConfigError
+from ..errors import AddonError, ConfigError, NotRunningError
 from ..labels import SHARED_SERVICES
 from .bundle import Bundle, BundledChart, images_in, sha256_of
 from .context import ClusterFacts, applies, render_values
@@ -116,7 +116,7 @@ class Addons:
         self,
         releases: ReleasesFile,
         helm: HelmClient,
-        kube: KubeAPI,
+        kube: KubeAPI | None,
         facts: ClusterFacts,
         *,
         bundle: Bundle | None = None,
@@ -132,6 +132,13 @@ class Addons:
         """The charts' images are the bundle's, in the registry ``facts.images`` names (not
         kubedojo's builds that the local cluster's registry is given)."""
         self.observer: ReleaseObserver = observer or NullObserver()
+
+    @property
+    def cluster(self) -> KubeAPI:
+        """The cluster's API (None for add-ons opened without a cluster, to make a bundle)."""
+        if self.kube is None:
+            raise NotRunningError("the add-ons were opened without a cluster (to make a bundle)")
+        return self.kube
 
     # -- planning --------------------------------------------------------------------------------
 
@@ -216,19 +223,19 @@ class Addons:
         try:
             chart = await self._chart(release)
             await asyncio.to_thread(
-                self.kube.ensure_namespace, release.namespace, {MANAGED_LABEL: "kubedojo"}
+                self.cluster.ensure_namespace, release.namespace, {MANAGED_LABEL: "kubedojo"}
             )
             if release.shared_service:
                 # The label alone, by server-side apply: the namespace's other labels stay.
                 await asyncio.to_thread(
-                    self.kube.apply_one,
+                    self.cluster.apply_one,
                     {
                         "apiVersion": "v1",
                         "kind": "Namespace",
                         "metadata": {"name": release.namespace, "labels": dict(SHARED_SERVICES)},
                     },
                 )
-            await asyncio.to_thread(ensure_credentials, self.kube, release)
+            await asyncio.to_thread(ensure_credentials, self.cluster, release)
             current = await self.helm.deployed(release.name, release.namespace)
             if (
                 current is not None

@@ -299,13 +299,19 @@ def pull(
     json: bool = False,
 ) -> None:
     """Download the pinned charts (digests checked) and their images into a bundle for offline sites."""
-    from ..addons import Bundle, export_site_images
+    from ..addons import Bundle, bundling_environment, export_site_images
     from ..local.provider import LocalCluster
 
     config = settings(c)
     target = _bundle_dir(c, bundle)
     live = _LiveReleases(quiet=json)
-    with _addons(c, inventory, kubeconfig, releases, observer=live) as addons:
+    # A bundle needs no cluster: without -i or --kubeconfig, none is asked.
+    opened = (
+        _addons(c, inventory, kubeconfig, releases, observer=live)
+        if inventory or kubeconfig
+        else bundling_environment(config, releases=releases, observer=live)
+    )
+    with opened as addons:
         with live.showing():
             entries = addons.pull(Bundle(target), _names(names))
         carried = []

@@ -268,3 +268,45 @@ def test_no_task_has_an_optional_positional_argument() -> None:
 def test_names_are_given_with_a_flag() -> None:
     result = invoke("charts.pull", "-n", "metrics-server", "--help")
     assert result.returncode == 0 and "-n STRING, --names=STRING" in result.stdout, result.stderr
+
+
+def test_a_bundle_is_made_without_any_cluster(tmp_path: Path) -> None:
+    """charts.pull on a machine that runs no cluster (the instructor's, before leaving for an
+    air-gapped site) asked for the local cluster and stopped."""
+    import json
+
+    import yaml
+
+    from kubedojo.addons import helm_binary
+    from kubedojo.config import parse_config
+    from kubedojo.errors import ToolMissingError
+
+    try:
+        helm_binary(parse_config({}))
+    except ToolMissingError as exc:
+        pytest.skip(str(exc))
+    chart = REPO / "tests" / "charts" / "kd-app"
+    releases = tmp_path / "releases.yaml"
+    releases.write_text(
+        yaml.safe_dump(
+            {"releases": [{"name": "kd-app", "chart": str(chart), "version": "0.1.0", "namespace": "kd"}]}
+        )
+    )
+    workshop = tmp_path / "workshop.yaml"
+    workshop.write_text(yaml.safe_dump({"local": {"state_dir": str(tmp_path / "no-cluster")}}))
+    bundle = tmp_path / "bundle"
+    result = invoke(
+        "charts.pull",
+        "-n",
+        "kd-app",
+        "--bundle",
+        str(bundle),
+        "--releases",
+        str(releases),
+        "--no-images",
+        "--json",
+        workshop=workshop,
+    )
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads(result.stdout)["charts"]
+    assert entry["release"] == "kd-app" and (bundle / entry["file"]).is_file()
