@@ -19,7 +19,14 @@ from typing import Any
 from ..client.kubeapi import KubeAPI
 from ..errors import ConfigError, WaitTimeout
 from ..labels import MANAGED
-from .s3accounts import DATASETS_BUCKET, ENDPOINT, MINIO_NAMESPACE, object_store_installed, run_job
+from .s3accounts import (
+    DATASETS_BUCKET,
+    ENDPOINT,
+    MINIO_NAMESPACE,
+    object_store_installed,
+    root_credentials_env,
+    run_job,
+)
 
 __all__ = ["DATASETS", "DATASETS_VERSION", "dataset_job", "ensure_datasets"]
 
@@ -46,9 +53,6 @@ for file in /out/*; do mc cp --quiet "$file" "store/{DATASETS_BUCKET}/$(basename
 
 
 def dataset_job(base_image: str, mc_image: str, name: str = _JOB) -> dict[str, Any]:
-    def root(key: str) -> dict[str, Any]:
-        return {"valueFrom": {"secretKeyRef": {"name": "minio-root", "key": key}}}
-
     small = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}}
     return {
         "apiVersion": "batch/v1",
@@ -73,10 +77,7 @@ def dataset_job(base_image: str, mc_image: str, name: str = _JOB) -> dict[str, A
                             "name": "upload",
                             "image": mc_image,
                             "command": ["/bin/sh", "-c", _UPLOAD],
-                            "env": [
-                                {"name": "MINIO_ROOT_USER", **root("rootUser")},
-                                {"name": "MINIO_ROOT_PASSWORD", **root("rootPassword")},
-                            ],
+                            "env": root_credentials_env(),
                             "volumeMounts": [{"name": "out", "mountPath": "/out", "readOnly": True}],
                             "resources": small,
                         }

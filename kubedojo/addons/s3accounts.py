@@ -47,6 +47,7 @@ __all__ = [
     "artifact_repository",
     "ensure_accounts",
     "object_store_installed",
+    "root_credentials_env",
     "run_job",
 ]
 
@@ -181,9 +182,6 @@ def account_job(accounts: list[Account], mc_image: str, suffix: str = "") -> lis
         "stringData": files,
     }
 
-    def root(key: str) -> dict[str, Any]:
-        return {"valueFrom": {"secretKeyRef": {"name": _ROOT_SECRET, "key": key}}}
-
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -203,8 +201,7 @@ def account_job(accounts: list[Account], mc_image: str, suffix: str = "") -> lis
                                 {"name": "MINIO_ENDPOINT", "value": ENDPOINT},
                                 {"name": "WORKSHOP_BUCKET", "value": WORKSHOP_BUCKET},
                                 {"name": "ARTIFACT_BUCKET", "value": ARTIFACT_BUCKET},
-                                {"name": "MINIO_ROOT_USER", **root("rootUser")},
-                                {"name": "MINIO_ROOT_PASSWORD", **root("rootPassword")},
+                                *root_credentials_env(),
                             ],
                             "volumeMounts": [
                                 {"name": "accounts", "mountPath": "/accounts", "readOnly": True}
@@ -221,6 +218,15 @@ def account_job(accounts: list[Account], mc_image: str, suffix: str = "") -> lis
         },
     }
     return [secret, job]
+
+
+def root_credentials_env() -> list[dict[str, Any]]:
+    """MINIO_ROOT_USER and MINIO_ROOT_PASSWORD from MinIO's root Secret, for ``mc`` in a Job in
+    MinIO's namespace (the participant never sees them)."""
+    return [
+        {"name": f"MINIO_ROOT_{name}", "valueFrom": {"secretKeyRef": {"name": _ROOT_SECRET, "key": key}}}
+        for name, key in (("USER", "rootUser"), ("PASSWORD", "rootPassword"))
+    ]
 
 
 def run_job(client: KubeAPI, job: dict[str, Any], purpose: str, timeout: float) -> bool:
