@@ -303,6 +303,9 @@ class ChartsSettings(StrictModel):
     helm: str = ""
     """A helm binary to use; empty: kubedojo's pinned build, else helm on PATH."""
     nfs: NfsSettings = Field(default_factory=NfsSettings)
+    optional: list[str] = Field(default_factory=list)
+    """Optional releases this workshop installs (``optional: true`` in releases.yaml): the Kubeflow
+    training operator for the PyTorchJob lab (``training-operator``)."""
     autoscaler: Literal["auto", "none", "kwok", "clusterapi", "externalgrpc"] = "auto"
     """cluster-autoscaler's provider: auto (kwok on the local cluster, none on kubespray machines,
     which no provider drives), kwok, clusterapi, or none. ``externalgrpc`` is refused: the provider

@@ -25,6 +25,8 @@ __all__ = [
     "MINIO_VERSION",
     "PAUSE_IMAGE_TAG",
     "SITE_NODE_VERSIONS",
+    "TRAINING_OPERATOR_COMMIT",
+    "TRAINING_OPERATOR_VERSION",
 ]
 
 KUBERNETES_VERSION = "v1.35.4"
@@ -70,6 +72,14 @@ tag the chart's ``mcImage`` names."""
 
 MC_RELEASE = "RELEASE.2024-11-21T17-21-54Z"
 """That tag."""
+
+TRAINING_OPERATOR_VERSION = "v1.9.4"
+"""Kubeflow's training operator: v1.9.4 is the last release of the ``kubeflow.org/v1`` line (PyTorchJob
+and its kin; v2 became Kubeflow Trainer). Its module keeps the old path, github.com/kubeflow/
+training-operator, which the module proxy serves at this exact version (it lists only v1.8.1)."""
+
+TRAINING_OPERATOR_COMMIT = "4445c12aa62e4345b0c2c6ac9b215a70eca46ed7"
+"""The commit the v1.9.4 tag names (upstream's manifests pin the image ``v1-93c5489``)."""
 
 PAUSE_IMAGE_TAG = "3.10-kubedojo1"
 """Tag of the locally built pause (sandbox) image."""

@@ -20,7 +20,15 @@ from ..yamlfiles import parse_yaml
 from .kwok_groups import kwok_node_groups_values
 from .releases import Release, When
 
-__all__ = ["GPU_NODE_LABEL", "ClusterFacts", "applies", "image_values", "merge_values", "render_values"]
+__all__ = [
+    "GPU_NODE_LABEL",
+    "ClusterFacts",
+    "applies",
+    "image_values",
+    "merge_values",
+    "release_applies",
+    "render_values",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ class ClusterFacts:
     v0.8.0-kubedojo1``), mirrored images by their upstream reference."""
     sim_pools: Mapping[str, SimPool] = field(default_factory=dict)
     """The simulated node pools (the local cluster's), for the autoscaler's node groups."""
+    optional: frozenset[str] = frozenset()
+    """The optional releases the workshop turns on (``charts.optional`` in workshop.yaml)."""
 
     def placeholders(self) -> dict[str, str]:
         return {
@@ -72,6 +82,14 @@ def applies(when: When, facts: ClusterFacts) -> str | None:
         why = f"provider {facts.autoscaler!r}" if facts.autoscaler else "no provider fits this cluster"
         return f"autoscaler: {why} (charts.autoscaler)"
     return None
+
+
+def release_applies(release: Release, facts: ClusterFacts) -> str | None:
+    """None if the release applies here, else why not: an optional release the workshop does not
+    turn on, or its ``when``."""
+    if release.optional and release.name not in facts.optional:
+        return f"optional, not turned on (add {release.name} to charts.optional in workshop.yaml)"
+    return applies(release.when, facts)
 
 
 def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,6 +137,9 @@ def image_values(release: Release, facts: ClusterFacts) -> dict[str, Any]:
     for image in release.images:
         reference = facts.images.get(image.key)
         if reference is None:
+            continue
+        if image.replaces:  # a wrapper chart's images: upstream reference -> reference here
+            values.setdefault("images", {})[image.replaces] = reference
             continue
         repository, _, tag = reference.rpartition(":")
         branch = values

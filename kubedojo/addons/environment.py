@@ -11,6 +11,7 @@ from typing import Literal
 from ..client.helm import HelmClient, find_helm
 from ..client.kubeapi import KubeAPI
 from ..config import WorkshopConfig
+from ..errors import ConfigError
 from ..local.binaries import HELM, Binaries
 from ..local.images import ADDON_IMAGES
 from ..paths import CacheDirs
@@ -18,7 +19,7 @@ from ..target import LOCAL_REGISTRY_NAME, ClusterTarget
 from .bundle import Bundle
 from .context import GPU_NODE_LABEL, ClusterFacts
 from .installer import Addons, ReleaseObserver
-from .releases import load_releases
+from .releases import ReleasesFile, load_releases
 from .site_images import image_references, load_site_images
 
 __all__ = ["addons_environment", "bundling_environment", "cluster_facts", "helm_binary"]
@@ -60,7 +61,19 @@ def cluster_facts(
         own_storage_classes=own_classes,
         images=dict(images or {}),
         sim_pools=config.local.sim_pools if kind == "local" else {},
+        optional=frozenset(config.charts.optional),
     )
+
+
+def _checked_optional(config: WorkshopConfig, releases: ReleasesFile) -> None:
+    """charts.optional names only optional releases of the releases file."""
+    optional = [r.name for r in releases.releases if r.optional]
+    for name in config.charts.optional:
+        if name not in optional:
+            raise ConfigError(
+                f"workshop.yaml charts.optional: {name!r} is not an optional release of {releases.path} "
+                f"(optional: {', '.join(optional) or 'none'})"
+            )
 
 
 def _built_images(registry: str) -> dict[str, str]:
@@ -79,10 +92,11 @@ def bundling_environment(
     every site's values are rendered from the local cluster's facts, with kubedojo's builds named in
     its registry, as :func:`addons_environment` gives them on a local cluster."""
     releases_file = load_releases(Path(releases or config.charts.releases).expanduser())
+    _checked_optional(config, releases_file)
     registry = LOCAL_REGISTRY_NAME.format(port=config.local.registry_port)
     helm = HelmClient(helm_binary(config), None, CacheDirs.under(config.cache_root).root / "helm")
     facts = cluster_facts(None, config, "local", "kubedojo", registry, _built_images(registry))
-    yield Addons(releases_file, helm, None, facts, observer=observer)
+    yield Addons(releases_file, helm, None, facts, observer=observer, sources=config.sources_root)
 
 
 @contextlib.contextmanager
@@ -104,6 +118,7 @@ def addons_environment(
     cluster runs kubedojo's builds from its registry (``charts.install`` builds and pushes them first:
     :meth:`LocalCluster.ensure_addon_images`), and a site the charts' own images."""
     releases_file = load_releases(Path(releases or config.charts.releases).expanduser())
+    _checked_optional(config, releases_file)
     target = target if isinstance(target, ClusterTarget) else target()
     kind: Literal["local", "kubespray"] = "kubespray" if target.kind == "kubespray" else "local"
     helm = HelmClient(
@@ -130,6 +145,7 @@ def addons_environment(
             bundle=carried,
             images_from_bundle=bool(bundled),
             observer=observer,
+            sources=config.sources_root,
         )
     finally:
         kube.close()

@@ -19,14 +19,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..client.helm import ChartRef, HelmClient
-from ..client.kubeapi import KubeAPI
+from ..client.kubeapi import KubeAPI, condition_true
 from ..errors import AddonError, ConfigError, NotRunningError
 from ..labels import SHARED_SERVICES
 from .bundle import Bundle, BundledChart, images_in, sha256_of
-from .context import ClusterFacts, applies, render_values
+from .context import ClusterFacts, release_applies, render_values
 from .credentials import MANAGED_LABEL, ensure_credentials
 from .display import flatten, manifest_diff
 from .releases import Release, ReleasesFile, levels, with_needs
+from .wrapped import CRD_KIND, WrappedManifests, manifests_path, read_manifests, wrap
 
 __all__ = [
     "Addons",
@@ -122,6 +123,7 @@ class Addons:
         bundle: Bundle | None = None,
         images_from_bundle: bool = False,
         observer: ReleaseObserver | None = None,
+        sources: Path | None = None,
     ) -> None:
         self.releases = releases
         self.helm = helm
@@ -132,6 +134,9 @@ class Addons:
         """The charts' images are the bundle's, in the registry ``facts.images`` names (not
         kubedojo's builds that the local cluster's registry is given)."""
         self.observer: ReleaseObserver = observer or NullObserver()
+        self.sources = sources
+        """Where releases of upstream manifests find their file (``sources_dir``)."""
+        self._wrapped: dict[str, WrappedManifests] = {}
 
     @property
     def cluster(self) -> KubeAPI:
@@ -146,13 +151,63 @@ class Addons:
         """The releases ``names`` and what they need (all, without names)."""
         return with_needs(self.releases, names) if names else list(self.releases.releases)
 
+    def built_images(self, names: Sequence[str] = ()) -> list[str]:
+        """kubedojo's builds the releases (all, or ``names`` and what they need) run where they apply
+        (what the local cluster's registry needs before they install)."""
+        return sorted(
+            {
+                image.build
+                for release in self.selected(names)
+                if release_applies(release, self.facts) is None
+                for image in release.images
+                if image.build
+            }
+        )
+
     def _plan(self, release: Release) -> _Plan:
-        reason = applies(release.when, self.facts)
+        reason = release_applies(release, self.facts)
         if reason is not None:
             return _Plan(release, reason)
-        return _Plan(release, None, render_values(release, self.releases.directory, self.facts))
+        values = render_values(release, self.releases.directory, self.facts)
+        if release.manifests is not None:
+            # What the wrapper chart holds is part of the release's values, so a change to the
+            # upstream file or to kubedojo's changes upgrades it.
+            values["kubedojo"] = {"manifests": self.wrapped(release).digest}
+        return _Plan(release, None, values)
+
+    def wrapped(self, release: Release) -> WrappedManifests:
+        """The chart kubedojo writes around a release's upstream manifests (from the bundle, when
+        installing from one), and their CRDs."""
+        if release.name not in self._wrapped:
+            assert release.manifests is not None
+            path = (
+                self.bundle.chart_path(release)
+                if self.bundle is not None
+                else manifests_path(release.manifests, self.sources)
+            )
+            objects = read_manifests(release.manifests, path)
+            self._wrapped[release.name] = wrap(release, objects, self.helm.home / "wrapped")
+        return self._wrapped[release.name]
+
+    def _apply_crds(self, release: Release, timeout: float) -> None:
+        """Apply the release's CRDs server-side and wait until the API server serves each."""
+        crds = self.wrapped(release).crds
+        for crd in crds:
+            self.cluster.apply_one(crd)
+        deadline = time.monotonic() + timeout
+        for crd in crds:
+            name = crd["metadata"]["name"]
+            self.cluster.wait_for(
+                f"CustomResourceDefinition {name} to be established",
+                CRD_KIND,
+                lambda obj: condition_true(obj, "Established"),
+                max(1.0, deadline - time.monotonic()),
+                name=name,
+            )
 
     def chart_ref(self, release: Release) -> ChartRef:
+        if release.manifests is not None:
+            return ChartRef(release.chart, release.version, path=str(self.wrapped(release).chart))
         if self.bundle is not None:
             return ChartRef(release.chart, release.version, path=str(self.bundle.chart_path(release)))
         if release.repo:
@@ -236,6 +291,9 @@ class Addons:
                     },
                 )
             await asyncio.to_thread(ensure_credentials, self.cluster, release)
+            if release.manifests is not None:
+                self.observer.started(release.name, "applying CRDs")
+                await asyncio.to_thread(self._apply_crds, release, self.releases.timeout(release))
             current = await self.helm.deployed(release.name, release.namespace)
             if (
                 current is not None
@@ -258,7 +316,7 @@ class Addons:
                 self.releases.timeout(release),
                 server_side=release.server_side_apply,
             )
-        except AddonError as exc:
+        except (AddonError, NotRunningError) as exc:
             detail = await self._after_failure(release, str(exc))
             result = replace(base, action="failed", detail=detail, finished=time.monotonic())
             self.observer.finished(result)
@@ -321,7 +379,7 @@ class Addons:
         listed = {(r.get("name"), r.get("namespace")): r for r in await self.helm.releases()}
         states = []
         for release in self.releases.releases:
-            reason = applies(release.when, self.facts) or ""
+            reason = release_applies(release, self.facts) or ""
             found = listed.get((release.name, release.namespace))
             if found is None:
                 states.append(
@@ -399,12 +457,23 @@ class Addons:
         return asyncio.run(self._pull(bundle, names))
 
     async def _pull(self, bundle: Bundle, names: Sequence[str]) -> list[BundledChart]:
-        selected = self.selected(names)
+        # Optional releases go in when named, or when the workshop turns them on.
+        selected = [
+            r
+            for r in self.selected(names)
+            if not r.optional or r.name in names or r.name in self.facts.optional
+        ]
         entries = []
         for release in selected:
             self.observer.started(release.name, "pulling")
             started = time.monotonic()
-            if release.repo:
+            if release.manifests is not None:  # the upstream file, checked, as it is
+                source = manifests_path(release.manifests, self.sources)
+                read_manifests(release.manifests, source)
+                path = bundle.directory / "manifests" / source.name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                await asyncio.to_thread(shutil.copyfile, source, path)
+            elif release.repo:
                 path = await asyncio.to_thread(
                     self.helm.pull,
                     ChartRef(release.chart, release.version, repo=release.repo),
@@ -420,13 +489,16 @@ class Addons:
                     self.helm.package, self.releases.directory / release.chart, bundle.charts_dir
                 )
             digest = sha256_of(path)
-            if release.digest and release.digest != f"sha256:{digest}":
+            chart_path = path
+            if release.manifests is not None:
+                chart_path = self.wrapped(release).chart
+            elif release.digest and release.digest != f"sha256:{digest}":
                 path.unlink()
                 raise AddonError(
                     f"release {release.name}: {release.chart} {release.version} has sha256 {digest}, "
                     f"not the pinned {release.digest.removeprefix('sha256:')}; nothing was kept"
                 )
-            chart = await self.helm.chart(ChartRef(release.chart, release.version, path=str(path)))
+            chart = await self.helm.chart(ChartRef(release.chart, release.version, path=str(chart_path)))
             images = set(release.extra_images)
             for facts in _every_site(release, self.facts):
                 values = render_values(release, self.releases.directory, facts)

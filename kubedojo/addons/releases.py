@@ -21,7 +21,9 @@ from ..validation import NamedItems, StrictModel, one_line
 from ..yamlfiles import read_yaml
 
 __all__ = [
+    "ChartImage",
     "Credential",
+    "ManifestSource",
     "Release",
     "ReleasesFile",
     "When",
@@ -106,9 +108,14 @@ class ChartImage(StrictModel):
     registry is filled from a bundle: ``charts.push-images``), the values point ``at`` there:
     ``{repository: <registry>/<path>, tag: <tag>}``, or with ``style: split`` (charts that join
     ``registry`` and ``repository``, like argo-workflows) ``{registry: <registry>, repository:
-    <path>, tag: <tag>}``; elsewhere the chart's own image stays."""
+    <path>, tag: <tag>}``; elsewhere the chart's own image stays.
 
-    at: str
+    A release of upstream manifests (:class:`ManifestSource`) names the image it ``replaces`` instead
+    (``ghcr.io/kubeflow/training-v1/training-operator:v1-93c5489``): kubedojo's wrapper chart writes
+    the reference in its place wherever the manifests name it."""
+
+    at: str = ""
+    replaces: str = ""
     build: str = ""
     upstream: str = ""
     style: Literal["repository", "split"] = "repository"
@@ -116,11 +123,11 @@ class ChartImage(StrictModel):
     @field_validator("at")
     @classmethod
     def _path(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", value):
+        if value and not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", value):
             raise ValueError(f"{value!r} is not a dotted path of value keys (such as controller.image)")
         return value
 
-    @field_validator("upstream")
+    @field_validator("upstream", "replaces")
     @classmethod
     def _reference(cls, value: str) -> str:
         if value and not re.fullmatch(r"[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._-]+", value):
@@ -129,8 +136,11 @@ class ChartImage(StrictModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> ChartImage:
+        where = self.at or self.replaces
+        if bool(self.at) == bool(self.replaces):
+            raise ValueError(f"image {where or '?'}: give either at (a values path) or replaces (an image)")
         if bool(self.build) == bool(self.upstream):
-            raise ValueError(f"image at {self.at}: give either build (kubedojo's) or upstream (mirrored)")
+            raise ValueError(f"image {where}: give either build (kubedojo's) or upstream (mirrored)")
         return self
 
     @property
@@ -139,10 +149,52 @@ class ChartImage(StrictModel):
         return self.build or self.upstream
 
 
+class ManifestSource(StrictModel):
+    """Upstream manifests rendered into one YAML file (Kubeflow publishes its operators as kustomize
+    trees, without a chart), which kubedojo installs as a release of a chart it writes around them
+    (:mod:`kubedojo.addons.wrapped`)."""
+
+    file: str
+    """The rendered file: a path, or a name in the sources directory (``sources_dir`` in
+    workshop.yaml, or ``$KUBEDOJO_SOURCES``)."""
+    sha256: str
+    """Its sha256, checked before anything is installed or bundled."""
+    render: str
+    """How to make it from upstream's tag (the command, for the error when it is missing)."""
+    drop: list[str] = Field(default_factory=list)
+    """Objects left out, as ``Kind/name`` (kubedojo makes namespaces itself)."""
+    args: dict[str, list[str]] = Field(default_factory=dict)
+    """Arguments added to a container: ``Kind/name/container`` -> arguments."""
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha256(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9a-f]{64}", value):
+            raise ValueError("must be 64 lower-case hexadecimal digits")
+        return value
+
+    @field_validator("drop")
+    @classmethod
+    def _objects(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry.count("/") != 1:
+                raise ValueError(f"{entry!r} is not Kind/name")
+        return value
+
+    @field_validator("args")
+    @classmethod
+    def _containers(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for entry in value:
+            if entry.count("/") != 2:
+                raise ValueError(f"{entry!r} is not Kind/name/container")
+        return value
+
+
 class Release(StrictModel):
     name: str
     chart: str
-    """The chart's name in ``repo``; without ``repo``, a chart directory relative to releases.yaml."""
+    """The chart's name in ``repo``; without ``repo``, a chart directory relative to releases.yaml;
+    with ``manifests``, the name of the chart kubedojo writes around them."""
     repo: str = ""
     version: str
     digest: str = ""
@@ -157,6 +209,10 @@ class Release(StrictModel):
     """Images the chart uses outside ``image:`` fields (an argument naming an image), for bundles."""
     images: list[ChartImage] = Field(default_factory=list)
     """The chart's images that kubedojo builds (:class:`ChartImage`)."""
+    manifests: ManifestSource | None = None
+    """Upstream manifests instead of a chart (:class:`ManifestSource`)."""
+    optional: bool = False
+    """Installed only where the workshop turns it on (``charts.optional`` in workshop.yaml)."""
     timeout: float | None = Field(default=None, gt=0)
     server_side_apply: bool = True
     """False: helm applies the release client-side. Server-side apply refuses a list with the same
@@ -202,6 +258,16 @@ class Release(StrictModel):
         if value and not re.match(r"^(https?|oci)://", value):
             raise ValueError(f"{value!r} must be an http(s):// or oci:// repository URL")
         return value
+
+    @model_validator(mode="after")
+    def _chart_or_manifests(self) -> Release:
+        if self.manifests is not None and self.repo:
+            raise ValueError("give either a chart repo or manifests, not both")
+        for image in self.images:
+            if (self.manifests is None) != bool(image.at):
+                how = "replaces (the image the manifests name)" if self.manifests else "at (a values path)"
+                raise ValueError(f"image {image.at or image.replaces}: this release's images give {how}")
+        return self
 
     @property
     def from_repository(self) -> bool:
@@ -276,7 +342,7 @@ def _problem(parsed: ReleasesFile) -> str | None:
                 return (
                     f"release {release.name!r}: values file {parsed.directory / values.file} does not exist"
                 )
-        if not release.repo and not (parsed.directory / release.chart).exists():
+        if release.manifests is None and not release.repo and not (parsed.directory / release.chart).exists():
             chart = parsed.directory / release.chart
             return f"release {release.name!r}: chart {chart} does not exist (and it names no repo)"
     try:

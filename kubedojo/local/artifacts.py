@@ -32,6 +32,7 @@ from .images import (
     IMAGES,
     BinaryImage,
     ContextImage,
+    DebianImage,
     ImageBuilder,
     ImageRecipe,
 )
@@ -125,7 +126,7 @@ class Artifacts:
 
     # -- offline bundles (kubedojo.addons.site_images.ImageExporter) -------------------------------
 
-    def _addon_recipe(self, name: str) -> BinaryImage:
+    def _addon_recipe(self, name: str) -> BinaryImage | DebianImage:
         for recipe in ADDON_IMAGES:
             if recipe.name == name:
                 return recipe
@@ -157,9 +158,9 @@ class Artifacts:
 
     def addon_sources(self, name: str) -> list[tuple[str, Path]]:
         recipe = self._addon_recipe(name)
-        programs = recipe.programs
-        if not recipe.source_with_copies or programs is None:
+        if not isinstance(recipe, BinaryImage) or not recipe.source_with_copies or recipe.programs is None:
             return []
+        programs = recipe.programs
         return [(f"{programs.name}-{programs.version}.zip", self.binaries.module_zip(programs))]
 
     def push_images(self, registry: str) -> list[Action]:

@@ -46,6 +46,7 @@ from ..versions import (
     METRICS_SERVER_VERSION,
     MINIO_RELEASE,
     MINIO_VERSION,
+    TRAINING_OPERATOR_VERSION,
 )
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "MC",
     "METRICS_SERVER",
     "MINIO",
+    "TRAINING_OPERATOR",
     "Binaries",
     "GoProgramSet",
     "ReleaseDownloader",
@@ -328,6 +330,13 @@ ARGO = GoProgramSet(
         ("ui/embed.go", _asset("argo_ui_embed.go")),
         ("ui/dist/app/index.html", _asset("argo_ui_index.html")),
     ),
+)
+TRAINING_OPERATOR = GoProgramSet(
+    name="training-operator",
+    module="github.com/kubeflow/training-operator",
+    version=TRAINING_OPERATOR_VERSION,
+    # Upstream's Dockerfile builds this package alone (CGO off) and stamps no version.
+    packages=("github.com/kubeflow/training-operator/cmd/training-operator.v1",),
 )
 KWOK = GoProgramSet(
     name="kwok",

@@ -45,8 +45,18 @@ from ..versions import (
     METRICS_SERVER_VERSION,
     MINIO_RELEASE,
     PAUSE_IMAGE_TAG,
+    TRAINING_OPERATOR_VERSION,
 )
-from .binaries import ARGO, CLUSTER_AUTOSCALER, COREDNS, MC, METRICS_SERVER, MINIO, GoProgramSet
+from .binaries import (
+    ARGO,
+    CLUSTER_AUTOSCALER,
+    COREDNS,
+    MC,
+    METRICS_SERVER,
+    MINIO,
+    TRAINING_OPERATOR,
+    GoProgramSet,
+)
 
 __all__ = [
     "ADDON_BASE",
@@ -61,6 +71,8 @@ __all__ = [
     "METRICS_SERVER_IMAGE",
     "MINIO_IMAGE",
     "PAUSE",
+    "PYTORCH_INIT_IMAGE",
+    "TRAINING_OPERATOR_IMAGE",
     "WORKFLOW_CONTROLLER_IMAGE",
     "BinaryImage",
     "ContextImage",
@@ -297,7 +309,24 @@ CLUSTER_AUTOSCALER_IMAGE = BinaryImage(
     base=ADDON_BASE,
     workdir="/",  # the chart runs ./cluster-autoscaler
 )
-ADDON_IMAGES: tuple[BinaryImage, ...] = (
+TRAINING_OPERATOR_IMAGE = BinaryImage(
+    "training-operator",
+    f"{TRAINING_OPERATOR_VERSION}-kubedojo1",
+    "Kubeflow's training operator (PyTorchJob and the other kubeflow.org/v1 jobs)",
+    programs=TRAINING_OPERATOR,
+    program="training-operator.v1",
+    path="/manager",  # upstream's manifests run /manager
+    base=ADDON_BASE,
+    user="65532:65532",  # upstream's distroless nonroot user
+)
+PYTORCH_INIT_IMAGE = DebianImage(
+    "pytorch-init",
+    "bookworm-1",
+    "the training operator's init container of PyTorchJob workers: waits until the master's name "
+    "resolves (sh, seq and nslookup, which follows the pod's DNS search list; upstream uses alpine)",
+    packages=("bind9-dnsutils",),
+)
+ADDON_IMAGES: tuple[BinaryImage | DebianImage, ...] = (
     METRICS_SERVER_IMAGE,
     MINIO_IMAGE,
     MC_IMAGE,
@@ -305,6 +334,8 @@ ADDON_IMAGES: tuple[BinaryImage, ...] = (
     ARGOEXEC_IMAGE,
     ARGOCLI_IMAGE,
     CLUSTER_AUTOSCALER_IMAGE,
+    TRAINING_OPERATOR_IMAGE,
+    PYTORCH_INIT_IMAGE,
 )
 """The add-ons' images built here. The NVIDIA device plugin (cgo and NVML) and the NFS provisioner
 (no source served here) are not built: docs/addons.md."""

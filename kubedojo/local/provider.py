@@ -448,13 +448,18 @@ class LocalCluster:
             raise NotRunningError("the local registry is not running: run 'invoke cluster.up' first")
         return self.artifacts.ensure_context_images(images, self.layout.registry, running, rebuild)
 
-    def ensure_addon_images(self, require_registry: bool = True) -> list[tuple[str, str, str]]:
-        """Build the add-ons' images where missing (their programs from Go modules) and push them to
-        the running registry. Rows of (reference, "built"|"cached", "pushed"|"present"|...)."""
+    def ensure_addon_images(
+        self, names: Iterable[str] | None = None, require_registry: bool = True
+    ) -> list[tuple[str, str, str]]:
+        """Build the add-ons' images (all, or those ``names`` gives) where missing, their programs from
+        Go modules, and push them to the running registry. Rows of (reference, "built"|"cached",
+        "pushed"|"present"|...)."""
         running = self._registry_running()
         if require_registry and not running:
             raise NotRunningError("the local registry is not running: run 'invoke cluster.up' first")
-        return self.artifacts.build_images(self.layout.registry, running, recipes=ADDON_IMAGES)
+        wanted = None if names is None else set(names)
+        recipes = [r for r in ADDON_IMAGES if wanted is None or r.name in wanted]
+        return self.artifacts.build_images(self.layout.registry, running, recipes=recipes)
 
     def _registry_running(self) -> bool:
         registry = self.component("registry")

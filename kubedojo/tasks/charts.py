@@ -169,7 +169,9 @@ def install(
         if addons.facts.images and not addons.images_from_bundle:
             from ..local.provider import LocalCluster
 
-            LocalCluster(settings(c), reporter=RichReporter(quiet=json)).ensure_addon_images()
+            LocalCluster(settings(c), reporter=RichReporter(quiet=json)).ensure_addon_images(
+                addons.built_images(_names(names))
+            )
         with live.showing():
             try:
                 results = addons.install(_names(names))

@@ -75,3 +75,30 @@ def _write_releases(
     path = directory / "releases.yaml"
     path.write_text(yaml.safe_dump({"defaults": {"timeout": timeout}, "releases": releases}))
     return path
+
+
+SHARED_MANIFESTS = REPO.parent / "shared" / "manifests"
+"""The upstream manifests rendered from their release tags (see ../shared/charts/PROVENANCE.md), which
+releases of upstream manifests install (kubedojo checks each against the sha256 releases.yaml pins)."""
+
+
+def shipped_manifest_releases(names: list[str], directory: Path, timeout: float = 240) -> Path:
+    """A releases.yaml in ``directory`` holding charts/releases.yaml's entries ``names``, releases of
+    upstream manifests, their files those of ../shared/manifests."""
+    shipped = yaml.safe_load((REPO / "charts" / "releases.yaml").read_text())
+    releases = []
+    for name in names:
+        entry = dict(next(r for r in shipped["releases"] if r["name"] == name))
+        manifests = dict(entry["manifests"])
+        path = SHARED_MANIFESTS / manifests["file"]
+        if not path.is_file():
+            skip_or_fail(
+                f"{path} is not there (the upstream manifests, ../shared/manifests)", "the manifests"
+            )
+        manifests["file"] = str(path)
+        entry["manifests"] = manifests
+        entry["values"] = [str(REPO / "charts" / v) for v in entry.get("values", [])]
+        releases.append(entry)
+    path = directory / "releases.yaml"
+    path.write_text(yaml.safe_dump({"defaults": {"timeout": timeout}, "releases": releases}))
+    return path
