@@ -56,14 +56,16 @@ _READ = ["get", "list", "watch"]
 
 
 def role_rules() -> list[dict[str, Any]]:
-    """Jobs, Argo Workflows and their pods (with logs), ConfigMaps and claims: what the labs use;
-    the pods' metrics (``kubectl top pod``). No Secrets, no RBAC, nothing of Argo's but Workflows
-    (not the controller's configuration, not the task results its executor reports), nothing
-    cluster-wide (a Role cannot grant that anyway). A Workflow's status is the controller's: the
-    admission policy of :mod:`.workflowpolicy` refuses a participant's writing it."""
+    """Jobs, Argo Workflows, PyTorchJobs and their pods (with logs), ConfigMaps and claims: what the
+    labs use; the pods' metrics (``kubectl top pod``). No Secrets, no RBAC, nothing of Argo's but
+    Workflows (not the controller's configuration, not the task results its executor reports),
+    nothing cluster-wide (a Role cannot grant that anyway). A Workflow's status is the controller's:
+    the admission policy of :mod:`.workflowpolicy` refuses a participant's writing it; a PyTorchJob's
+    is behind its status subresource, which the Role does not grant."""
     return [
         {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": _ALL},
         {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": _ALL},
+        {"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs"], "verbs": _ALL},
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "create", "delete"]},
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
         {"apiGroups": [""], "resources": ["configmaps", "persistentvolumeclaims"], "verbs": _ALL},

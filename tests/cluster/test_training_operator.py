@@ -83,7 +83,7 @@ def _pytorchjob(name: str, image: str, container: str = "pytorch") -> dict[str, 
 
 
 def test_a_pytorchjob_runs_its_master_and_worker_under_the_operator_built_here(
-    cluster: LocalCluster, admin: KubeClient, namespace: str, tmp_path: Path
+    cluster: LocalCluster, admin: KubeClient, namespace: str, participant: KubeClient, tmp_path: Path
 ) -> None:
     releases = shipped_manifest_releases(["training-operator"], tmp_path)
     cluster.ensure_addon_images([TRAINING_OPERATOR_IMAGE.name, PYTORCH_INIT_IMAGE.name])
@@ -109,7 +109,9 @@ def test_a_pytorchjob_runs_its_master_and_worker_under_the_operator_built_here(
             init = PYTORCH_INIT_IMAGE.ref(cluster.registry)
             assert f"--pytorch-init-container-image={init}" in operator["args"]
 
-            admin.apply_one(_pytorchjob("ranks", BASE.ref(cluster.registry)), namespace)
+            # A class participant runs it with their own credentials (the participants' Role), under
+            # their namespace's Pod Security level.
+            participant.apply_one(_pytorchjob("ranks", BASE.ref(cluster.registry)), namespace)
             job = admin.wait_for(
                 "PyTorchJob ranks to succeed",
                 "PyTorchJob",
@@ -120,8 +122,19 @@ def test_a_pytorchjob_runs_its_master_and_worker_under_the_operator_built_here(
                 api_version=PYTORCHJOB,
             )
             assert condition_true(job, "Succeeded"), job["status"]
-            pods = {p["metadata"]["name"]: p for p in admin.pods(namespace)}
-            assert set(pods) == {"ranks-master-0", "ranks-worker-0"}
+            # The job succeeds with its master; the worker's pod may finish a moment later.
+            pods = {
+                name: admin.wait_for(
+                    f"pod {name} to finish",
+                    "Pod",
+                    lambda p: p["status"].get("phase") in ("Succeeded", "Failed"),
+                    60,
+                    namespace,
+                    name=name,
+                )
+                for name in ("ranks-master-0", "ranks-worker-0")
+            }
+            assert len(admin.pods(namespace)) == 2
             assert all(p["status"]["phase"] == "Succeeded" for p in pods.values())
             (waits,) = pods["ranks-worker-0"]["spec"]["initContainers"]
             assert waits["image"] == init, "the worker waits for the master with kubedojo's image"
@@ -130,9 +143,18 @@ def test_a_pytorchjob_runs_its_master_and_worker_under_the_operator_built_here(
             assert "rank=0 world_size=2 met=[0, 1]" in master_log
             assert "rank=1 world_size=2 master=ranks-master-0:23456" in worker_log
 
+            # The status is the operator's: written with the job, it is dropped (status subresource).
+            forged = {
+                **_pytorchjob("ranks", BASE.ref(cluster.registry)),
+                "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "Forged"}]},
+            }
+            participant.apply_one(forged, namespace)
+            stored = admin.get("PyTorchJob", "ranks", namespace, api_version=PYTORCHJOB)
+            assert condition_true(stored, "Succeeded") and not condition_true(stored, "Failed")
+
             # The operator's webhook (its certificate made by the operator) refuses a job it cannot run.
             with pytest.raises(ApiError, match="pytorch"):
-                admin.apply_one(_pytorchjob("nameless", BASE.ref(cluster.registry), "main"), namespace)
+                participant.apply_one(_pytorchjob("nameless", BASE.ref(cluster.registry), "main"), namespace)
 
             (again,) = addons.install(["training-operator"])
             assert again.action == "unchanged", again

@@ -228,7 +228,9 @@ def test_the_shipped_releases_file() -> None:
     order = [r.name for level in levels(parsed.releases) for r in level]
     assert order.index("nfs-storage") < order.index("minio") < order.index("argo-workflows")
     for release in parsed.releases:
-        if release.manifests is not None:  # upstream manifests, pinned by their sha256, turned on by a workshop
+        if (
+            release.manifests is not None
+        ):  # upstream manifests, pinned by their sha256, turned on by a workshop
             assert release.optional and len(release.manifests.sha256) == 64, release.name
             continue
         assert release.repo.startswith("https://") and release.digest.startswith("sha256:"), release.name

@@ -230,6 +230,8 @@ def test_role_grants_no_secrets_and_nothing_cluster_wide() -> None:
     assert not any("*" in rule["verbs"] or "*" in rule["resources"] for rule in role_rules())
     assert {"jobs", "pods", "pods/log", "configmaps", "persistentvolumeclaims"} <= resources
     assert "networkpolicies" not in resources  # participants cannot loosen their policies
+    # A PyTorchJob's status is the operator's, behind its status subresource.
+    assert "pytorchjobs" in resources and not any(r.endswith("/status") for r in resources)
 
 
 def result(participant: str, lab: str, earned: int, status: str = "passed") -> LabResult:
