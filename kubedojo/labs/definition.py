@@ -654,6 +654,8 @@ class ImageSpec(_Strict):
     name: str
     context: str
     tag: str = "v1"
+    base: Literal["base", "torch"] = "base"
+    """The image its Dockerfile builds on (``BASE_IMAGE``): kubedojo's lab base, or that with PyTorch."""
 
 
 def check_selectors(check: Check) -> list[Select]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..client.registry import RegistryClient
 from ..errors import RegistryError
-from ..local.images import ContextImage
+from ..local.images import BASE, LAB_BASES, ContextImage
 from .definition import LabDefinition
 from .integrity import LabImages
 
@@ -14,7 +14,13 @@ __all__ = ["RegistryDigests", "lab_images"]
 
 def lab_images(lab: LabDefinition) -> list[ContextImage]:
     return [
-        ContextImage(spec.name, spec.tag, f"kubedojo lab {lab.id}", context=lab.project / spec.context)
+        ContextImage(
+            spec.name,
+            spec.tag,
+            f"kubedojo lab {lab.id}",
+            context=lab.project / spec.context,
+            base=None if LAB_BASES[spec.base] is BASE else LAB_BASES[spec.base],
+        )
         for spec in lab.images
     ]
 

@@ -35,6 +35,7 @@ from .images import (
     DebianImage,
     ImageBuilder,
     ImageRecipe,
+    WheelsImage,
 )
 from .layout import Layout
 from .pki import Pki, cluster_cert_specs
@@ -115,6 +116,8 @@ class Artifacts:
         if self.images.exists(recipe):
             return False
         binary = None
+        if isinstance(recipe, WheelsImage):
+            self.build_image(recipe.base or BASE)
         if isinstance(recipe, BinaryImage):
             assert recipe.programs is not None
             if recipe.base is not None:
@@ -144,7 +147,7 @@ class Artifacts:
         """Build ``recipe`` if needed (a lab's image when its directory changed) and write it into the
         OCI layout; its path in a registry."""
         if isinstance(recipe, ContextImage):
-            self.build_image(BASE)
+            self.build_image(recipe.base_image)
             self.images.ensure_context(recipe)
         else:
             self.build_image(recipe)
@@ -202,6 +205,8 @@ class Artifacts:
             self.images.push(BASE, registry)
         rows = []
         for image in images:
+            if image.base is not None:
+                self.build_image(image.base)
             with self.reporter.step(f"Image {image.name}"):
                 if rebuild:
                     self.images.remove(image)

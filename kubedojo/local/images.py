@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -67,11 +68,13 @@ __all__ = [
     "CLUSTER_AUTOSCALER_IMAGE",
     "COREDNS_IMAGE",
     "IMAGES",
+    "LAB_BASES",
     "MC_IMAGE",
     "METRICS_SERVER_IMAGE",
     "MINIO_IMAGE",
     "PAUSE",
     "PYTORCH_INIT_IMAGE",
+    "TORCH",
     "TRAINING_OPERATOR_IMAGE",
     "WORKFLOW_CONTROLLER_IMAGE",
     "BinaryImage",
@@ -79,6 +82,7 @@ __all__ = [
     "DebianImage",
     "ImageBuilder",
     "ImageRecipe",
+    "WheelsImage",
     "debian_mirror",
 ]
 
@@ -131,6 +135,12 @@ class ContextImage(ImageRecipe):
     """
 
     context: Path = Path()
+    base: ImageRecipe | None = None
+    """The image the Dockerfile builds on (``BASE_IMAGE``); None: :data:`BASE`."""
+
+    @property
+    def base_image(self) -> ImageRecipe:
+        return self.base or BASE
 
     def build_inputs(self) -> list[Path]:
         """The Dockerfile and the files its COPY/ADD lines take from the directory (so editing a
@@ -153,6 +163,8 @@ class ContextImage(ImageRecipe):
     def content_hash(self) -> str:
         """A digest of the Dockerfile and of what it copies."""
         digest = hashlib.sha256()
+        if self.base is not None:  # a lab image on another base than BASE is rebuilt when it changes
+            digest.update(self.base.local_ref.encode() + b"\0")
         for path in self.build_inputs():
             with contextlib.suppress(OSError):
                 relative = path.relative_to(self.context).as_posix()
@@ -194,6 +206,23 @@ class BinaryImage(ImageRecipe):
         return self.path or f"/{self.program}"
 
 
+@dataclass(frozen=True)
+class WheelsImage(ImageRecipe):
+    """``base`` with Python packages from PyPI: the wheels that a requirements file of kubedojo's
+    (an asset, every package pinned with its sha256) names, downloaded on this machine by pip, which
+    checks each hash, and installed in the image by the image's own python from those files, with no
+    network (pip runs from its own wheel, one of the files).
+
+    Bump the tag when the requirements change: an image under an existing tag is not built again."""
+
+    base: DebianImage | None = None
+    requirements: str = ""
+    """The requirements file's asset name (kubedojo/local/assets)."""
+    python: str = "3.11"
+    """The base's python (which wheels fit)."""
+    env: tuple[str, ...] = ()
+
+
 CONTENT_LABEL = "dev.kubedojo.content"
 
 PAUSE = ImageRecipe("pause", PAUSE_IMAGE_TAG, "pod sandbox (static C, runs as 65535)")
@@ -220,6 +249,18 @@ BASE = DebianImage(
     env=("PYTHONUNBUFFERED=1",),
 )
 IMAGES = (PAUSE, COREDNS_IMAGE, BASE)
+TORCH_VERSION = "2.15.0"
+TORCH = WheelsImage(
+    "torch",
+    f"{TORCH_VERSION}-kubedojo1",
+    f"lab base with PyTorch {TORCH_VERSION} from PyPI (its CUDA build, run on CPU; no triton)",
+    base=BASE,
+    requirements="torch-requirements.txt",
+    # One thread per process: a lab's ranks share a workshop machine's few cores.
+    env=("OMP_NUM_THREADS=1",),
+)
+LAB_BASES: dict[str, DebianImage | WheelsImage] = {"base": BASE, "torch": TORCH}
+"""The images a lab's Dockerfile may build on (``base`` in a lab's ``images``), by name."""
 ADDON_BASE_PACKAGES = ("ca-certificates", "media-types")
 ADDON_BASE = DebianImage(
     "addon-base",
@@ -434,8 +475,10 @@ class ImageBuilder:
         content = image.content_hash()
         if self._label(image, CONTENT_LABEL) == content:
             return False
-        if not self.exists(BASE):
-            raise BuildError(f"image {image.name} needs the base image: run 'invoke images.build'")
+        if not self.exists(image.base_image):
+            raise BuildError(
+                f"image {image.name} needs the {image.base_image.name} image: run 'invoke images.build'"
+            )
         log = self.cache.logs / f"image-{image.name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("")
@@ -446,7 +489,7 @@ class ImageBuilder:
                 "--format",
                 "oci",
                 "--build-arg",
-                f"BASE_IMAGE={BASE.local_ref}",
+                f"BASE_IMAGE={image.base_image.local_ref}",
                 "--label",
                 f"{CONTENT_LABEL}={content}",
                 "--label",
@@ -501,6 +544,8 @@ class ImageBuilder:
                     self._build_single_binary(recipe, binary, log)
                 elif isinstance(recipe, DebianImage):
                     self._build_debian(recipe, work, log)
+                elif isinstance(recipe, WheelsImage):
+                    self._build_wheels(recipe, work, log)
                 else:
                     raise BuildError(f"no recipe for image {recipe.name}")
         except (CommandError, WaitTimeout) as exc:
@@ -634,6 +679,76 @@ class ImageBuilder:
             config += ["--workingdir", recipe.workdir]
         self._commit(recipe, lambda c: self._buildah("copy", c, f"{rootfs}/", "/", log=log), config, log)
 
+    def _build_wheels(self, recipe: WheelsImage, work: Path, log: Path) -> None:
+        base = recipe.base or BASE
+        if not self.exists(base):
+            raise BuildError(f"image {recipe.name} needs the {base.name} image: build it first")
+        wheels = self.cache.images / "wheels" / f"{recipe.name}-{recipe.tag}"
+        wheels.mkdir(parents=True, exist_ok=True)
+        requirements = wheels / "requirements.txt"
+        requirements.write_bytes(_asset_bytes(recipe.requirements))
+        abi = "cp" + recipe.python.replace(".", "")
+        # Every manylinux tag Debian 12's glibc (2.36) runs.
+        platforms = [f"manylinux_2_{minor}_x86_64" for minor in range(36, 4, -1)]
+        platforms += ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
+        # Files already there are checked against their hashes and not downloaded again.
+        self.runner.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--require-hashes",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                recipe.python,
+                "--implementation",
+                "cp",
+                *(f"--abi={a}" for a in (abi, "abi3", "none")),
+                *(f"--platform={p}" for p in platforms),
+                "--dest",
+                str(wheels),
+                "--requirement",
+                str(requirements),
+            ],
+            timeout=_TIMEOUT,
+            log=log,
+        )
+        pips = sorted(wheels.glob("pip-*-py3-none-any.whl"))
+        if not pips:
+            raise BuildError(
+                f"image {recipe.name}: {recipe.requirements} must pin pip (it installs the rest)"
+            )
+        config = [f"--env={setting}" for setting in recipe.env]
+
+        def populate(container: str) -> None:
+            self._buildah(
+                "run",
+                "--network=none",
+                f"--volume={wheels}:/wheels:ro",
+                container,
+                "--",
+                "python3",
+                f"/wheels/{pips[-1].name}/pip",
+                "install",
+                "--quiet",
+                "--no-index",
+                "--no-deps",
+                "--require-hashes",
+                "--no-cache-dir",
+                "--break-system-packages",
+                "--root-user-action=ignore",
+                "--disable-pip-version-check",
+                "--find-links=/wheels",
+                "--requirement=/wheels/requirements.txt",
+                timeout=_TIMEOUT,
+                log=log,
+            )
+
+        self._commit(recipe, populate, config, log, base=base)
+
     # -- registry ----------------------------------------------------------------------------
 
     def _registry_digests(self, recipe: ImageRecipe, registry: str) -> ImageDigests | None:
@@ -661,10 +776,16 @@ class ImageBuilder:
                     return False
             elif self.in_registry(recipe, registry):
                 return False
+        # Gigabytes of PyTorch are pushed as they are: gzip would take minutes of a workshop
+        # machine's two cores for a registry on loopback.
+        large = isinstance(recipe, WheelsImage) or (
+            isinstance(recipe, ContextImage) and isinstance(recipe.base, WheelsImage)
+        )
         try:
             self._buildah(
                 "push",
                 "--tls-verify=false",
+                *(["--disable-compression"] if large else []),
                 recipe.local_ref,
                 f"docker://{recipe.ref(registry)}",
                 log=self.cache.logs / "push.log",
