@@ -23,7 +23,7 @@ from ..labs.records import ResultStore
 from ..labs.results import LabResult
 from ..labs.session import read_start
 from ..labs.snapshot import take_snapshot
-from ..labs.workloads import WORKLOADS, final_state
+from ..labs.workloads import WORKLOADS, done, final_state
 
 __all__ = ["follow_grades"]
 
@@ -62,6 +62,27 @@ def _watch_all(client: KubeAPI, kinds: list[str], duration: float) -> Iterator[W
             yield item
 
 
+SETTLE_TIMEOUT = 60.0
+"""How long a finished workload's pods may take to end before it is graded anyway (a PyTorchJob's
+worker ends a moment after the master it succeeded with)."""
+
+
+def _await_settled(client: KubeAPI, workload: dict[str, Any], timeout: float = SETTLE_TIMEOUT) -> None:
+    """Return once the workload is :func:`~kubedojo.labs.workloads.done` (its pods ended, for a kind
+    that succeeds before them), or after ``timeout``: its checks then say what still runs."""
+    pods: dict[str, dict[str, Any]] = {}
+    for event in client.watch("Pod", workload["metadata"]["namespace"], timeout=timeout):
+        if event.type == "LISTED":
+            pods.clear()
+        for pod in event.objects:
+            if event.type == "DELETED":
+                pods.pop(str(pod["metadata"].get("uid")), None)
+            else:
+                pods[str(pod["metadata"].get("uid"))] = pod
+        if done(workload, pods.values()):
+            return
+
+
 def follow_grades(
     client: KubeAPI,
     labs: list[LabDefinition],
@@ -90,6 +111,8 @@ def follow_grades(
                 continue
             seen.add(key)
             namespace = job["metadata"]["namespace"]
+            if WORKLOADS[job["kind"]].settles_pods:
+                _await_settled(client, job)
             for lab in labs:
                 if not any(sel.matches(job) for sel in lab.selectors()):
                     continue

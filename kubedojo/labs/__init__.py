@@ -24,6 +24,7 @@ from .results import CheckResult, LabResult, Outcome
 from .runner import LabReporter, LabRunner, NullLabReporter
 from .submission import BLANK, Submission, read_submission
 from .workflows import node_parameter, nodes_named
+from .workloads import final_state
 
 LAB_AUTHOR_API = (
     "FileInfo",
@@ -31,6 +32,7 @@ LAB_AUTHOR_API = (
     "Outcome",
     "Select",
     "created_at",
+    "final_state",
     "job_finished",
     "node_parameter",
     "nodes_named",
@@ -58,6 +60,7 @@ __all__ = [
     "Select",
     "Submission",
     "created_at",
+    "final_state",
     "grade",
     "job_finished",
     "load_definition",

@@ -17,11 +17,11 @@ from .checkbase import SimulatedRuns
 from .definition import LabDefinition, Select
 from .integrity import LabImages, RunProblem, run_problem, workflow_problem
 from .jsonpath import select
-from .objects import created_at, job_finished, pod_spec
+from .objects import created_at, pod_spec
 from .program import Program, program_of
 from .results import Outcome
 from .snapshot import ClusterSnapshot, WouldWait
-from .workloads import workflow_finished
+from .workloads import final_state, workflow_finished
 
 __all__ = ["FileInfo", "FileReader", "GradingContext", "SimulatedRuns", "StoredFile"]
 
@@ -271,7 +271,8 @@ class GradingContext:
     def finished_jobs(
         self, sel: Select, what: str, real_run: bool = True, simulated: SimulatedRuns = "no-credit"
     ) -> list[dict[str, Any]] | Outcome:
-        """The selected Jobs when all have finished; otherwise the verdict to give (about ``what``):
+        """The selected Jobs (or workloads of the kind ``sel`` names, such as PyTorchJobs) when all
+        have finished; otherwise the verdict to give (about ``what``):
         pending while none exists or some still runs, failed when only older ones exist, failed when
         ``real_run`` and a Job's pods did not run the lab's own code (:meth:`run_problem`). Jobs that
         ran on simulated nodes are judged as ``simulated`` says (:data:`SimulatedRuns`).
@@ -281,7 +282,7 @@ class GradingContext:
         fresh = self._fresh_or_verdict(sel, what)
         if isinstance(fresh, Outcome):
             return fresh
-        running = [j["metadata"]["name"] for j in fresh if job_finished(j) is None]
+        running = [j["metadata"]["name"] for j in fresh if final_state(j) is None]
         if running:
             return Outcome.pending(what, f"still running: {', '.join(running)}")
         if simulated != "no-credit":
@@ -354,7 +355,7 @@ class GradingContext:
     def _judge_run(self, job: dict[str, Any], images: LabImages, simulated: bool) -> RunProblem | None:
         ran = [p for p in self.pods_of(job) if _ran(p)]
         if not ran:
-            if (job_finished(job) or {}).get("type") == "Failed":
+            if (final_state(job) or {}).get("type") == "Failed":
                 return None  # nothing ran, so nothing can earn credit: the check says what it misses
             return RunProblem(
                 "no pod of the Job is left to show what ran",

@@ -24,7 +24,7 @@ from .workflows import (
     node_started,
     workflow_nodes,
 )
-from .workloads import WORKLOADS, workload_of_pod
+from .workloads import WORKLOADS, done, workload_of_pod
 
 __all__ = ["FollowReporter", "Followed", "Ref", "follow"]
 
@@ -114,7 +114,7 @@ class _State:
         if self.done.is_set():
             return
         mine = [w for table in self.workloads.values() for w in table.values() if _ref(w) in self.names]
-        finished = {_ref(w) for w in mine if WORKLOADS[w["kind"]].finished(w) is not None}
+        finished = {_ref(w) for w in mine if self._finished(w)}
         if self.until_running:
             uids = {w["metadata"].get("uid") for w in mine}
             finished |= {
@@ -140,6 +140,9 @@ class _State:
                 return
             self.stuck.update(dict.fromkeys(owners, found))
             self._judge()  # the others may move on, or be stuck too
+
+    def _finished(self, workload: Obj) -> bool:
+        return done(workload, self.pods.values())
 
     def _owners(self, stuck: Stuck, unfinished: list[Ref]) -> list[Ref]:
         """The workload the stuck subject belongs to (all unfinished ones when that is unknown)."""

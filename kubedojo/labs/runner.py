@@ -45,7 +45,9 @@ _DELETE_TIMEOUT = 120.0
 _RECORD_WAIT = 45.0
 """Seconds to wait for the object store's audit records after a run that succeeded. They come within
 seconds; after the receiver was first started, behind what MinIO queued while it was not there."""
-_RESET_KINDS = frozenset({"Job", "Workflow", "Pod", "ConfigMap", "PersistentVolumeClaim", "Secret"})
+_RESET_KINDS = frozenset(
+    {"Job", "Workflow", "PyTorchJob", "Pod", "ConfigMap", "PersistentVolumeClaim", "Secret"}
+)
 
 
 class LabReporter(Protocol):
@@ -146,6 +148,19 @@ class LabRunner:
         with contextlib.suppress(Forbidden):
             self.client.apply(workflow_access_objects(namespace, {}))
 
+    def _require_training_operator(self, lab: LabDefinition) -> None:
+        """A lab of PyTorchJobs needs the training operator's kind served."""
+        if "PyTorchJob" not in lab.kinds:
+            return
+        try:
+            self.client.kind("PyTorchJob")
+        except NotFound:
+            raise ConfigError(
+                f"lab {lab.id} runs PyTorchJobs, and this cluster serves none: turn the training operator "
+                "on (charts.optional: [training-operator] in workshop.yaml), then "
+                "'invoke charts.install -n training-operator'"
+            ) from None
+
     def _lab_selectors(self, lab: LabDefinition, submission: Submission | None) -> list[Select]:
         selectors = lab.selectors()
         for obj in submission.objects if submission else []:
@@ -179,7 +194,15 @@ class LabRunner:
         if forget_start:
             doomed.append(("ConfigMap", session_name(lab.id)))
         # Workloads first, so that claims are no longer in use when they go.
-        order = {"Job": 0, "Workflow": 0, "Pod": 1, "ConfigMap": 2, "Secret": 2, "PersistentVolumeClaim": 3}
+        order = {
+            "Job": 0,
+            "Workflow": 0,
+            "PyTorchJob": 0,
+            "Pod": 1,
+            "ConfigMap": 2,
+            "Secret": 2,
+            "PersistentVolumeClaim": 3,
+        }
         doomed.sort(key=lambda item: order.get(item[0], 9))
         deleted = []
         for kind, name in doomed:
@@ -235,6 +258,7 @@ class LabRunner:
             ensure_namespace(self.client, namespace, participant)
             self._provide_node_volumes(lab, namespace)
             self._provide_workflow_access(lab, namespace)
+            self._require_training_operator(lab)
             self._provide_services(lab, namespace, participant)
             removed = self.reset(lab, namespace, submission, forget_start=False)
             if removed:
