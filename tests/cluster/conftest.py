@@ -28,12 +28,13 @@ from kubedojo.labs.images import RegistryDigests, lab_images
 from kubedojo.labs.nodevolumes import remove_node_volumes
 from kubedojo.labs.reader import VolumeReader
 from kubedojo.labs.services import ClusterServices
+from kubedojo.local.images import PYTORCH_INIT_IMAGE, TRAINING_OPERATOR_IMAGE
 from kubedojo.local.provider import LocalCluster
 from kubedojo.target import resolve_target
 
 from ..ci import skip_or_fail, unmet_needs
 from .hostsnapshot import HostSnapshot
-from .realcharts import REPO, shipped_releases
+from .realcharts import REPO, shipped_manifest_releases, shipped_releases
 
 STATE_DIR = os.environ.get("KUBEDOJO_TEST_STATE_DIR", "/var/lib/kubedojo/test-cluster")
 SIM_NODES = {"gpu": 2, "train-cpu": 1, "train-mem": 1}
@@ -277,6 +278,24 @@ def argo_addons(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory)
                 "minio": "installed",
                 "argo-workflows": "installed",
             }, results
+            yield installed
+        finally:
+            release_shared_addons()
+
+
+@pytest.fixture(scope="session")
+def training_operator(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Addons]:
+    """Kubeflow's training operator installed from its upstream manifests once, for lab 11
+    (test_lab_pytorchjob) and its own tests (test_training_operator, whose last test uninstalls it);
+    uninstalled at the end in any case."""
+    releases = shipped_manifest_releases(["training-operator"], tmp_path_factory.mktemp("releases"))
+    cluster.ensure_addon_images([TRAINING_OPERATOR_IMAGE.name, PYTORCH_INIT_IMAGE.name])
+    config = parse_config({"local": {"state_dir": STATE_DIR}, "charts": {"optional": ["training-operator"]}})
+    with addons_environment(config, resolve_target(config, REPO), releases=str(releases)) as installed:
+        _SHARED_TEARDOWNS.append(lambda: installed.uninstall(["training-operator"]))
+        try:
+            (result,) = installed.install(["training-operator"])
+            assert result.action == "installed", result
             yield installed
         finally:
             release_shared_addons()

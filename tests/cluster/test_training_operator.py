@@ -9,22 +9,16 @@ makes itself, refuses a PyTorchJob without a container named ``pytorch``."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kubedojo.addons import addons_environment
+from kubedojo.addons import Addons
 from kubedojo.client.kube import KubeClient
 from kubedojo.client.kubeapi import condition_true
-from kubedojo.config import parse_config
 from kubedojo.errors import ApiError
 from kubedojo.local.images import BASE, PYTORCH_INIT_IMAGE, TRAINING_OPERATOR_IMAGE
 from kubedojo.local.provider import LocalCluster
-from kubedojo.target import resolve_target
-
-from .conftest import STATE_DIR
-from .realcharts import REPO, shipped_manifest_releases
 
 pytestmark = pytest.mark.cluster
 
@@ -83,84 +77,84 @@ def _pytorchjob(name: str, image: str, container: str = "pytorch") -> dict[str, 
 
 
 def test_a_pytorchjob_runs_its_master_and_worker_under_the_operator_built_here(
-    cluster: LocalCluster, admin: KubeClient, namespace: str, participant: KubeClient, tmp_path: Path
+    training_operator: Addons,
+    cluster: LocalCluster,
+    admin: KubeClient,
+    namespace: str,
+    participant: KubeClient,
 ) -> None:
-    releases = shipped_manifest_releases(["training-operator"], tmp_path)
-    cluster.ensure_addon_images([TRAINING_OPERATOR_IMAGE.name, PYTORCH_INIT_IMAGE.name])
-    cluster.build_images()  # the base image the job runs
-    config = parse_config({"local": {"state_dir": STATE_DIR}, "charts": {"optional": ["training-operator"]}})
-    with addons_environment(config, resolve_target(config, REPO), releases=str(releases)) as addons:
-        try:
-            (result,) = addons.install(["training-operator"])
-            assert result.action == "installed", result
+    # The CRDs are served, and are no part of helm's release (its Secret holds 1 MiB).
+    crd = admin.get("CustomResourceDefinition", "pytorchjobs.kubeflow.org")
+    assert condition_true(crd, "Established")
+    kinds = {o["kind"] for o in asyncio.run(training_operator.helm.manifest("training-operator", "kubeflow"))}
+    assert "CustomResourceDefinition" not in kinds
+    assert {"Deployment", "ValidatingWebhookConfiguration", "Service"} <= kinds
+    assert "Namespace" not in kinds
 
-            # The CRDs are served, and are no part of helm's release (its Secret holds 1 MiB).
-            crd = admin.get("CustomResourceDefinition", "pytorchjobs.kubeflow.org")
-            assert condition_true(crd, "Established")
-            kinds = {o["kind"] for o in asyncio.run(addons.helm.manifest("training-operator", "kubeflow"))}
-            assert "CustomResourceDefinition" not in kinds
-            assert {"Deployment", "ValidatingWebhookConfiguration", "Service"} <= kinds
-            assert "Namespace" not in kinds
+    (operator,) = admin.get("Deployment", "training-operator", "kubeflow")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert operator["image"] == TRAINING_OPERATOR_IMAGE.ref(cluster.registry)
+    init = PYTORCH_INIT_IMAGE.ref(cluster.registry)
+    assert f"--pytorch-init-container-image={init}" in operator["args"]
 
-            (operator,) = admin.get("Deployment", "training-operator", "kubeflow")["spec"]["template"][
-                "spec"
-            ]["containers"]
-            assert operator["image"] == TRAINING_OPERATOR_IMAGE.ref(cluster.registry)
-            init = PYTORCH_INIT_IMAGE.ref(cluster.registry)
-            assert f"--pytorch-init-container-image={init}" in operator["args"]
+    # A class participant runs it with their own credentials (the participants' Role), under their
+    # namespace's Pod Security level.
+    participant.apply_one(_pytorchjob("ranks", BASE.ref(cluster.registry)), namespace)
+    job = admin.wait_for(
+        "PyTorchJob ranks to succeed",
+        "PyTorchJob",
+        lambda o: condition_true(o, "Succeeded") or condition_true(o, "Failed"),
+        240,
+        namespace,
+        name="ranks",
+        api_version=PYTORCHJOB,
+    )
+    assert condition_true(job, "Succeeded"), job["status"]
+    # The job succeeds with its master; the worker's pod may finish a moment later.
+    pods = {
+        name: admin.wait_for(
+            f"pod {name} to finish",
+            "Pod",
+            lambda p: p["status"].get("phase") in ("Succeeded", "Failed"),
+            60,
+            namespace,
+            name=name,
+        )
+        for name in ("ranks-master-0", "ranks-worker-0")
+    }
+    assert len(admin.pods(namespace)) == 2
+    assert all(p["status"]["phase"] == "Succeeded" for p in pods.values())
+    (waits,) = pods["ranks-worker-0"]["spec"]["initContainers"]
+    assert waits["image"] == init, "the worker waits for the master with kubedojo's image"
+    master_log = admin.pod_log(namespace, "ranks-master-0") or ""
+    worker_log = admin.pod_log(namespace, "ranks-worker-0", container="pytorch") or ""
+    assert "rank=0 world_size=2 met=[0, 1]" in master_log
+    assert "rank=1 world_size=2 master=ranks-master-0:23456" in worker_log
 
-            # A class participant runs it with their own credentials (the participants' Role), under
-            # their namespace's Pod Security level.
-            participant.apply_one(_pytorchjob("ranks", BASE.ref(cluster.registry)), namespace)
-            job = admin.wait_for(
-                "PyTorchJob ranks to succeed",
-                "PyTorchJob",
-                lambda o: condition_true(o, "Succeeded") or condition_true(o, "Failed"),
-                240,
-                namespace,
-                name="ranks",
-                api_version=PYTORCHJOB,
-            )
-            assert condition_true(job, "Succeeded"), job["status"]
-            # The job succeeds with its master; the worker's pod may finish a moment later.
-            pods = {
-                name: admin.wait_for(
-                    f"pod {name} to finish",
-                    "Pod",
-                    lambda p: p["status"].get("phase") in ("Succeeded", "Failed"),
-                    60,
-                    namespace,
-                    name=name,
-                )
-                for name in ("ranks-master-0", "ranks-worker-0")
-            }
-            assert len(admin.pods(namespace)) == 2
-            assert all(p["status"]["phase"] == "Succeeded" for p in pods.values())
-            (waits,) = pods["ranks-worker-0"]["spec"]["initContainers"]
-            assert waits["image"] == init, "the worker waits for the master with kubedojo's image"
-            master_log = admin.pod_log(namespace, "ranks-master-0") or ""
-            worker_log = admin.pod_log(namespace, "ranks-worker-0", container="pytorch") or ""
-            assert "rank=0 world_size=2 met=[0, 1]" in master_log
-            assert "rank=1 world_size=2 master=ranks-master-0:23456" in worker_log
+    # The status is the operator's: written with the job, it is dropped (status subresource).
+    forged = {
+        **_pytorchjob("ranks", BASE.ref(cluster.registry)),
+        "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "Forged"}]},
+    }
+    participant.apply_one(forged, namespace)
+    stored = admin.get("PyTorchJob", "ranks", namespace, api_version=PYTORCHJOB)
+    assert condition_true(stored, "Succeeded") and not condition_true(stored, "Failed")
 
-            # The status is the operator's: written with the job, it is dropped (status subresource).
-            forged = {
-                **_pytorchjob("ranks", BASE.ref(cluster.registry)),
-                "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "Forged"}]},
-            }
-            participant.apply_one(forged, namespace)
-            stored = admin.get("PyTorchJob", "ranks", namespace, api_version=PYTORCHJOB)
-            assert condition_true(stored, "Succeeded") and not condition_true(stored, "Failed")
+    # The operator's webhook (its certificate made by the operator) refuses a job it cannot run.
+    with pytest.raises(ApiError, match="pytorch"):
+        participant.apply_one(_pytorchjob("nameless", BASE.ref(cluster.registry), "main"), namespace)
 
-            # The operator's webhook (its certificate made by the operator) refuses a job it cannot run.
-            with pytest.raises(ApiError, match="pytorch"):
-                participant.apply_one(_pytorchjob("nameless", BASE.ref(cluster.registry), "main"), namespace)
+    (again,) = training_operator.install(["training-operator"])
+    assert again.action == "unchanged", again
 
-            (again,) = addons.install(["training-operator"])
-            assert again.action == "unchanged", again
-        finally:
-            addons.uninstall(["training-operator"])
+
+def test_uninstall_leaves_its_crds_only(training_operator: Addons, admin: KubeClient) -> None:
+    """The last of the session's training-operator tests (lab 11's come before, in file order)."""
+    (result,) = training_operator.uninstall(["training-operator"])
+    assert result.action == "uninstalled", result
     admin.wait_deleted("Deployment", "training-operator", "kubeflow", 60)
     assert admin.find("ValidatingWebhookConfiguration", "validator.training-operator.kubeflow.org") is None
+    assert admin.find("ClusterRole", "training-operator") is None
     # Like the CRDs of a chart's crds/, they stay: deleting one deletes every job of its kind.
     assert admin.find("CustomResourceDefinition", "pytorchjobs.kubeflow.org") is not None
