@@ -13,8 +13,8 @@ from .support import RichReporter, console, emit_json, project_dir, settings, ta
     help={
         "rebuild": "build again even when the image exists",
         "addons": "also the add-ons' images (their programs built from Go modules: minutes when cold)",
-        "debian_only": "only what needs no Go build: the Debian-based images and the labs' (disk and "
-        "network work, which can run beside the Go builds)",
+        "debian_only": "only what needs no Go build: the Debian-based images (the add-ons' too) and the "
+        "labs' (PyTorch's among them): disk and network work, which can run beside the Go builds",
         "json": "print as JSON",
     }
 )
@@ -25,13 +25,15 @@ def build(
     push them when the registry runs."""
     from ..labs.catalog import Catalog
     from ..labs.images import lab_images
-    from ..local.images import ADDON_BASE, BASE, IMAGES
+    from ..local.images import ADDON_BASE, ADDON_IMAGES, BASE, IMAGES, DebianImage
     from ..local.provider import LocalCluster
 
     if debian_only and addons:
         raise ConfigError("images.build: choose --debian-only or --addons (add-ons are Go builds)")
     cluster = LocalCluster(settings(c), reporter=RichReporter(quiet=json))
-    rows = cluster.build_images(rebuild=rebuild, recipes=(BASE, ADDON_BASE) if debian_only else IMAGES)
+    # The add-ons' Debian images (no Go build) come with --debian-only.
+    debian = [BASE, ADDON_BASE, *(r for r in ADDON_IMAGES if isinstance(r, DebianImage))]
+    rows = cluster.build_images(rebuild=rebuild, recipes=debian if debian_only else IMAGES)
     labs = [image for lab in Catalog(project_dir(c)).all() for image in lab_images(lab)]
     rows += cluster.ensure_context_images(labs, rebuild=rebuild, require_registry=False)
     if addons:
