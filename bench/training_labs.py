@@ -7,7 +7,7 @@
    containerd), and the memory of each pod (master, worker) and of the operator, sampled from the
    pods' memory cgroups every 0.2 s: the peak the kernel recorded (``memory.max_usage_in_bytes`` on
    cgroup v1, ``memory.peak`` on v2, page cache included: what a limit counts) and the largest resident
-   set seen (``rss`` of ``memory.stat``; ``anon`` on v2).
+   set seen (``total_rss`` of ``memory.stat``; ``anon`` on v2).
 3. The operator is uninstalled at the end (its CRDs stay, as always).
 
 Needs the local cluster (``invoke cluster.up``); uses the namespace ``dojo-bench`` and removes it.
@@ -60,7 +60,7 @@ def _read(path: Path) -> dict[str, int]:
             found["peak"] = int((path / name).read_text())
     for line in (path / "memory.stat").read_text().splitlines():
         key, _, value = line.partition(" ")
-        if key in ("rss", "anon"):
+        if key in ("total_rss", "anon"):  # the cgroup and its children (v1), or v2's anonymous memory
             found["rss"] = int(value)
     return found
 
