@@ -45,6 +45,15 @@ _DELETE_TIMEOUT = 120.0
 _RECORD_WAIT = 45.0
 """Seconds to wait for the object store's audit records after a run that succeeded. They come within
 seconds; after the receiver was first started, behind what MinIO queued while it was not there."""
+_SERVED_BY = {
+    "Workflow": ("Argo Workflows", "install the add-on first ('invoke charts.install -n argo-workflows')"),
+    "PyTorchJob": (
+        "PyTorchJobs",
+        "turn the training operator on (charts.optional: [training-operator] in workshop.yaml), then "
+        "'invoke charts.install -n training-operator'",
+    ),
+}
+"""The add-ons' kinds a lab may run: what they are, and how to get them served."""
 _RESET_KINDS = frozenset(
     {"Job", "Workflow", "PyTorchJob", "Pod", "ConfigMap", "PersistentVolumeClaim", "Secret"}
 )
@@ -133,33 +142,23 @@ class LabRunner:
             if "datasets" in lab.uses and self.services.datasets():
                 self.reporter.note("put the datasets into the object store")
 
+    def _require_served(self, lab: LabDefinition) -> None:
+        """The add-on kinds the lab's submissions run must be served (:data:`_SERVED_BY`)."""
+        for kind, (what, how) in _SERVED_BY.items():
+            if kind not in lab.kinds:
+                continue
+            try:
+                self.client.kind(kind)
+            except NotFound:
+                raise ConfigError(f"lab {lab.id} runs {what}, and this cluster serves none: {how}") from None
+
     def _provide_workflow_access(self, lab: LabDefinition, namespace: str) -> None:
         """What Argo needs to run Workflows' pods in this namespace (:mod:`.workflowaccess`), where
         this identity may make it; a participant's was made by ``class.setup``."""
         if "Workflow" not in lab.kinds:
             return
-        try:
-            self.client.kind("Workflow")
-        except NotFound:
-            raise ConfigError(
-                f"lab {lab.id} runs Argo Workflows, and this cluster serves none: install the add-on first"
-                " ('invoke charts.install -n argo-workflows')"
-            ) from None
         with contextlib.suppress(Forbidden):
             self.client.apply(workflow_access_objects(namespace, {}))
-
-    def _require_training_operator(self, lab: LabDefinition) -> None:
-        """A lab of PyTorchJobs needs the training operator's kind served."""
-        if "PyTorchJob" not in lab.kinds:
-            return
-        try:
-            self.client.kind("PyTorchJob")
-        except NotFound:
-            raise ConfigError(
-                f"lab {lab.id} runs PyTorchJobs, and this cluster serves none: turn the training operator "
-                "on (charts.optional: [training-operator] in workshop.yaml), then "
-                "'invoke charts.install -n training-operator'"
-            ) from None
 
     def _lab_selectors(self, lab: LabDefinition, submission: Submission | None) -> list[Select]:
         selectors = lab.selectors()
@@ -257,8 +256,8 @@ class LabRunner:
         with self.reporter.step(f"Fresh start in namespace {namespace}"):
             ensure_namespace(self.client, namespace, participant)
             self._provide_node_volumes(lab, namespace)
+            self._require_served(lab)
             self._provide_workflow_access(lab, namespace)
-            self._require_training_operator(lab)
             self._provide_services(lab, namespace, participant)
             removed = self.reset(lab, namespace, submission, forget_start=False)
             if removed:

@@ -89,27 +89,37 @@ def _ended(ctx: GradingContext, pod: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def both_ran(ctx: GradingContext, job: str) -> Outcome:
-    what = "digits-11's master and worker pods ran train_ddp.py and ended with exit code 0"
+def _ended_pods(
+    ctx: GradingContext, job: str, what: str, roles: tuple[str, ...] = tuple(_ROLES)
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]] | Outcome:
+    """The pods of ``roles`` (the master's and the worker's) with how their lab container ended, once
+    the job is final and they have ended; otherwise the verdict."""
     found = _finished(ctx, job, what)
     if isinstance(found, Outcome):
         return found
     pods = _rank_pods(ctx, found)
-    missing = [role for role in _ROLES if role not in pods]
+    missing = [role for role in roles if role not in pods]
     if missing:
         return Outcome.failed(what, f"no {' or '.join(missing)} pod of {job}", "missing-pod")
-    shown = []
-    for role in _ROLES:
-        pod = pods[role]
-        ended = _ended(ctx, pod)
-        if ended is None:
-            return Outcome.pending(what, f"{pod['metadata']['name']} is still running")
-        if ended.get("exitCode") != 0:
-            return Outcome.failed(
-                what, f"{pod['metadata']['name']}: exit code {ended.get('exitCode')} ({ended.get('reason')})"
-            )
-        shown.append(f"{pod['metadata']['name']} exit 0")
-    return Outcome.passed(what, ", ".join(shown))
+    ended = {}
+    for role in roles:
+        end = _ended(ctx, pods[role])
+        if end is None:
+            return Outcome.pending(what, f"{pods[role]['metadata']['name']} is still running")
+        ended[role] = (pods[role], end)
+    return ended
+
+
+def both_ran(ctx: GradingContext, job: str) -> Outcome:
+    what = "digits-11's master and worker pods ran train_ddp.py and ended with exit code 0"
+    ended = _ended_pods(ctx, job, what)
+    if isinstance(ended, Outcome):
+        return ended
+    for pod, end in ended.values():
+        if end.get("exitCode") != 0:
+            name = pod["metadata"]["name"]
+            return Outcome.failed(what, f"{name}: exit code {end.get('exitCode')} ({end.get('reason')})")
+    return Outcome.passed(what, ", ".join(f"{pod['metadata']['name']} exit 0" for pod, _ in ended.values()))
 
 
 _RANK = re.compile(r"^Rank (\d+) of world size (\d+),", re.MULTILINE)
@@ -121,20 +131,14 @@ _ACCURACY = re.compile(r"^Test accuracy: ([0-9.]+)$", re.MULTILINE)
 def _outputs(
     ctx: GradingContext, job: str, what: str, roles: tuple[str, ...] = tuple(_ROLES)
 ) -> dict[str, str] | Outcome:
-    """What the lab's code printed in the pods of ``roles`` (the master's and the worker's)."""
-    found = _finished(ctx, job, what)
-    if isinstance(found, Outcome):
-        return found
-    pods = _rank_pods(ctx, found)
-    outputs = {}
-    for role in roles:
-        pod = pods.get(role)
-        if pod is None:
-            return Outcome.failed(what, f"no {role} pod of {job}", "missing-pod")
-        if _ended(ctx, pod) is None:
-            return Outcome.pending(what, f"{pod['metadata']['name']} is still running")
-        outputs[role] = ctx.output_of(pod, (ctx.container(pod) or {}).get("name")) or ""
-    return outputs
+    """What the lab's code printed in the pods of ``roles``."""
+    ended = _ended_pods(ctx, job, what, roles)
+    if isinstance(ended, Outcome):
+        return ended
+    return {
+        role: ctx.output_of(pod, (ctx.container(pod) or {}).get("name")) or ""
+        for role, (pod, _) in ended.items()
+    }
 
 
 def one_group(ctx: GradingContext, job: str) -> Outcome:

@@ -220,3 +220,14 @@ def test_reset_removes_what_the_labs_jobs_use_under_any_name(fake: FakeKube, tmp
 
     assert {"Job/handson-04", "ConfigMap/my-own-hp"} <= set(removed)
     assert [c["metadata"]["name"] for c in fake.list("ConfigMap", NS)] == ["unrelated"]
+
+
+def test_a_lab_of_pytorchjobs_where_none_are_served_says_how_to_turn_the_operator_on(
+    fake: FakeKube, tmp_path: Path
+) -> None:
+    lab = Catalog(PROJECT).get("11-pytorchjob")
+    with pytest.raises(
+        ConfigError, match=r"runs PyTorchJobs, and this cluster serves none: turn the training"
+    ):
+        runner(fake, tmp_path).run(lab, lab.solution_path, NS, "tester")
+    assert not [what for verb, what in fake.history if what.startswith("PyTorchJob/")]

@@ -198,3 +198,41 @@ def test_the_chart_renders_the_objects_with_the_images_and_patches_of_its_values
     assert manager["image"] == "127.0.0.1:5000/kubedojo/operator:v1"
     assert manager["args"] == ["--init-image=127.0.0.1:5000/kubedojo/init:1"]
     assert config_map["data"] == UPSTREAM[3]["data"], "upstream's text is data, not a template"
+
+
+def test_a_bundle_carries_the_upstream_file_and_installs_from_it(tmp_path: Path) -> None:
+    """charts.pull copies the checked file into the bundle (its images listed, the build kubedojo
+    puts in place of upstream's included); installing from the bundle wraps the bundle's copy, and a
+    copy altered since is refused."""
+    from kubedojo.addons import Addons
+    from kubedojo.addons.bundle import Bundle
+    from kubedojo.errors import AddonError
+
+    path, sha256 = _upstream(tmp_path)
+    releases = _releases(tmp_path, path.name, sha256, extra_images=[INIT])
+    try:
+        binary = helm_binary(parse_config({}))
+    except ToolMissingError as exc:
+        pytest.skip(str(exc))
+    facts = ClusterFacts(
+        kind="local",
+        gpu_nodes=0,
+        optional=frozenset({"operator"}),
+        images={"operator": "127.0.0.1:5000/kubedojo/operator:v1", "init": "127.0.0.1:5000/kubedojo/init:1"},
+    )
+    helm = HelmClient(binary, None, tmp_path / "helm")
+    bundle = Bundle(tmp_path / "bundle")
+    (entry,) = Addons(releases, helm, None, facts, sources=tmp_path).pull(bundle, ["operator"])
+    assert entry.file == f"manifests/{path.name}" and entry.sha256 == sha256
+    assert set(entry.images) == {"127.0.0.1:5000/kubedojo/operator:v1", INIT}
+
+    path.unlink()  # installing from the bundle needs no sources directory
+    release = releases.get("operator")
+    from_bundle = Addons(releases, helm, None, facts, bundle=bundle)
+    chart = Path(from_bundle.chart_ref(release).path or "")
+    assert (chart / "Chart.yaml").is_file() and len(from_bundle.wrapped(release).crds) == 1
+
+    copy = tmp_path / "bundle" / entry.file
+    copy.write_text(copy.read_text() + "# changed\n")
+    with pytest.raises(AddonError, match="the bundle recorded"):
+        Addons(releases, helm, None, facts, bundle=bundle).chart_ref(release)
