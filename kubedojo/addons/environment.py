@@ -22,7 +22,13 @@ from .installer import Addons, ReleaseObserver
 from .releases import ReleasesFile, load_releases
 from .site_images import image_references, load_site_images
 
-__all__ = ["addons_environment", "bundling_environment", "cluster_facts", "helm_binary"]
+__all__ = [
+    "addons_environment",
+    "bundling_environment",
+    "cluster_facts",
+    "helm_binary",
+    "optional_left_out",
+]
 
 
 def helm_binary(config: WorkshopConfig) -> str:
@@ -74,6 +80,13 @@ def _checked_optional(config: WorkshopConfig, releases: ReleasesFile) -> None:
                 f"workshop.yaml charts.optional: {name!r} is not an optional release of {releases.path} "
                 f"(optional: {', '.join(optional) or 'none'})"
             )
+
+
+def optional_left_out(config: WorkshopConfig) -> frozenset[str]:
+    """The optional releases this workshop does not turn on (a site's bundle leaves out their labs)."""
+    releases = load_releases(Path(config.charts.releases).expanduser())
+    _checked_optional(config, releases)
+    return frozenset(r.name for r in releases.releases if r.optional) - set(config.charts.optional)
 
 
 def _built_images(registry: str) -> dict[str, str]:

@@ -44,10 +44,16 @@ class SiteBundleReport:
     images: tuple[str, ...]
 
 
-def workshop_images(project: Path, labs: Iterable[LabDefinition]) -> list[ImageRecipe]:
+def workshop_images(
+    project: Path, labs: Iterable[LabDefinition], left_out: Iterable[str] = ()
+) -> list[ImageRecipe]:
     """What the labs need on a site besides the add-ons' images: the lab base image (grading's
-    reader pods, the datasets' Job), kubedojo's webhook receiver and every lab's image."""
-    return [BASE, hooks_image(project), *(image for lab in labs for image in lab_images(lab))]
+    reader pods, the datasets' Job), kubedojo's webhook receiver and the image of every lab but those
+    that need an add-on of ``left_out`` (the optional add-ons the workshop does not turn on: lab 11's
+    PyTorch image alone is 5.6 GB)."""
+    skipped = set(left_out)
+    kept = [lab for lab in labs if not skipped & set(lab.addons)]
+    return [BASE, hooks_image(project), *(image for lab in kept for image in lab_images(lab))]
 
 
 def make_site_bundle(

@@ -21,6 +21,7 @@ _INVENTORY = "the site directory, inventory/<site> (its site.yaml names offline.
 def bundle(c: Context, bundle: str = "", labs: bool = True, json: bool = False) -> None:
     """Write what kubespray downloads (built here), the images its nodes pull and the labs' images
     into a site bundle, to carry to a site without internet."""
+    from ..addons.environment import optional_left_out
     from ..labs.catalog import Catalog
     from ..local.provider import LocalCluster
     from ..onprem.bundling import make_site_bundle, workshop_images
@@ -29,7 +30,8 @@ def bundle(c: Context, bundle: str = "", labs: bool = True, json: bool = False) 
     reporter = RichReporter(quiet=json)
     target = _bundle_dir(c, bundle)
     local = LocalCluster(settings(c), reporter=reporter)
-    images = workshop_images(project_dir(c), Catalog(project_dir(c)).all()) if labs else []
+    left_out = optional_left_out(settings(c))
+    images = workshop_images(project_dir(c), Catalog(project_dir(c)).all(), left_out) if labs else []
     report = make_site_bundle(target, local.artifacts, images, reporter.note)
     if json:
         emit_json(

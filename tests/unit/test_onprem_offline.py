@@ -259,3 +259,7 @@ def test_a_sites_labs_get_the_base_image_and_the_webhook_receiver_with_their_own
     names = [f"{r.repository}:{r.tag}" for r in workshop_images(repo, labs)]
     assert names[:2] == [f"{BASE.repository}:{BASE.tag}", "kubedojo/kubedojo-hooks:v1"]
     assert {"kubedojo/lab-01-run-job:v1", "kubedojo/lab-09-ml-pipeline:v1"} <= set(names)
+    assert "kubedojo/lab-11-pytorchjob:v1" in names
+    # A workshop that leaves the training operator off carries no PyTorch image.
+    without = [f"{r.repository}:{r.tag}" for r in workshop_images(repo, labs, ["training-operator"])]
+    assert "kubedojo/lab-11-pytorchjob:v1" not in without and "kubedojo/lab-01-run-job:v1" in without

@@ -236,3 +236,10 @@ def test_a_bundle_carries_the_upstream_file_and_installs_from_it(tmp_path: Path)
     copy.write_text(copy.read_text() + "# changed\n")
     with pytest.raises(AddonError, match="the bundle recorded"):
         Addons(releases, helm, None, facts, bundle=bundle).chart_ref(release)
+
+
+def test_a_sites_bundle_leaves_out_the_optional_add_ons_the_workshop_does_not_turn_on() -> None:
+    from kubedojo.addons.environment import optional_left_out
+
+    assert optional_left_out(parse_config({})) == {"training-operator"}
+    assert optional_left_out(parse_config({"charts": {"optional": ["training-operator"]}})) == frozenset()
