@@ -241,5 +241,7 @@ def test_a_bundle_carries_the_upstream_file_and_installs_from_it(tmp_path: Path)
 def test_a_sites_bundle_leaves_out_the_optional_add_ons_the_workshop_does_not_turn_on() -> None:
     from kubedojo.addons.environment import optional_left_out
 
-    assert optional_left_out(parse_config({})) == {"training-operator"}
-    assert optional_left_out(parse_config({"charts": {"optional": ["training-operator"]}})) == frozenset()
+    shipped = str(Path(__file__).resolve().parents[2] / "charts" / "releases.yaml")
+    assert optional_left_out(parse_config({"charts": {"releases": shipped}})) == {"training-operator"}
+    turned_on = {"charts": {"releases": shipped, "optional": ["training-operator"]}}
+    assert optional_left_out(parse_config(turned_on)) == frozenset()
