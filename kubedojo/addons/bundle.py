@@ -23,7 +23,7 @@ from ..errors import AddonError, ConfigError
 from ..files import write_atomic
 from .releases import Release
 
-__all__ = ["BUNDLE_FILE", "Bundle", "BundledChart", "images_in", "sha256_of"]
+__all__ = ["BUNDLE_FILE", "Bundle", "BundledChart", "images_in", "pod_template_spec", "sha256_of"]
 
 BUNDLE_FILE = "bundle.yaml"
 _POD_PATHS = {
@@ -42,15 +42,22 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def pod_template_spec(obj: Mapping[str, Any]) -> Any:
+    """The pod spec of a Pod or of a workload's pod template, as the object holds it (not a copy);
+    None for an object of another kind or without one."""
+    path = _POD_PATHS.get(str(obj.get("kind")))
+    spec: Any = obj if path else None
+    for key in path or ():
+        spec = spec.get(key) if isinstance(spec, Mapping) else None
+    return spec if isinstance(spec, Mapping) else None
+
+
 def images_in(objects: Iterable[Mapping[str, Any]]) -> set[str]:
     """The images of every container of every pod template among rendered objects."""
     found: set[str] = set()
     for obj in objects:
-        path = _POD_PATHS.get(str(obj.get("kind")))
-        spec: Any = obj
-        for key in path or ():
-            spec = spec.get(key) if isinstance(spec, Mapping) else None
-        if not isinstance(spec, Mapping):
+        spec = pod_template_spec(obj)
+        if spec is None:
             continue
         for field in ("initContainers", "containers", "ephemeralContainers"):
             for container in spec.get(field) or []:

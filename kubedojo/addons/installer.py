@@ -185,8 +185,14 @@ class Addons:
                 if self.bundle is not None
                 else manifests_path(release.manifests, self.sources)
             )
-            objects = read_manifests(release.manifests, path)
-            self._wrapped[release.name] = wrap(release, objects, self.helm.home / "wrapped")
+            self._wrap_file(release, path)
+        return self._wrapped[release.name]
+
+    def _wrap_file(self, release: Release, path: Path) -> WrappedManifests:
+        """Read the release's manifests from ``path`` (checked against their sha256) and wrap them."""
+        assert release.manifests is not None
+        objects = read_manifests(release.manifests, path)
+        self._wrapped[release.name] = wrap(release, objects, self.helm.home / "wrapped")
         return self._wrapped[release.name]
 
     def _apply_crds(self, release: Release, timeout: float) -> None:
@@ -467,9 +473,10 @@ class Addons:
         for release in selected:
             self.observer.started(release.name, "pulling")
             started = time.monotonic()
-            if release.manifests is not None:  # the upstream file, checked, as it is
+            chart_path: Path | None = None
+            if release.manifests is not None:  # the upstream file, checked and wrapped, as it is
                 source = manifests_path(release.manifests, self.sources)
-                read_manifests(release.manifests, source)
+                chart_path = self._wrap_file(release, source).chart
                 path = bundle.directory / "manifests" / source.name
                 path.parent.mkdir(parents=True, exist_ok=True)
                 await asyncio.to_thread(shutil.copyfile, source, path)
@@ -489,16 +496,15 @@ class Addons:
                     self.helm.package, self.releases.directory / release.chart, bundle.charts_dir
                 )
             digest = sha256_of(path)
-            chart_path = path
-            if release.manifests is not None:
-                chart_path = self.wrapped(release).chart
-            elif release.digest and release.digest != f"sha256:{digest}":
+            if release.manifests is None and release.digest and release.digest != f"sha256:{digest}":
                 path.unlink()
                 raise AddonError(
                     f"release {release.name}: {release.chart} {release.version} has sha256 {digest}, "
                     f"not the pinned {release.digest.removeprefix('sha256:')}; nothing was kept"
                 )
-            chart = await self.helm.chart(ChartRef(release.chart, release.version, path=str(chart_path)))
+            chart = await self.helm.chart(
+                ChartRef(release.chart, release.version, path=str(chart_path or path))
+            )
             images = set(release.extra_images)
             for facts in _every_site(release, self.facts):
                 values = render_values(release, self.releases.directory, facts)

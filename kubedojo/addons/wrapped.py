@@ -24,7 +24,6 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
-from .bundle import sha256_of
+from .bundle import pod_template_spec, sha256_of
 from .releases import ManifestSource, Release
 
 __all__ = ["CRD_KIND", "WrappedManifests", "manifests_path", "read_manifests", "wrap"]
@@ -158,10 +157,7 @@ def _with_args(obj: dict[str, Any], key: str, args: dict[str, list[str]]) -> dic
     if not wanted:
         return obj
     obj = json.loads(json.dumps(obj))
-    spec: Any = obj
-    for step in ("spec", "template", "spec"):
-        spec = spec.get(step) if isinstance(spec, Mapping) else None
-    for container in (spec or {}).get("containers") or []:
+    for container in (pod_template_spec(obj) or {}).get("containers") or []:
         extra = wanted.pop(container.get("name"), None)
         if extra is not None:
             container["args"] = [*(container.get("args") or []), *extra]

@@ -72,13 +72,7 @@ def _await_settled(client: KubeAPI, workload: dict[str, Any], timeout: float = S
     that succeeds before them), or after ``timeout``: its checks then say what still runs."""
     pods: dict[str, dict[str, Any]] = {}
     for event in client.watch("Pod", workload["metadata"]["namespace"], timeout=timeout):
-        if event.type == "LISTED":
-            pods.clear()
-        for pod in event.objects:
-            if event.type == "DELETED":
-                pods.pop(str(pod["metadata"].get("uid")), None)
-            else:
-                pods[str(pod["metadata"].get("uid"))] = pod
+        event.apply_to(pods)
         if done(workload, pods.values()):
             return
 

@@ -55,6 +55,17 @@ class WatchEvent:
         """The objects this event shows as existing (none for ``DELETED``)."""
         return () if self.type == "DELETED" else self.objects
 
+    def apply_to(self, table: dict[str, Obj]) -> None:
+        """Bring ``table`` (the objects seen, by uid, else by name) up to this event."""
+        if self.type == "LISTED":
+            table.clear()
+        for obj in self.objects:
+            key = str(obj["metadata"].get("uid") or obj["metadata"].get("name"))
+            if self.type == "DELETED":
+                table.pop(key, None)
+            else:
+                table[key] = obj
+
 
 _CHANGES: dict[str, Literal["ADDED", "MODIFIED", "DELETED"]] = {
     "ADDED": "ADDED",

@@ -95,14 +95,7 @@ class _State:
 
     def update(self, table: dict[str, Obj], event: WatchEvent) -> None:
         with self.lock:
-            if event.type == "LISTED":
-                table.clear()
-            for obj in event.objects:
-                uid = str(obj["metadata"].get("uid") or obj["metadata"].get("name"))
-                if event.type == "DELETED":
-                    table.pop(uid, None)
-                else:
-                    table[uid] = obj
+            event.apply_to(table)
             self._judge()
 
     def judge(self) -> None:
@@ -114,7 +107,7 @@ class _State:
         if self.done.is_set():
             return
         mine = [w for table in self.workloads.values() for w in table.values() if _ref(w) in self.names]
-        finished = {_ref(w) for w in mine if self._finished(w)}
+        finished = {_ref(w) for w in mine if done(w, self.pods.values())}
         if self.until_running:
             uids = {w["metadata"].get("uid") for w in mine}
             finished |= {
@@ -140,9 +133,6 @@ class _State:
                 return
             self.stuck.update(dict.fromkeys(owners, found))
             self._judge()  # the others may move on, or be stuck too
-
-    def _finished(self, workload: Obj) -> bool:
-        return done(workload, self.pods.values())
 
     def _owners(self, stuck: Stuck, unfinished: list[Ref]) -> list[Ref]:
         """The workload the stuck subject belongs to (all unfinished ones when that is unknown)."""
