@@ -1,7 +1,7 @@
 """Following a submission while it runs: its workloads (Jobs, Workflows: :mod:`.workloads`) to their
 end, a Workflow's nodes as they change, its pods (phases and log lines for the live view) and the
-namespace's events, each through the client's one watch loop, and what keeps it from finishing
-(:mod:`kubedojo.labs.stuck`) the moment the cluster reports it.
+namespace's events and the cluster's nodes, each through the client's one watch loop, and what keeps
+it from finishing (:mod:`kubedojo.labs.stuck`) the moment the cluster reports it.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ class _State:
     """Per kind, by uid."""
     pods: dict[str, Obj] = field(default_factory=dict)
     events: dict[str, Obj] = field(default_factory=dict)
+    nodes: dict[str, Obj] = field(default_factory=dict)
+    """The cluster's nodes (none when the watch is refused): whether a pod waiting for room fits one."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     done: threading.Event = field(default_factory=threading.Event)
     stuck: dict[Ref, Stuck] = field(default_factory=dict)
@@ -126,7 +128,9 @@ class _State:
         uids = {o["metadata"].get("uid") for o in [*mine, *self.pods.values()]}
         events = [e for e in self.events.values() if (e.get("involvedObject") or {}).get("uid") in uids]
         moving = [w for w in mine if _ref(w) not in self.stuck]
-        found = diagnose(moving, self.pods.values(), events, autoscaled=self.autoscaled)
+        found = diagnose(
+            moving, self.pods.values(), events, autoscaled=self.autoscaled, nodes=self.nodes.values()
+        )
         if found is not None:
             owners = self._owners(found, [_ref(w) for w in moving if _ref(w) not in finished])
             if not owners:  # about a workload that finished meanwhile: nothing to give up on
@@ -246,6 +250,7 @@ def follow(
         _thread(watching(kind, functools.partial(on_workloads, kind), essential=True))
     _thread(watching("Pod", on_pods))
     _thread(watching("Event", lambda e: state.update(state.events, e)))
+    _thread(watching("Node", lambda e: state.update(state.nodes, e)))
     deadline = time.monotonic() + timeout
     try:
         while not state.done.wait(min(1.0, max(0.0, deadline - time.monotonic()))):

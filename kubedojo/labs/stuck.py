@@ -4,7 +4,8 @@ lab's time limit in silence.
 
 A pure function of plain objects (:func:`diagnose`), called by the runner on every change it
 watches. Only causes that will not go away by themselves count: a pod that waits for room while
-others of the submission run (lab 05's queue) or while the autoscaler adds a node is not stuck.
+others of the submission run (lab 05's queue), while the autoscaler adds a node, or while pods
+elsewhere hold the room it would fit in (other participants' Jobs, :mod:`.room`) is not stuck.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .objects import parse_time
+from .room import fits_some_node
 from .workloads import workload_of_pod
 
 __all__ = ["Stuck", "diagnose"]
@@ -129,6 +131,12 @@ def _unschedulable(pod: Obj, now: datetime, settle: float) -> str | None:
     return None
 
 
+def _waits_for_room(pod: Obj, message: str, nodes: list[Obj]) -> bool:
+    """Whether the scheduler found only too little room now, and some node would hold the pod once
+    pods on it end."""
+    return "Insufficient" in message and bool(nodes) and fits_some_node(pod, nodes)
+
+
 def _placed(pod: Obj) -> bool:
     status = pod.get("status") or {}
     return bool((pod.get("spec") or {}).get("nodeName")) or status.get("phase") in (
@@ -175,6 +183,7 @@ def diagnose(
     now: datetime | None = None,
     settle: float = 2.0,
     autoscaled: bool = False,
+    nodes: Iterable[Obj] = (),
 ) -> Stuck | None:
     """The first cause that keeps the submitted ``jobs`` (or Workflows) from finishing, seen in their
     pods and the namespace's ``events`` (only this attempt's: the caller filters by uid); None while
@@ -184,9 +193,11 @@ def diagnose(
     queue behind running pods moves) and no scale-up was triggered, and only once the scheduler has
     said so for ``settle`` seconds (the pods placed just before it may still be binding). On an
     ``autoscaled`` cluster it counts only once the autoscaler has said it will not add a node for it
-    (``NotTriggerScaleUp``): before its next scan, that pod may be what it adds a node for."""
+    (``NotTriggerScaleUp``): before its next scan, that pod may be what it adds a node for. Lacking
+    room ("Insufficient cpu") counts only when the pod fits none of the ``nodes`` even empty (when
+    they are known): otherwise it waits for pods, anyone's, to end, within the lab's time limit."""
     now = now or datetime.now(UTC)
-    jobs, events = list(jobs), list(events)
+    jobs, events, nodes = list(jobs), list(events), list(nodes)
     names: set[tuple[str, str] | None] = {(str(j.get("kind") or "Job"), j["metadata"]["name"]) for j in jobs}
     mine = [p for p in pods if workload_of_pod(p) in names]
     for pod in mine:
@@ -212,6 +223,8 @@ def diagnose(
             if autoscaled and not declined:
                 continue
             message = _unschedulable(pod, now, settle)
+            if message is not None and _waits_for_room(pod, message, nodes):
+                continue
             if message is not None:
                 return Stuck(
                     f"Pod/{pod['metadata']['name']}",

@@ -10,6 +10,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,11 @@ import pytest
 
 from kubedojo.client.kube import KubeClient
 from kubedojo.labs import LabResult, LabRunner
+from kubedojo.labs.room import pod_requests
+from kubedojo.local.provider import LocalCluster
+from kubedojo.quantity import parse_quantity
 
-from .labtools import CATALOG, container, variant
+from .labtools import CATALOG, assert_full_marks, container, variant
 
 pytestmark = pytest.mark.cluster
 
@@ -177,3 +181,64 @@ def test_a_missing_claim(stuck_run: Any) -> None:
     result = stuck_run(claim)
     assert 'persistentvolumeclaim "models" not found' in result.extra["stuck"]["cause"]
     assert "create the persistentvolumeclaim models first" in hint(result)
+
+
+def _free_millicores(admin: KubeClient, node: str) -> int:
+    allocatable = parse_quantity(admin.get("Node", node)["status"]["allocatable"]["cpu"])
+    running = [
+        p
+        for p in admin.list("Pod", field_selector=f"spec.nodeName={node}")
+        if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+    ]
+    held = sum((pod_requests(p).get("cpu", Decimal(0)) for p in running), Decimal(0))
+    return int((allocatable - held) * 1000)
+
+
+def test_waiting_for_room_that_another_namespaces_pod_holds_is_not_stuck(
+    cluster: LocalCluster,
+    lab_runner: LabRunner,
+    admin: KubeClient,
+    namespace: str,
+    other_namespace: str,
+    tmp_path: Path,
+) -> None:
+    """A CI run once failed lab 05 at once with "Insufficient cpu" while the pods of the tests before
+    it still held the node's CPU: room that pods elsewhere hold (another participant's Jobs) comes
+    back when they end. The lab's pod waits, runs, and gets full marks."""
+    node = cluster.settings.node_name
+    wanted = 250  # the solution's request, millicores
+    filler = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "holds-the-cpu", "namespace": other_namespace},
+        "spec": {
+            "nodeName": node,  # straight onto the node: no scheduling race with the lab's pod
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "name": "hold",
+                    "image": cluster.image_ref("base"),
+                    "command": ["sleep", "25"],
+                    "resources": {"requests": {"cpu": f"{_free_millicores(admin, node) - wanted // 2}m"}},
+                }
+            ],
+        },
+    }
+    admin.create(filler)
+    admin.wait_for(
+        "the pod holding the node's CPU to run",
+        "Pod",
+        lambda p: (p.get("status") or {}).get("phase") == "Running",
+        60,
+        other_namespace,
+        name="holds-the-cpu",
+    )
+    watcher = FirstSeen(admin, namespace)
+    try:
+        result = lab_runner.run(LAB, LAB.solution_path, namespace, "tester")
+    finally:
+        watcher.stop.set()
+    assert watcher.at is not None, "the lab's pod never waited for room"
+    assert "stuck" not in result.extra, result.extra.get("stuck")
+    assert_full_marks(result)

@@ -155,3 +155,84 @@ def test_the_scheduler_must_have_said_so_for_a_moment_and_nothing_may_be_placed(
     binding["metadata"] = {"name": "exp-02-x", "labels": {"batch.kubernetes.io/job-name": "exp-02"}}
     binding["spec"]["nodeName"] = "node-1"
     assert diagnose([JOB, other], [fresh, binding], [], now=now + timedelta(seconds=30)) is None
+
+
+def node(name: str, cpu: str = "2", memory: str = "8Gi", **spec: Any) -> dict[str, Any]:
+    return {
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+        "spec": spec,
+        "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": "110"}},
+    }
+
+
+def requesting(message: str, **resources: Any) -> dict[str, Any]:
+    found = unschedulable(message)
+    found["spec"]["containers"][0]["resources"] = resources
+    return found
+
+
+def test_room_held_by_pods_elsewhere_is_waited_for_when_a_node_could_hold_the_pod() -> None:
+    """The scheduler says "Insufficient cpu" both for a pod too large for every node and for one that
+    waits for others' pods to end: with the nodes known, only the first is stuck."""
+    message = "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {gpu: }."
+    fits = requesting(message, requests={"cpu": "250m", "memory": "128Mi"})
+    gpu = node("gpu-0", cpu="8", taints=[{"key": "gpu", "effect": "NoSchedule"}])
+    assert diagnose([JOB], [fits], [], nodes=[node("n1"), gpu]) is None
+    # Without the nodes (a watch refused) it counts as before.
+    assert diagnose([JOB], [fits], []) is not None
+    # Too large for the one node it may go to: the tainted larger node does not count, nor a cordoned one.
+    large = requesting(message, requests={"cpu": "3"})
+    found = diagnose([JOB], [large], [], nodes=[node("n1"), gpu, node("n2", cpu="4", unschedulable=True)])
+    assert found is not None and "Insufficient cpu" in found.cause
+    # A request given as a limit alone is requested at the limit (the API server's default).
+    gpu_only_limit = requesting(message, limits={"nvidia.com/gpu": "1", "cpu": "1"})
+    assert diagnose([JOB], [gpu_only_limit], [], nodes=[node("n1")]) is not None
+    tolerating = requesting(message, limits={"nvidia.com/gpu": "1"})
+    tolerating["spec"]["tolerations"] = [{"key": "gpu", "operator": "Exists"}]
+    gpu["status"]["allocatable"]["nvidia.com/gpu"] = "1"
+    assert diagnose([JOB], [tolerating], [], nodes=[node("n1"), gpu]) is None
+
+
+def test_a_node_the_pod_does_not_select_cannot_make_room_for_it() -> None:
+    message = (
+        "0/2 nodes are available: 1 Insufficient memory, 1 node(s) didn't match Pod's node affinity/selector."
+    )
+    selective = requesting(message, requests={"memory": "4Gi"})
+    small, big = node("small", memory="2Gi"), node("big", memory="16Gi")
+    big["metadata"]["labels"]["pool"] = "large"
+    selective["spec"]["nodeSelector"] = {"pool": "small"}
+    assert diagnose([JOB], [selective], [], nodes=[small, big]) is not None
+    selective["spec"]["nodeSelector"] = {}
+    selective["spec"]["affinity"] = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["large"]}]}
+                ]
+            }
+        }
+    }
+    assert diagnose([JOB], [selective], [], nodes=[small, big]) is None
+    selective["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ][0]["matchExpressions"][0]["operator"] = "NotIn"
+    assert diagnose([JOB], [selective], [], nodes=[small, big]) is not None
+
+
+def test_an_init_container_larger_than_the_rest_sets_the_pods_request() -> None:
+    from decimal import Decimal
+
+    from kubedojo.labs.room import pod_requests
+
+    pod_ = {
+        "spec": {
+            "initContainers": [{"resources": {"requests": {"cpu": "1500m"}}}],
+            "containers": [
+                {"resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}},
+                {"resources": {"limits": {"cpu": "250m"}}},
+                {"resources": {"requests": {"cpu": "not-a-quantity"}}},
+            ],
+        }
+    }
+    assert pod_requests(pod_) == {"cpu": Decimal("1.5"), "memory": Decimal(1024**3)}
