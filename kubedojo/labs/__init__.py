@@ -12,12 +12,12 @@ The lab-author API — what a lab's own ``labs/<id>/checks.py`` may import, from
 
 from __future__ import annotations
 
+from ..jsonpath import select
 from ..quantity import parse_quantity, same_quantity
 from .catalog import Catalog
 from .context import FileInfo, FileReader, GradingContext
 from .definition import LabDefinition, Select, load_definition
 from .grading import grade
-from .jsonpath import select
 from .objects import created_at, job_finished
 from .records import ResultStore
 from .results import CheckResult, LabResult, Outcome

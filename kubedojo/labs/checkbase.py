@@ -8,8 +8,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..jsonpath import parse_path
 from ..validation import ClosedModel as _Strict
-from .jsonpath import parse_path
 from .selection import Select
 
 __all__ = ["Causes", "SimulatedRuns"]

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from ..jsonpath import select
 from .checkbase import SimulatedRuns
 from .definition import LabDefinition, Select
 from .integrity import LabImages, RunProblem, run_problem, workflow_problem
-from .jsonpath import select
 from .objects import created_at, pod_spec
 from .program import Program, program_of
 from .results import Outcome

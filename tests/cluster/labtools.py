@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 
 from kubedojo.classroom import grade_class
+from kubedojo.jsonpath import select
 from kubedojo.labs import LabDefinition, LabResult, LabRunner, ResultStore
 from kubedojo.labs.catalog import Catalog
-from kubedojo.labs.jsonpath import select
 
 PROJECT = Path(__file__).resolve().parents[2]
 CATALOG = Catalog(PROJECT)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from kubedojo.labs.jsonpath import parse_path, select
+from kubedojo.jsonpath import parse_path, select
 from kubedojo.quantity import parse_quantity, same_quantity
 
 

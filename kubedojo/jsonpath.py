@@ -1,4 +1,5 @@
-"""A small path language over Kubernetes objects (plain dicts), matching lists by predicate.
+"""A small path language over Kubernetes objects (plain dicts), matching lists by predicate: the labs'
+checks' and the add-ons' (a value set in upstream manifests).
 
 ``spec.template.spec.containers[name=train].args`` — dotted keys (a key with dots or slashes quoted:
 ``resources.limits["nvidia.com/gpu"]``); ``[key=value]`` keeps the list
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["parse_path", "select"]
+__all__ = ["parse_path", "select", "select_steps"]
 
 _SEGMENT = re.compile(r'\["([^"]+)"\]|([^.\[\]]+)|\[([^\]]*)\]')
 
@@ -62,7 +63,12 @@ def _step(values: list[Any], step: str) -> list[Any]:
 
 
 def select(obj: Any, path: str) -> list[Any]:
+    return select_steps(obj, parse_path(path))
+
+
+def select_steps(obj: Any, steps: list[str]) -> list[Any]:
+    """:func:`select` of a path already split into steps (:func:`parse_path`)."""
     values = [obj]
-    for step in parse_path(path):
+    for step in steps:
         values = _step(values, step)
     return values
