@@ -12,6 +12,7 @@ __all__ = [
     "COREDNS_VERSION",
     "GO_BUILD_FLAGS_VERSION",
     "HELM_VERSION",
+    "KATIB_VERSION",
     "KUBERNETES_VERSION",
     "KUBESPRAY_COMMIT",
     "KUBESPRAY_TREE",
@@ -80,6 +81,10 @@ training-operator, which the module proxy serves at this exact version (it lists
 
 TRAINING_OPERATOR_COMMIT = "4445c12aa62e4345b0c2c6ac9b215a70eca46ed7"
 """The commit the v1.9.4 tag names (upstream's manifests pin the image ``v1-93c5489``)."""
+
+KATIB_VERSION = "v0.19.0"
+"""Katib, Kubeflow's hyper-parameter tuner: the newest release (its Go programs from the module proxy;
+its Experiments run trials of batch Jobs or of the training operator's kinds)."""
 
 PAUSE_IMAGE_TAG = "3.10-kubedojo1"
 """Tag of the locally built pause (sandbox) image."""

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import shutil
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -210,6 +211,33 @@ class Addons:
                 max(1.0, deadline - time.monotonic()),
                 name=name,
             )
+
+    def _delete_custom_objects(self, release: Release, timeout: float) -> str:
+        """Delete the objects of the release's custom kinds in every namespace while its controller
+        still runs, and wait until they are gone: their finalizers (Katib's Experiments, Trials,
+        Suggestions) are the controller's to remove, and without it they, and the participants'
+        namespaces that hold them, could never be deleted. The CRDs stay. What was deleted, as
+        ``"3 Experiment, 3 Trial"`` ("" for nothing)."""
+        deadline = time.monotonic() + timeout
+        doomed: list[tuple[str, str, str | None, str]] = []
+        for crd in self.wrapped(release).crds:
+            if self.cluster.find(CRD_KIND, crd["metadata"]["name"]) is None:
+                continue
+            spec = crd["spec"]
+            version = next(
+                (v["name"] for v in spec.get("versions") or [] if v.get("storage")), spec.get("version")
+            )
+            api_version, kind = f"{spec['group']}/{version}", spec["names"]["kind"]
+            for obj in self.cluster.list(kind, None, api_version=api_version):
+                meta = obj["metadata"]
+                doomed.append((kind, meta["name"], meta.get("namespace"), api_version))
+        for kind, name, namespace, api_version in doomed:
+            self.cluster.delete(kind, name, namespace, api_version=api_version)
+        for kind, name, namespace, api_version in doomed:
+            left = max(1.0, deadline - time.monotonic())
+            self.cluster.wait_deleted(kind, name, namespace, left, api_version=api_version)
+        counts = Counter(kind for kind, *_ in doomed)
+        return ", ".join(f"{n} {kind}" for kind, n in counts.items())
 
     def chart_ref(self, release: Release) -> ChartRef:
         if release.manifests is not None:
@@ -420,7 +448,9 @@ class Addons:
 
     def uninstall(self, names: Sequence[str] = ()) -> list[ReleaseResult]:
         """Remove releases in reverse ``needs`` order (each waits for its objects to go). Their
-        namespaces and credential Secrets stay, so a reinstall keeps the same credentials."""
+        namespaces and credential Secrets stay, so a reinstall keeps the same credentials. A
+        release of upstream manifests first has the objects of its custom kinds deleted, everywhere
+        (:meth:`_delete_custom_objects`); its CRDs stay."""
         return asyncio.run(self._uninstall(names))
 
     async def _uninstall(self, names: Sequence[str]) -> list[ReleaseResult]:
@@ -450,8 +480,12 @@ class Addons:
             result = replace(base, action="absent", finished=started)
         else:
             self.observer.started(release.name, "uninstalling")
-            await self.helm.uninstall(release.name, release.namespace, self.releases.timeout(release))
-            result = replace(base, action="uninstalled", finished=time.monotonic())
+            timeout = self.releases.timeout(release)
+            removed = ""
+            if release.manifests is not None:
+                removed = await asyncio.to_thread(self._delete_custom_objects, release, timeout)
+            await self.helm.uninstall(release.name, release.namespace, timeout)
+            result = replace(base, action="uninstalled", detail=removed, finished=time.monotonic())
         self.observer.finished(result)
         return result
 

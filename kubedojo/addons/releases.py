@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
+from ..jsonpath import parse_path
 from ..validation import NamedItems, StrictModel, one_line
 from ..yamlfiles import read_yaml
 
@@ -127,11 +128,19 @@ class ChartImage(StrictModel):
             raise ValueError(f"{value!r} is not a dotted path of value keys (such as controller.image)")
         return value
 
-    @field_validator("upstream", "replaces")
+    @field_validator("upstream")
     @classmethod
     def _reference(cls, value: str) -> str:
         if value and not re.fullmatch(r"[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+:[A-Za-z0-9._-]+", value):
             raise ValueError(f"{value!r} is not an image reference with a registry and a tag")
+        return value
+
+    @field_validator("replaces")
+    @classmethod
+    def _replaced(cls, value: str) -> str:
+        """As the manifests write it: with a tag, the registry may be Docker Hub's implicit one."""
+        if value and not re.fullmatch(r"([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9._/-]+:[A-Za-z0-9._-]+", value):
+            raise ValueError(f"{value!r} is not an image reference with a tag")
         return value
 
     @model_validator(mode="after")
@@ -165,6 +174,10 @@ class ManifestSource(StrictModel):
     """Objects left out, as ``Kind/name`` (kubedojo makes namespaces itself)."""
     args: dict[str, list[str]] = Field(default_factory=dict)
     """Arguments added to a container: ``Kind/name/container`` -> arguments."""
+    set: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Values set in an object: ``Kind/name`` -> {path: value}, the path in the labs' path language
+    (``webhooks[name=mutator.pod.katib.kubeflow.org].failurePolicy``): what ``patches`` values cannot
+    reach, an element of a list."""
 
     @field_validator("sha256")
     @classmethod
@@ -179,6 +192,20 @@ class ManifestSource(StrictModel):
         for entry in value:
             if entry.count("/") != 1:
                 raise ValueError(f"{entry!r} is not Kind/name")
+        return value
+
+    @field_validator("set")
+    @classmethod
+    def _paths(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for entry, settings in value.items():
+            if entry.count("/") != 1:
+                raise ValueError(f"{entry!r} is not Kind/name")
+            for path in settings:
+                try:
+                    if parse_path(path)[-1].startswith("["):
+                        raise ValueError("it must end with a key")
+                except ValueError as exc:
+                    raise ValueError(f"{entry}: path {path!r}: {exc}") from None
         return value
 
     @field_validator("args")

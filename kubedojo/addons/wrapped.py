@@ -15,7 +15,8 @@ it the same way:
   ``images`` values (upstream reference -> reference in the cluster's registry) in place of the
   upstream references;
 * kubedojo's own changes, which are the same everywhere, are made when the chart is written:
-  objects dropped (``drop``) and container arguments added (``args``).
+  objects dropped (``drop``), container arguments added (``args``) and values set where a path
+  (the labs' path language) reaches into a list (``set``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
+from ..jsonpath import parse_path, select_steps
 from .bundle import pod_template_spec, sha256_of
 from .releases import ManifestSource, Release
 
@@ -105,6 +108,7 @@ def wrap(release: Release, objects: list[dict[str, Any]], into: Path) -> Wrapped
     rest: list[dict[str, Any]] = []
     dropped = set(source.drop)
     unused_args = dict(source.args)
+    unused_set = set(source.set)
     for obj in objects:
         key = f"{obj['kind']}/{obj['metadata']['name']}"
         if key in dropped:
@@ -114,11 +118,13 @@ def wrap(release: Release, objects: list[dict[str, Any]], into: Path) -> Wrapped
             crds.append(obj)
             continue
         obj = _with_args(obj, key, unused_args)
+        obj = _with_settings(obj, key, source.set.get(key, {}), release.name)
+        unused_set.discard(key)
         rest.append(obj)
-    if dropped or unused_args:
-        missing = sorted(dropped | set(unused_args))
+    if dropped or unused_args or unused_set:
+        missing = sorted(dropped | set(unused_args) | unused_set)
         raise ConfigError(
-            f"release {release.name}: the manifests have no {', '.join(missing)} (manifests.drop/args)"
+            f"release {release.name}: the manifests have no {', '.join(missing)} (manifests.drop/args/set)"
         )
     chart = {
         "apiVersion": "v2",
@@ -162,6 +168,23 @@ def _with_args(obj: dict[str, Any], key: str, args: dict[str, list[str]]) -> dic
         if extra is not None:
             container["args"] = [*(container.get("args") or []), *extra]
             del args[f"{key}/{container['name']}"]
+    return obj
+
+
+def _with_settings(
+    obj: dict[str, Any], key: str, settings: Mapping[str, Any], release: str
+) -> dict[str, Any]:
+    """``obj`` with each path of ``settings`` set to its value; a path that reaches nothing is an error."""
+    if not settings:
+        return obj
+    obj = json.loads(json.dumps(obj))
+    for path, value in settings.items():
+        *parents, last = parse_path(path)
+        targets = [t for t in select_steps(obj, parents) if isinstance(t, dict)]
+        if not targets:
+            raise ConfigError(f"release {release}: manifests.set: {key} has nothing at {path}")
+        for target in targets:
+            target[last] = value
     return obj
 
 

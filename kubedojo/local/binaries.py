@@ -38,6 +38,7 @@ from ..versions import (
     COREDNS_VERSION,
     GO_BUILD_FLAGS_VERSION,
     HELM_VERSION,
+    KATIB_VERSION,
     KUBE_NETWORK_POLICIES_VERSION,
     KUBERNETES_VERSION,
     KWOK_VERSION,
@@ -54,6 +55,10 @@ __all__ = [
     "CLUSTER_AUTOSCALER",
     "COREDNS",
     "HELM",
+    "KATIB_CONTROLLER",
+    "KATIB_DB_MANAGER",
+    "KATIB_GOPTUNA",
+    "KATIB_METRICS_COLLECTOR",
     "KUBEADM",
     "KUBERNETES",
     "KUBERNETES_PROGRAMS",
@@ -338,6 +343,24 @@ TRAINING_OPERATOR = GoProgramSet(
     # Upstream's Dockerfile builds this package alone (CGO off) and stamps no version.
     packages=("github.com/kubeflow/training-operator/cmd/training-operator.v1",),
 )
+
+
+def _katib(name: str, package: str) -> GoProgramSet:
+    """One of Katib's Go programs (each ``cmd/.../v1beta1`` package builds a program named v1beta1, so
+    each is a set of its own; they share Go's build cache)."""
+    return GoProgramSet(
+        name=f"katib-{name}",
+        module="github.com/kubeflow/katib",
+        version=KATIB_VERSION,
+        packages=(f"github.com/kubeflow/katib/cmd/{package}",),
+    )
+
+
+KATIB_CONTROLLER = _katib("controller", "katib-controller/v1beta1")
+KATIB_DB_MANAGER = _katib("db-manager", "db-manager/v1beta1")
+KATIB_METRICS_COLLECTOR = _katib("file-metricscollector", "metricscollector/v1beta1/file-metricscollector")
+KATIB_GOPTUNA = _katib("goptuna", "suggestion/goptuna/v1beta1")
+"""Katib's suggestion service on goptuna: ``random``, ``tpe``, ``cmaes`` and ``sobol``."""
 KWOK = GoProgramSet(
     name="kwok",
     module="sigs.k8s.io/kwok",

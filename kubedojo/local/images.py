@@ -42,6 +42,7 @@ from ..versions import (
     ARGO_VERSION,
     CLUSTER_AUTOSCALER_VERSION,
     COREDNS_VERSION,
+    KATIB_VERSION,
     MC_RELEASE,
     METRICS_SERVER_VERSION,
     MINIO_RELEASE,
@@ -52,6 +53,10 @@ from .binaries import (
     ARGO,
     CLUSTER_AUTOSCALER,
     COREDNS,
+    KATIB_CONTROLLER,
+    KATIB_DB_MANAGER,
+    KATIB_GOPTUNA,
+    KATIB_METRICS_COLLECTOR,
     MC,
     METRICS_SERVER,
     MINIO,
@@ -68,6 +73,11 @@ __all__ = [
     "CLUSTER_AUTOSCALER_IMAGE",
     "COREDNS_IMAGE",
     "IMAGES",
+    "KATIB_CONTROLLER_IMAGE",
+    "KATIB_DB_MANAGER_IMAGE",
+    "KATIB_GOPTUNA_IMAGE",
+    "KATIB_METRICS_COLLECTOR_IMAGE",
+    "KATIB_MYSQL_IMAGE",
     "LAB_BASES",
     "MC_IMAGE",
     "METRICS_SERVER_IMAGE",
@@ -124,6 +134,11 @@ class DebianImage(ImageRecipe):
     """``NAME=value`` settings besides ``PATH``."""
     links: tuple[tuple[str, str], ...] = ()
     """Symbolic links: (path in the image, target); their directories are made."""
+    assets: tuple[tuple[str, str], ...] = ()
+    """Executable files of kubedojo's own: (path in the image, asset name in kubedojo/local/assets)."""
+    shared_dirs: tuple[str, ...] = ()
+    """Directories any user may write in (mode 1777, as /tmp), for a program run as a user the
+    image does not know (the uid a Deployment gives it)."""
 
 
 @dataclass(frozen=True)
@@ -367,6 +382,59 @@ PYTORCH_INIT_IMAGE = DebianImage(
     "resolves (sh, seq and nslookup, which follows the pod's DNS search list; upstream uses alpine)",
     packages=("bind9-dnsutils",),
 )
+_KATIB_USER = "1000:1000"  # upstream's manifests run the controller and the database manager as 1000
+KATIB_CONTROLLER_IMAGE = BinaryImage(
+    "katib-controller",
+    f"{KATIB_VERSION}-kubedojo1",
+    "Katib's controller: Experiments, Suggestions, Trials, and its pod webhook",
+    programs=KATIB_CONTROLLER,
+    program="v1beta1",
+    path="/app/katib-controller",  # the manifests run ./katib-controller in /app
+    base=ADDON_BASE,
+    user=_KATIB_USER,
+    workdir="/app",
+)
+KATIB_DB_MANAGER_IMAGE = BinaryImage(
+    "katib-db-manager",
+    f"{KATIB_VERSION}-kubedojo1",
+    "Katib's database manager: the trials' observation logs, over gRPC",
+    programs=KATIB_DB_MANAGER,
+    program="v1beta1",
+    path="/app/katib-db-manager",
+    base=ADDON_BASE,
+    user=_KATIB_USER,
+    workdir="/app",
+)
+KATIB_METRICS_COLLECTOR_IMAGE = BinaryImage(
+    "katib-file-metrics-collector",
+    f"{KATIB_VERSION}-kubedojo1",
+    "Katib's metrics collector, the sidecar of every trial's pod (StdOut and File collectors)",
+    programs=KATIB_METRICS_COLLECTOR,
+    program="file-metricscollector",
+    path="/app/file-metricscollector",  # the controller gives the sidecar arguments only
+    base=ADDON_BASE,
+    workdir="/app",
+)
+KATIB_GOPTUNA_IMAGE = BinaryImage(
+    "katib-suggestion-goptuna",
+    f"{KATIB_VERSION}-kubedojo1",
+    "Katib's suggestion service on goptuna (random, tpe, cmaes, sobol)",
+    programs=KATIB_GOPTUNA,
+    program="v1beta1",
+    path="/opt/katib/goptuna-suggestion",
+    base=ADDON_BASE,
+    workdir="/opt/katib",
+)
+KATIB_MYSQL_IMAGE = DebianImage(
+    "katib-mysql",
+    "bookworm-1",
+    "Katib's database: Debian's MariaDB in place of MySQL 8, with kubedojo's entrypoint",
+    packages=("mariadb-server", "mariadb-client"),
+    entrypoint=("/usr/local/bin/katib-mysql-entrypoint",),
+    assets=(("/usr/local/bin/katib-mysql-entrypoint", "katib_mysql_entrypoint.sh"),),
+    # The Deployment runs it as uid 999, which Debian's image does not know: socket and pid go here.
+    shared_dirs=("/run/mysqld",),
+)
 ADDON_IMAGES: tuple[BinaryImage | DebianImage, ...] = (
     METRICS_SERVER_IMAGE,
     MINIO_IMAGE,
@@ -377,6 +445,11 @@ ADDON_IMAGES: tuple[BinaryImage | DebianImage, ...] = (
     CLUSTER_AUTOSCALER_IMAGE,
     TRAINING_OPERATOR_IMAGE,
     PYTORCH_INIT_IMAGE,
+    KATIB_CONTROLLER_IMAGE,
+    KATIB_DB_MANAGER_IMAGE,
+    KATIB_METRICS_COLLECTOR_IMAGE,
+    KATIB_GOPTUNA_IMAGE,
+    KATIB_MYSQL_IMAGE,
 )
 """The add-ons' images built here. The NVIDIA device plugin (cgo and NVML) and the NFS provisioner
 (no source served here) are not built: docs/addons.md."""
@@ -662,6 +735,12 @@ class ImageBuilder:
 
     def _build_debian(self, recipe: DebianImage, work: Path, log: Path) -> None:
         rootfs = self._debootstrap(work, log, recipe.packages)
+        for path, asset in recipe.assets:
+            _install_file(rootfs, path, _asset_bytes(asset))
+        for path in recipe.shared_dirs:
+            directory = rootfs / path.lstrip("/")
+            directory.mkdir(parents=True, exist_ok=True)
+            directory.chmod(0o1777)
         for path, target in recipe.links:
             link = rootfs / path.lstrip("/")
             link.parent.mkdir(parents=True, exist_ok=True)

@@ -97,7 +97,12 @@ def shipped_manifest_releases(names: list[str], directory: Path, timeout: float 
             )
         manifests["file"] = str(path)
         entry["manifests"] = manifests
-        entry["values"] = [str(REPO / "charts" / v) for v in entry.get("values", [])]
+        entry["values"] = [
+            str(REPO / "charts" / v)
+            if isinstance(v, str)
+            else {**v, "file": str(REPO / "charts" / v["file"])}
+            for v in entry.get("values", [])
+        ]
         releases.append(entry)
     path = directory / "releases.yaml"
     path.write_text(yaml.safe_dump({"defaults": {"timeout": timeout}, "releases": releases}))

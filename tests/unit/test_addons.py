@@ -224,6 +224,7 @@ def test_the_shipped_releases_file() -> None:
         "nvidia-device-plugin",
         "cluster-autoscaler",
         "training-operator",
+        "katib",
     }
     order = [r.name for level in levels(parsed.releases) for r in level]
     assert order.index("nfs-storage") < order.index("minio") < order.index("argo-workflows")

@@ -49,6 +49,12 @@ UPSTREAM = [
         },
     },
     {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": "hooks"},
+        "webhooks": [{"name": "first.example.org"}, {"name": "pods.example.org", "failurePolicy": "Fail"}],
+    },
+    {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "settings", "namespace": "kubeflow"},
@@ -79,6 +85,11 @@ def _releases(tmp_path: Path, file: str, sha256: str, **extra: Any) -> Any:
             "render": "kubectl kustomize example",
             "drop": ["Namespace/kubeflow"],
             "args": {"Deployment/operator/manager": [f"--init-image={INIT}"]},
+            "set": {
+                "MutatingWebhookConfiguration/hooks": {
+                    "webhooks[name=pods.example.org].failurePolicy": "Ignore"
+                }
+            },
         },
         "images": [{"replaces": IMAGE, "build": "operator"}, {"replaces": INIT, "build": "init"}],
         **extra,
@@ -92,7 +103,11 @@ def test_the_crds_are_set_apart_and_kubedojos_changes_made(tmp_path: Path) -> No
     wrapped = wrap(release, read_manifests(release.manifests, path), tmp_path / "wrapped")
     assert [c["metadata"]["name"] for c in wrapped.crds] == ["widgets.example.org"]
     kept = yaml.safe_load((wrapped.chart / "files" / "objects.yaml").read_text())
-    assert [o["kind"] for o in kept] == ["Deployment", "ConfigMap"], "Namespace dropped, CRD apart"
+    assert [o["kind"] for o in kept] == ["Deployment", "MutatingWebhookConfiguration", "ConfigMap"], (
+        "Namespace dropped, CRD apart"
+    )
+    first, pods = kept[1]["webhooks"]
+    assert pods["failurePolicy"] == "Ignore" and "failurePolicy" not in first, "only the element named"
     (manager,) = kept[0]["spec"]["template"]["spec"]["containers"]
     assert manager["args"] == [f"--init-image={INIT}"]
     chart = yaml.safe_load((wrapped.chart / "Chart.yaml").read_text())
@@ -128,8 +143,21 @@ def test_another_file_than_the_pinned_one_is_refused(tmp_path: Path) -> None:
 def test_a_document_that_is_no_object_is_refused_by_number(tmp_path: Path) -> None:
     path, sha256 = _upstream(tmp_path, [*UPSTREAM, {"kind": "ConfigMap"}])
     release = _releases(tmp_path, str(path), sha256).get("operator")
-    with pytest.raises(ConfigError, match="document 5 is not a Kubernetes object"):
+    with pytest.raises(ConfigError, match="document 6 is not a Kubernetes object"):
         read_manifests(release.manifests, path)
+
+
+def test_a_value_set_where_the_path_reaches_nothing_is_refused(tmp_path: Path) -> None:
+    path, sha256 = _upstream(tmp_path)
+    release = _releases(tmp_path, str(path), sha256).get("operator")
+    wrong = {
+        "MutatingWebhookConfiguration/hooks": {"webhooks[name=nodes.example.org].failurePolicy": "Ignore"}
+    }
+    other = release.model_copy(update={"manifests": release.manifests.model_copy(update={"set": wrong})})
+    with pytest.raises(
+        ConfigError, match=r"MutatingWebhookConfiguration/hooks has nothing at webhooks\[name=nodes"
+    ):
+        wrap(other, read_manifests(other.manifests, path), tmp_path / "wrapped")
 
 
 def test_a_change_naming_an_object_that_is_not_there_is_refused(tmp_path: Path) -> None:
@@ -191,13 +219,13 @@ def test_the_chart_renders_the_objects_with_the_images_and_patches_of_its_values
         return await helm.template(chart, release.name, values, release.namespace)
 
     by_kind = {o["kind"]: o for o in asyncio.run(go())}
-    assert set(by_kind) == {"Deployment", "ConfigMap"}
+    assert set(by_kind) == {"Deployment", "ConfigMap", "MutatingWebhookConfiguration"}
     deployment, config_map = by_kind["Deployment"], by_kind["ConfigMap"]
     assert deployment["spec"]["replicas"] == 2
     (manager,) = deployment["spec"]["template"]["spec"]["containers"]
     assert manager["image"] == "127.0.0.1:5000/kubedojo/operator:v1"
     assert manager["args"] == ["--init-image=127.0.0.1:5000/kubedojo/init:1"]
-    assert config_map["data"] == UPSTREAM[3]["data"], "upstream's text is data, not a template"
+    assert config_map["data"] == UPSTREAM[4]["data"], "upstream's text is data, not a template"
 
 
 def test_a_bundle_carries_the_upstream_file_and_installs_from_it(tmp_path: Path) -> None:
@@ -242,6 +270,11 @@ def test_a_sites_bundle_leaves_out_the_optional_add_ons_the_workshop_does_not_tu
     from kubedojo.addons.environment import optional_left_out
 
     shipped = str(Path(__file__).resolve().parents[2] / "charts" / "releases.yaml")
-    assert optional_left_out(parse_config({"charts": {"releases": shipped}})) == {"training-operator"}
+    assert optional_left_out(parse_config({"charts": {"releases": shipped}})) == {
+        "training-operator",
+        "katib",
+    }
     turned_on = {"charts": {"releases": shipped, "optional": ["training-operator"]}}
-    assert optional_left_out(parse_config(turned_on)) == frozenset()
+    assert optional_left_out(parse_config(turned_on)) == {"katib"}
+    every = {"charts": {"releases": shipped, "optional": ["training-operator", "katib"]}}
+    assert optional_left_out(parse_config(every)) == frozenset()

@@ -1,0 +1,177 @@
+"""Katib for real: the upstream manifests of v0.19.0 (``../shared/manifests``) installed as a release of
+the chart kubedojo writes around them, every program kubedojo's build (the controller, the database
+manager, the metrics collector and the goptuna suggestion service from Go modules; MariaDB in place of
+MySQL), with a generated database password. An Experiment of random search over two parameters runs
+its trials as batch Jobs, the metrics collector reads each trial's objective from its output, and the
+experiment ends with its best trial; uninstalling deletes the experiment it finds (its finalizers are the
+controller's) and leaves the CRDs only."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubedojo.addons import addons_environment
+from kubedojo.client.kube import KubeClient
+from kubedojo.client.kubeapi import condition_true
+from kubedojo.config import parse_config
+from kubedojo.local.images import (
+    ADDON_IMAGES,
+    BASE,
+    KATIB_CONTROLLER_IMAGE,
+    KATIB_GOPTUNA_IMAGE,
+    KATIB_METRICS_COLLECTOR_IMAGE,
+    KATIB_MYSQL_IMAGE,
+)
+from kubedojo.local.provider import LocalCluster
+from kubedojo.target import resolve_target
+
+from .conftest import STATE_DIR
+from .realcharts import REPO, shipped_manifest_releases
+
+pytestmark = pytest.mark.cluster
+
+KATIB = "kubeflow.org/v1beta1"
+INJECTION = {"katib.kubeflow.org/metrics-collector-injection": "enabled"}
+SCORE = (
+    "sleep 5; python3 -c 'import sys; lr, depth = float(sys.argv[1]), int(sys.argv[2]);"
+    ' print("accuracy=%.4f" % (0.9 + lr - depth / 100))\' ${trialParameters.lr} ${trialParameters.depth}'
+)
+"""A trial's work, one shell line: Katib's pod webhook joins the primary container's command with
+spaces, unquoted, and appends the redirection its metrics collector reads (a command with spaces in an
+argument, such as ``python3 -c CODE``, would fall apart). It lasts a few seconds: the collector,
+started after it, must find it still running (Katib's ``unable to find main pid`` otherwise)."""
+
+
+def _experiment(image: str) -> dict[str, Any]:
+    return {
+        "apiVersion": KATIB,
+        "kind": "Experiment",
+        "metadata": {"name": "random-search"},
+        "spec": {
+            "objective": {"type": "maximize", "goal": 0.999, "objectiveMetricName": "accuracy"},
+            "algorithm": {"algorithmName": "random"},
+            "parallelTrialCount": 2,
+            "maxTrialCount": 3,
+            "maxFailedTrialCount": 1,
+            "parameters": [
+                {"name": "lr", "parameterType": "double", "feasibleSpace": {"min": "0.01", "max": "0.09"}},
+                {"name": "depth", "parameterType": "int", "feasibleSpace": {"min": "1", "max": "5"}},
+            ],
+            "trialTemplate": {
+                "primaryContainerName": "training",
+                "retain": True,  # the trials' Jobs and pods stay for the test to read (Katib deletes them)
+                "trialParameters": [
+                    {"name": "lr", "reference": "lr"},
+                    {"name": "depth", "reference": "depth"},
+                ],
+                "trialSpec": {
+                    "apiVersion": "batch/v1",
+                    "kind": "Job",
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "restartPolicy": "Never",
+                                "containers": [
+                                    {
+                                        "name": "training",
+                                        "image": image,
+                                        # A command of its own: without one, the controller would read
+                                        # the image's entrypoint from a registry it cannot reach.
+                                        "command": ["sh", "-c", SCORE],
+                                    }
+                                ],
+                            }
+                        }
+                    },
+                },
+            },
+        },
+    }
+
+
+def test_an_experiment_runs_its_trials_and_names_the_best(
+    cluster: LocalCluster, admin: KubeClient, namespace: str, tmp_path: Path
+) -> None:
+    releases = shipped_manifest_releases(["katib"], tmp_path)
+    cluster.ensure_addon_images([i.name for i in ADDON_IMAGES if i.name.startswith("katib")])
+    cluster.build_images()  # the base image the trials run
+    config = parse_config({"local": {"state_dir": STATE_DIR}, "charts": {"optional": ["katib"]}})
+    with addons_environment(config, resolve_target(config, REPO), releases=str(releases)) as addons:
+        try:
+            (result,) = addons.install(["katib"])
+            assert result.action == "installed", result
+            kinds = {o["kind"] for o in asyncio.run(addons.helm.manifest("katib", "kubeflow"))}
+            assert "CustomResourceDefinition" not in kinds and "Namespace" not in kinds
+            assert admin.find("Deployment", "katib-ui", "kubeflow") is None, "the UI is not built here"
+            password = admin.read_secret("kubeflow", "katib-mysql-secrets") or {}
+            assert len(password.get("MYSQL_ROOT_PASSWORD", "")) == 40, "generated, not upstream's 'test'"
+            (database,) = admin.get("Deployment", "katib-mysql", "kubeflow")["spec"]["template"]["spec"][
+                "containers"
+            ]
+            assert database["image"] == KATIB_MYSQL_IMAGE.ref(cluster.registry)
+            config_map = admin.get("ConfigMap", "katib-config", "kubeflow")["data"]["katib-config.yaml"]
+            assert KATIB_METRICS_COLLECTOR_IMAGE.ref(cluster.registry) in config_map
+            assert KATIB_GOPTUNA_IMAGE.ref(cluster.registry) in config_map
+
+            admin.apply_one(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": namespace, "labels": INJECTION},
+                }
+            )
+            admin.apply_one(_experiment(BASE.ref(cluster.registry)), namespace)
+            experiment = admin.wait_for(
+                "Experiment random-search to end",
+                "Experiment",
+                lambda o: condition_true(o, "Succeeded") or condition_true(o, "Failed"),
+                420,
+                namespace,
+                name="random-search",
+                api_version=KATIB,
+            )
+            assert condition_true(experiment, "Succeeded"), experiment["status"]
+            trials = admin.list("Trial", namespace, api_version=KATIB)
+            assert len(trials) == 3, [t["metadata"]["name"] for t in trials]
+            for trial in trials:
+                assert condition_true(trial, "Succeeded"), trial["status"]
+                assigned = {a["name"]: a["value"] for a in trial["spec"]["parameterAssignments"]}
+                lr, depth = float(assigned["lr"]), int(assigned["depth"])
+                assert 0.01 <= lr <= 0.09 and 1 <= depth <= 5, assigned
+                (metric,) = trial["status"]["observation"]["metrics"]
+                assert metric["name"] == "accuracy"
+                assert abs(float(metric["latest"]) - (0.9 + lr - depth / 100)) < 1e-3, (metric, assigned)
+            best = experiment["status"]["currentOptimalTrial"]
+            values = [float(t["status"]["observation"]["metrics"][0]["latest"]) for t in trials]
+            assert float(best["observation"]["metrics"][0]["latest"]) == max(values)
+            # Each trial's pod ran kubedojo's metrics collector beside the training container.
+            pods = [
+                p
+                for p in admin.pods(namespace)
+                if any(c["name"] == "training" for c in p["spec"]["containers"])
+            ]
+            assert len(pods) == 3, [p["metadata"]["name"] for p in pods]
+            sidecars = {c["image"] for p in pods for c in p["spec"]["containers"] if c["name"] != "training"}
+            assert sidecars == {KATIB_METRICS_COLLECTOR_IMAGE.ref(cluster.registry)}, sidecars
+            assert KATIB_CONTROLLER_IMAGE.ref(cluster.registry) in {
+                c["image"]
+                for c in admin.get("Deployment", "katib-controller", "kubeflow")["spec"]["template"]["spec"][
+                    "containers"
+                ]
+            }
+        finally:
+            (removed,) = addons.uninstall(["katib"])
+    # The experiment was left in place: uninstalling deleted it and its trials while the controller,
+    # which removes their finalizers, still ran (else the namespace could never be deleted).
+    assert removed.action == "uninstalled" and "1 Experiment" in removed.detail, removed
+    assert "3 Trial" in removed.detail, removed
+    assert admin.list("Experiment", namespace, api_version=KATIB) == []
+    admin.delete("Namespace", namespace)
+    admin.wait_deleted("Namespace", namespace, None, 60)
+    admin.wait_deleted("Deployment", "katib-controller", "kubeflow", 60)
+    assert admin.find("MutatingWebhookConfiguration", "katib.kubeflow.org") is None
+    assert admin.find("CustomResourceDefinition", "experiments.kubeflow.org") is not None
