@@ -8,11 +8,14 @@ in CI (``CI`` set) that is a failure, never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -44,13 +47,59 @@ take that much of the suite's time."""
 NAMESPACE_LABEL = "kubedojo.dev/test"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+ADDON_BUILD_BESIDE = "KUBEDOJO_TEST_ADDON_BUILD_BESIDE"
+"""Set (by scripts/test) to a log file: the add-ons' images are built by ``invoke images.build
+--addons`` at the lowest CPU priority beside the tests that do not need them, which run first."""
+_addon_build: subprocess.Popen[bytes] | None = None
+
+
+def _needs_addon_images(item: pytest.Item) -> bool:
+    return "addon_images" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(
         key=lambda item: (
             item.get_closest_marker("disruptive") is not None,
             item.get_closest_marker("final") is not None,
+            _needs_addon_images(item),
         )
     )
+    log = os.environ.get(ADDON_BUILD_BESIDE)
+    if log and not config.option.collectonly and any(_needs_addon_images(i) for i in items):
+        global _addon_build
+        with open(log, "wb") as out:
+            _addon_build = subprocess.Popen(
+                ["nice", "-n", "19", "invoke", "images.build", "--addons"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                start_new_session=True,  # stopped with its Go builds if the session ends first
+            )
+
+
+def pytest_sessionfinish() -> None:
+    if _addon_build is not None and _addon_build.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(_addon_build.pid, signal.SIGTERM)
+        _addon_build.wait(60)
+
+
+@pytest.fixture(scope="session")
+def addon_images() -> None:
+    """The add-ons' images (Go programs) are built: waits for the build started beside the tests
+    (:data:`ADDON_BUILD_BESIDE`); without one, ``ensure_addon_images`` builds what a test needs."""
+    if _addon_build is None:
+        return
+    try:
+        code = _addon_build.wait(timeout=3600)
+    except subprocess.TimeoutExpired:
+        _addon_build.kill()
+        pytest.fail("building the add-ons' images took over an hour: see " + os.environ[ADDON_BUILD_BESIDE])
+    if code != 0:
+        log = os.environ[ADDON_BUILD_BESIDE]
+        tail = "\n".join(Path(log).read_text(errors="replace").splitlines()[-30:])
+        pytest.fail(f"building the add-ons' images failed (exit {code}), {log}:\n{tail}")
 
 
 def _unusable_reason() -> str | None:
@@ -261,7 +310,9 @@ def participant(cluster: LocalCluster, admin: KubeClient, namespace: str) -> Ite
 
 
 @pytest.fixture(scope="session")
-def argo_addons(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Addons]:
+def argo_addons(
+    cluster: LocalCluster, addon_images: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Addons]:
     """MinIO and Argo Workflows installed from the real charts, once for the workflow labs
     (test_lab_workflows) and the add-ons' own tests (test_minio_argo, whose last test uninstalls
     them and checks that nothing is left); uninstalled at the end in any case."""
@@ -284,7 +335,9 @@ def argo_addons(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="session")
-def training_operator(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Addons]:
+def training_operator(
+    cluster: LocalCluster, addon_images: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Addons]:
     """Kubeflow's training operator installed from its upstream manifests once, for lab 11
     (test_lab_pytorchjob) and its own tests (test_training_operator, whose last test uninstalls it);
     uninstalled at the end in any case."""

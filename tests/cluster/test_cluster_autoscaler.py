@@ -36,7 +36,7 @@ from .helpers import wait_event
 from .labtools import CATALOG, assert_full_marks, assert_partial, every_route, named, run, variant
 from .realcharts import REPO, shipped_releases
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("addon_images")]
 
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 

@@ -32,7 +32,7 @@ from kubedojo.target import resolve_target
 from .conftest import STATE_DIR
 from .realcharts import REPO, shipped_manifest_releases
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("addon_images")]
 
 KATIB = "kubeflow.org/v1beta1"
 INJECTION = {"katib.kubeflow.org/metrics-collector-injection": "enabled"}

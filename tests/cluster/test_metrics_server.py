@@ -33,7 +33,7 @@ from .labtools import CATALOG
 from .realcharts import REPO, shipped_release
 from .test_supervisor import COMPONENTS
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("addon_images")]
 
 PACKAGED_SHA256 = "85286190cee95cddb3bba410a7e3b6ac948071c2ad7d85b020207fc846587bf8"
 """The digest this test trusts: PROVENANCE.md's for this archive, ``helm package`` of the chart's

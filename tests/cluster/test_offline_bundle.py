@@ -40,7 +40,7 @@ from kubedojo.versions import MC_VERSION, MINIO_VERSION
 from .conftest import STATE_DIR
 from .realcharts import REPO, shipped_releases
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("addon_images")]
 
 RELEASES = [
     "nfs-storage",
