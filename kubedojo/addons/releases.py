@@ -25,6 +25,8 @@ __all__ = [
     "ChartImage",
     "Credential",
     "ManifestSource",
+    "ParticipantAccess",
+    "PodPort",
     "Release",
     "ReleasesFile",
     "When",
@@ -217,6 +219,23 @@ class ManifestSource(StrictModel):
         return value
 
 
+class PodPort(StrictModel):
+    """Some of a release's pods (``pods``: their labels) and one TCP port of theirs."""
+
+    pods: dict[str, str] = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+
+
+class ParticipantAccess(StrictModel):
+    """What of a release participants' pods may connect to (``reach``) and which of its pods may
+    connect to participants' pods (``reached_by``, on their port): each participant namespace's
+    NetworkPolicies allow exactly these, by the release's namespace name (which participants cannot
+    take), whether or not the release is installed yet (docs/classroom.md, "Network")."""
+
+    reach: list[PodPort] = Field(default_factory=list)
+    reached_by: list[PodPort] = Field(default_factory=list)
+
+
 class Release(StrictModel):
     name: str
     chart: str
@@ -249,6 +268,8 @@ class Release(StrictModel):
     shared_service: bool = False
     """Participants' pods may connect to its pods: its namespace is labelled
     ``kubedojo.dev/shared-services: "true"``, which their namespaces' default NetworkPolicies allow."""
+    participants: ParticipantAccess = Field(default_factory=ParticipantAccess)
+    """Narrower than ``shared_service``: some of its pods, on one port each (:class:`ParticipantAccess`)."""
 
     @field_validator("values", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from ..addons.releases import load_releases
 from ..client.registry import RegistryClient
 from ..config import WorkshopConfig
 from ..labs.definition import LabDefinition
@@ -69,6 +70,7 @@ def class_environment(config: WorkshopConfig, target: ClusterTarget) -> Iterator
             Path(config.classroom.output_dir),
             config.labs.namespace_prefix,
             services=ClusterServices(client, target.registry, target.base_image, target.push_images),
+            addons=load_releases(Path(config.charts.releases).expanduser()).releases,
         )
         yield ClassEnvironment(
             classroom,

@@ -8,6 +8,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..addons.releases import Release
 from ..config import ClassNetworkSettings, ClassSettings
 from ..labels import CLASS_LABEL, MANAGED, PARTICIPANT_LABEL, POD_SECURITY, SHARED_SERVICES
 from ..labs.workflowaccess import workflow_access_objects
@@ -18,6 +19,7 @@ __all__ = [
     "CLASS_LABEL",
     "EGRESS_POLICY",
     "INGRESS_POLICY",
+    "KATIB_INJECTION",
     "MANAGED",
     "NODE_READER",
     "NON_PUBLIC_IPV4",
@@ -48,6 +50,10 @@ CLUSTER_DNS_PORTS = (53, 1053)
 """The cluster DNS pods' ports, as NetworkPolicies see them (after the Service's DNAT): 1053 on the
 local cluster (its CoreDNS listens there, the Service maps 53 to it), 53 elsewhere (kubespray)."""
 
+KATIB_INJECTION = {"katib.kubeflow.org/metrics-collector-injection": "enabled"}
+"""The label by which Katib's pod webhook adds its metrics collector to a trial's pods: on every
+participant's namespace (it does nothing where Katib is not installed)."""
+
 ApiEndpoint = tuple[str, int]
 """An address and port where the API server receives what pods send to the ``kubernetes`` Service."""
 
@@ -56,8 +62,9 @@ _READ = ["get", "list", "watch"]
 
 
 def role_rules() -> list[dict[str, Any]]:
-    """Jobs, Argo Workflows, PyTorchJobs and their pods (with logs), ConfigMaps and claims: what the
-    labs use; the pods' metrics (``kubectl top pod``). No Secrets, no RBAC, nothing of Argo's but
+    """Jobs, Argo Workflows, PyTorchJobs, Katib Experiments (their Trials and Suggestions read only:
+    the controller's) and their pods (with logs), ConfigMaps and claims: what the labs use; the pods'
+    metrics (``kubectl top pod``). No Secrets, no RBAC, nothing of Argo's but
     Workflows (not the controller's configuration, not the task results its executor reports),
     nothing cluster-wide (a Role cannot grant that anyway). A Workflow's status is the controller's:
     the admission policy of :mod:`.workflowpolicy` refuses a participant's writing it; a PyTorchJob's
@@ -65,7 +72,8 @@ def role_rules() -> list[dict[str, Any]]:
     return [
         {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": _ALL},
         {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": _ALL},
-        {"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs"], "verbs": _ALL},
+        {"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs", "experiments"], "verbs": _ALL},
+        {"apiGroups": ["kubeflow.org"], "resources": ["trials", "suggestions"], "verbs": _READ},
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "create", "delete"]},
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
         {"apiGroups": [""], "resources": ["configmaps", "persistentvolumeclaims"], "verbs": _ALL},
@@ -124,6 +132,7 @@ def network_policies(
     labels: Mapping[str, str],
     network: ClassNetworkSettings,
     endpoints: Sequence[ApiEndpoint],
+    addons: Sequence[Release] = (),
 ) -> list[dict[str, Any]]:
     """A participant's namespace's NetworkPolicies, for every pod in it.
 
@@ -134,13 +143,28 @@ def network_policies(
     (``endpoints``: addresses, not pods, so an ipBlock); to shared services; with
     ``network.internet`` to every public IPv4 address; and to ``network.egress_cidrs``. Everything
     else — above all other participants' pods and Services, which are pods behind a DNAT — is
-    refused.
+    refused. Besides, the pods and ports the ``addons`` name (:class:`~kubedojo.addons.releases.
+    ParticipantAccess`: Katib's database manager, reached by trials' metrics collectors; Katib's
+    controller, reaching the suggestion service it runs in the participant's namespace), selected by
+    their namespace's name, which the API server sets and participants cannot take.
     """
 
     def meta(name: str) -> dict[str, Any]:
         return {"name": name, "namespace": namespace, "labels": dict(labels)}
 
+    def addon_pods(release: Release, pods: Mapping[str, str]) -> dict[str, Any]:
+        return {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": release.namespace}},
+            "podSelector": {"matchLabels": dict(pods)},
+        }
+
     shared = {"namespaceSelector": {"matchLabels": dict(SHARED_SERVICES)}}
+    ingress: list[dict[str, Any]] = [{"from": [{"podSelector": {}}, shared]}]
+    ingress += [
+        {"from": [addon_pods(release, peer.pods)], "ports": [_port("TCP", peer.port)]}
+        for release in addons
+        for peer in release.participants.reached_by
+    ]
     both = ("UDP", "TCP")
     egress: list[dict[str, Any]] = [
         {"to": [{"podSelector": {}}]},
@@ -163,6 +187,11 @@ def network_policies(
             }
         )
     egress.append({"to": [shared]})
+    egress += [
+        {"to": [addon_pods(release, peer.pods)], "ports": [_port("TCP", peer.port)]}
+        for release in addons
+        for peer in release.participants.reach
+    ]
     if network.internet:
         egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(NON_PUBLIC_IPV4)}}]})
     if network.egress_cidrs:
@@ -175,7 +204,7 @@ def network_policies(
             "spec": {
                 "podSelector": {},
                 "policyTypes": ["Ingress"],
-                "ingress": [{"from": [{"podSelector": {}}, shared]}],
+                "ingress": ingress,
             },
         },
         {
@@ -193,9 +222,11 @@ def participant_objects(
     settings: ClassSettings,
     class_name: str,
     endpoints: Sequence[ApiEndpoint],
+    addons: Sequence[Release] = (),
 ) -> list[dict[str, Any]]:
     """Everything a participant gets, in the order to apply it; ``endpoints``: the API server's
-    (:func:`api_endpoints`), which their pods may reach."""
+    (:func:`api_endpoints`), which their pods may reach; ``addons``: the releases whose pods they
+    may reach or be reached by (:func:`network_policies`)."""
     labels = {**MANAGED, CLASS_LABEL: class_name, PARTICIPANT_LABEL: person.name}
     annotations = {
         k: v for k, v in (("kubedojo.dev/email", person.email), ("kubedojo.dev/group", person.group)) if v
@@ -220,7 +251,11 @@ def participant_objects(
         {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": namespace, "labels": {**labels, **POD_SECURITY}, "annotations": annotations},
+            "metadata": {
+                "name": namespace,
+                "labels": {**labels, **POD_SECURITY, **KATIB_INJECTION},
+                "annotations": annotations,
+            },
         },
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(SERVICE_ACCOUNT)},
         {
@@ -268,5 +303,5 @@ def participant_objects(
             },
         },
         *workflow_access_objects(namespace, labels),
-        *network_policies(namespace, labels, settings.network, endpoints),
+        *network_policies(namespace, labels, settings.network, endpoints, addons),
     ]

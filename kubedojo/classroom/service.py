@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from ..addons.releases import Release
 from ..client.kubeapi import KubeAPI
 from ..config import ClassSettings
 from ..errors import ApiError, ClusterError, ConfigError
@@ -72,6 +73,7 @@ class Classroom:
         namespace_prefix: str,
         class_name: str = "workshop",
         services: LabServices | None = None,
+        addons: Sequence[Release] = (),
     ) -> None:
         self.client = client
         self.settings = settings
@@ -81,6 +83,9 @@ class Classroom:
         self.class_name = class_name
         self.services = services
         """kubedojo's services the labs use (:mod:`kubedojo.labs.services`); None: not made here."""
+        self.addons = list(addons)
+        """The add-ons' releases, for what of them participants' pods may reach
+        (:func:`~.objects.network_policies`)."""
 
     def namespace(self, name: str) -> str:
         return self.prefix + name
@@ -108,7 +113,7 @@ class Classroom:
         for person in people:
             namespace = self.namespace(person.name)
             changed = self.client.apply(
-                participant_objects(person, namespace, self.settings, self.class_name, endpoints)
+                participant_objects(person, namespace, self.settings, self.class_name, endpoints, self.addons)
             )
             for lab in labs:
                 changed += provide_node_volumes(self.client, lab, namespace)

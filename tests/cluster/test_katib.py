@@ -1,7 +1,8 @@
 """Katib for real: the upstream manifests of v0.19.0 (``../shared/manifests``) installed as a release of
 the chart kubedojo writes around them, every program kubedojo's build (the controller, the database
 manager, the metrics collector and the goptuna suggestion service from Go modules; MariaDB in place of
-MySQL), with a generated database password. An Experiment of random search over two parameters runs
+MySQL), with a generated database password. A participant's Experiment of random search over two
+parameters, made with their own credentials in their namespace (its NetworkPolicies in force), runs
 its trials as batch Jobs, the metrics collector reads each trial's objective from its output, and the
 experiment ends with its best trial; uninstalling deletes the experiment it finds (its finalizers are the
 controller's) and leaves the CRDs only."""
@@ -15,9 +16,13 @@ from typing import Any
 import pytest
 
 from kubedojo.addons import addons_environment
+from kubedojo.addons.releases import load_releases
+from kubedojo.classroom import Classroom, Participant
+from kubedojo.classroom.objects import SERVICE_ACCOUNT
 from kubedojo.client.kube import KubeClient
 from kubedojo.client.kubeapi import condition_true
 from kubedojo.config import parse_config
+from kubedojo.errors import Forbidden
 from kubedojo.local.images import (
     ADDON_IMAGES,
     BASE,
@@ -36,6 +41,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("addon_images")]
 
 KATIB = "kubeflow.org/v1beta1"
 INJECTION = {"katib.kubeflow.org/metrics-collector-injection": "enabled"}
+"""On every participant's namespace: Katib's pod webhook adds its metrics collector there."""
 SCORE = (
     "sleep 5; python3 -c 'import sys; lr, depth = float(sys.argv[1]), int(sys.argv[2]);"
     ' print("accuracy=%.4f" % (0.9 + lr - depth / 100))\' ${trialParameters.lr} ${trialParameters.depth}'
@@ -93,10 +99,26 @@ def _experiment(image: str) -> dict[str, Any]:
     }
 
 
-def test_an_experiment_runs_its_trials_and_names_the_best(
-    cluster: LocalCluster, admin: KubeClient, namespace: str, tmp_path: Path
+def test_a_participants_experiment_runs_its_trials_and_names_the_best(
+    cluster: LocalCluster, admin: KubeClient, tmp_path: Path
 ) -> None:
     releases = shipped_manifest_releases(["katib"], tmp_path)
+    # A class of one, as class.setup makes it: Role, quota, limits, and the NetworkPolicies that let
+    # exactly Katib's database manager and controller through (tests/unit/test_classroom.py).
+    shipped = load_releases(REPO / "charts" / "releases.yaml").releases
+    room = Classroom(
+        admin,
+        parse_config({}).classroom,
+        cluster.kubeconfig_path,
+        tmp_path / "class",
+        "kdt-katib-",
+        "kdt",
+        addons=shipped,
+    )
+    room.setup([Participant("kate")], "Katib")
+    namespace = room.namespace("kate")
+    token = admin.request_token(namespace, SERVICE_ACCOUNT, 600)
+    kate = KubeClient.from_token(cluster.layout.api_url, cluster.state.pki / "ca.crt", token)
     cluster.ensure_addon_images([i.name for i in ADDON_IMAGES if i.name.startswith("katib")])
     cluster.build_images()  # the base image the trials run
     config = parse_config({"local": {"state_dir": STATE_DIR}, "charts": {"optional": ["katib"]}})
@@ -117,15 +139,9 @@ def test_an_experiment_runs_its_trials_and_names_the_best(
             assert KATIB_METRICS_COLLECTOR_IMAGE.ref(cluster.registry) in config_map
             assert KATIB_GOPTUNA_IMAGE.ref(cluster.registry) in config_map
 
-            admin.apply_one(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Namespace",
-                    "metadata": {"name": namespace, "labels": INJECTION},
-                }
-            )
-            admin.apply_one(_experiment(BASE.ref(cluster.registry)), namespace)
-            experiment = admin.wait_for(
+            assert admin.get("Namespace", namespace)["metadata"]["labels"].items() >= INJECTION.items()
+            kate.apply_one(_experiment(BASE.ref(cluster.registry)), namespace)
+            experiment = kate.wait_for(
                 "Experiment random-search to end",
                 "Experiment",
                 lambda o: condition_true(o, "Succeeded") or condition_true(o, "Failed"),
@@ -135,7 +151,9 @@ def test_an_experiment_runs_its_trials_and_names_the_best(
                 api_version=KATIB,
             )
             assert condition_true(experiment, "Succeeded"), experiment["status"]
-            trials = admin.list("Trial", namespace, api_version=KATIB)
+            trials = kate.list("Trial", namespace, api_version=KATIB)
+            with pytest.raises(Forbidden):  # the controller's to write
+                kate.delete("Trial", trials[0]["metadata"]["name"], namespace, api_version=KATIB)
             assert len(trials) == 3, [t["metadata"]["name"] for t in trials]
             for trial in trials:
                 assert condition_true(trial, "Succeeded"), trial["status"]
@@ -165,13 +183,14 @@ def test_an_experiment_runs_its_trials_and_names_the_best(
             }
         finally:
             (removed,) = addons.uninstall(["katib"])
+            kate.close()
     # The experiment was left in place: uninstalling deleted it and its trials while the controller,
     # which removes their finalizers, still ran (else the namespace could never be deleted).
     assert removed.action == "uninstalled" and "1 Experiment" in removed.detail, removed
     assert "3 Trial" in removed.detail, removed
     assert admin.list("Experiment", namespace, api_version=KATIB) == []
-    admin.delete("Namespace", namespace)
-    admin.wait_deleted("Namespace", namespace, None, 60)
+    room.teardown(timeout=60)
+    assert admin.find("Namespace", namespace) is None
     admin.wait_deleted("Deployment", "katib-controller", "kubeflow", 60)
     assert admin.find("MutatingWebhookConfiguration", "katib.kubeflow.org") is None
     assert admin.find("CustomResourceDefinition", "experiments.kubeflow.org") is not None

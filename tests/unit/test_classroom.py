@@ -278,3 +278,82 @@ def test_scoreboard_html_is_self_contained_and_escaped() -> None:
     assert "</script>" not in payload
     data = json.loads(payload.replace("<\\/", "</"))
     assert data["rows"][0]["labs"]["l1"]["checks"][1]["hint"] == "try </script> this"
+
+
+def test_katibs_database_manager_and_controller_are_the_only_add_on_pods_let_through() -> None:
+    """The shipped releases.yaml opens a participant's namespace to two of Katib's pods on one port
+    each, picked by the release's namespace name (the API server sets that label; a participant
+    cannot give it to a namespace, nor label one): not to its MySQL, not to the training operator."""
+    from kubedojo.addons.releases import load_releases
+
+    shipped = load_releases(Path(__file__).resolve().parents[2] / "charts" / "releases.yaml").releases
+    settings = parse_config({}).classroom
+    ingress, egress = network_policies("ns", {}, settings.network, [], shipped)
+    kubeflow = {"kubernetes.io/metadata.name": "kubeflow"}
+    let_in = [r for r in ingress["spec"]["ingress"] if "ports" in r]
+    assert let_in == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {"matchLabels": kubeflow},
+                    "podSelector": {"matchLabels": {"katib.kubeflow.org/component": "controller"}},
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": 6789}],
+        }
+    ]
+    to_kubeflow = [
+        r
+        for r in egress["spec"]["egress"]
+        if any(p.get("namespaceSelector", {}).get("matchLabels") == kubeflow for p in r["to"])
+    ]
+    assert to_kubeflow == [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": kubeflow},
+                    "podSelector": {"matchLabels": {"katib.kubeflow.org/component": "db-manager"}},
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": 6789}],
+        }
+    ]
+    # Without add-ons, the policies are as before: own namespace and shared services only.
+    alone = network_policies("ns", {}, settings.network, [])[0]["spec"]["ingress"]
+    assert alone == [
+        {
+            "from": [
+                {"podSelector": {}},
+                {"namespaceSelector": {"matchLabels": {"kubedojo.dev/shared-services": "true"}}},
+            ]
+        }
+    ]
+
+
+def test_a_participant_may_run_katib_experiments_and_only_read_their_trials() -> None:
+    rules = {
+        (g, r): set(rule["verbs"])
+        for rule in role_rules()
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+    }
+    assert {"create", "delete", "get", "watch"} <= rules[("kubeflow.org", "experiments")]
+    assert (
+        rules[("kubeflow.org", "trials")]
+        == rules[("kubeflow.org", "suggestions")]
+        == {"get", "list", "watch"}
+    )
+    assert ("kubeflow.org", "experiments/status") not in rules
+
+
+def test_a_release_opened_to_participants_names_labels_and_a_port() -> None:
+    from kubedojo.addons.releases import parse_releases
+
+    base = {"name": "x", "chart": "c", "version": "1.0.0", "namespace": "n"}
+    for access, field in (
+        ({"reach": [{"pods": {}, "port": 1}]}, "pods"),
+        ({"reach": [{"pods": {"a": "b"}, "port": 70000}]}, "port"),
+        ({"reached": []}, "reached"),
+    ):
+        with pytest.raises(ConfigError, match=field):
+            parse_releases({"releases": [{**base, "participants": access}]}, Path("releases.yaml"))
