@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from .conftest import REPO, STANDIN, THREE
@@ -87,7 +88,18 @@ def test_ctrl_c_cancels_the_run_cleanly(make_site, tmp_path, test_hosts) -> None
     site = make_site(THREE)
     env = {**os.environ, "KUBEDOJO_WORKSHOP": str(_workshop(tmp_path))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "cluster.up", "-i", str(site), "--skip-preflight"],
+        # faulthandler: a run that does not stop is made to show where each thread is (below)
+        [
+            sys.executable,
+            "-X",
+            "faulthandler",
+            "-m",
+            "invoke",
+            "cluster.up",
+            "-i",
+            str(site),
+            "--skip-preflight",
+        ],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -103,13 +115,37 @@ def test_ctrl_c_cancels_the_run_cleanly(make_site, tmp_path, test_hosts) -> None
             sleeping = any("Download the binaries" in _text_if_there(p) for p in events.glob("*.json"))
     assert sleeping, "the run never reached the slow task"
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
-    _, err = process.communicate(timeout=90)
+    try:
+        _, err = process.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the run did not stop within 90 s of Ctrl-C:\n{_where_it_hangs(process)}")
     assert process.returncode == 130, err
     lines = [ln for ln in err.splitlines() if ln.startswith("kubedojo: ")]
     assert len(lines) == 1 and "was cancelled" in lines[0], err
     assert "Traceback" not in err
     run = sorted((site / "runs").glob("*-up"))[-1]
     assert (run / "status").read_text().strip() == "canceled"
+
+
+def _where_it_hangs(process: subprocess.Popen[str]) -> str:
+    """What a run that does not stop is doing: its processes, and each of its Python threads' stack
+    (faulthandler prints them on SIGABRT). A CI run once failed here, never reproduced by hand."""
+    listing = subprocess.run(
+        ["ps", "-e", "-o", "pid,ppid,pgid,sid,stat,etime,args", "--forest"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.splitlines()
+    tree = "\n".join(
+        line for line in listing[1:] if any(w in line for w in ("invoke", "ansible", "ssh", "sleep"))
+    )
+    os.kill(process.pid, signal.SIGABRT)
+    try:
+        _, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+    return f"{tree}\n{err}"
 
 
 def _text_if_there(path: Path) -> str:
