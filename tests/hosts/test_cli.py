@@ -106,6 +106,10 @@ def test_ctrl_c_cancels_the_run_cleanly(make_site, tmp_path, test_hosts) -> None
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # As a terminal's foreground command has it: SIGINT neither ignored nor blocked, whatever this
+        # test process inherited (a command started in the background by a shell without job
+        # control ignores SIGINT, and its children inherit that).
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + 120
     sleeping = False
@@ -127,6 +131,11 @@ def test_ctrl_c_cancels_the_run_cleanly(make_site, tmp_path, test_hosts) -> None
     assert (run / "status").read_text().strip() == "canceled"
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _where_it_hangs(process: subprocess.Popen[str]) -> str:
     """What a run that does not stop is doing: its processes, and each of its Python threads' stack
     (faulthandler prints them on SIGABRT). A CI run once failed here, never reproduced by hand."""
@@ -139,6 +148,13 @@ def _where_it_hangs(process: subprocess.Popen[str]) -> str:
     tree = "\n".join(
         line for line in listing[1:] if any(w in line for w in ("invoke", "ansible", "ssh", "sleep"))
     )
+    try:  # which signals it ignores, blocks and catches (bit n-1 is signal n; SIGINT is 2)
+        masks = [
+            ln for ln in Path(f"/proc/{process.pid}/status").read_text().splitlines() if ln.startswith("Sig")
+        ]
+    except OSError:
+        masks = []
+    tree = "\n".join([*masks, tree])
     os.kill(process.pid, signal.SIGABRT)
     try:
         _, err = process.communicate(timeout=30)
