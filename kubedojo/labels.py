@@ -12,6 +12,7 @@ __all__ = [
     "NODE_VOLUME_LABEL",
     "PARTICIPANT_LABEL",
     "POD_SECURITY",
+    "RELEASE_LABEL",
     "SHARED_SERVICES",
     "SHARED_SERVICES_LABEL",
     "SIM_POOL_LABEL",
@@ -20,6 +21,9 @@ __all__ = [
 ]
 
 MANAGED = {"app.kubernetes.io/managed-by": "kubedojo"}
+RELEASE_LABEL = "kubedojo.dev/release"
+"""On the CRDs kubedojo applies for a release of upstream manifests: the release's name (uninstalling
+it finds its custom kinds by this label, without the upstream file)."""
 """On everything kubedojo creates."""
 PARTICIPANT_LABEL = "kubedojo.dev/participant"
 """On a participant's namespace: whose it is."""

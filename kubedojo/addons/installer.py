@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from ..client.helm import ChartRef, HelmClient
 from ..client.kubeapi import KubeAPI, condition_true
 from ..errors import AddonError, ConfigError, NotRunningError
-from ..labels import SHARED_SERVICES
+from ..labels import RELEASE_LABEL, SHARED_SERVICES
 from .bundle import Bundle, BundledChart, images_in, sha256_of
 from .context import ClusterFacts, release_applies, render_values
 from .credentials import MANAGED_LABEL, ensure_credentials
@@ -200,7 +200,9 @@ class Addons:
         """Apply the release's CRDs server-side and wait until the API server serves each."""
         crds = self.wrapped(release).crds
         for crd in crds:
-            self.cluster.apply_one(crd)
+            meta = crd["metadata"]
+            labels = {**(meta.get("labels") or {}), RELEASE_LABEL: release.name}
+            self.cluster.apply_one({**crd, "metadata": {**meta, "labels": labels}})
         deadline = time.monotonic() + timeout
         for crd in crds:
             name = crd["metadata"]["name"]
@@ -216,13 +218,12 @@ class Addons:
         """Delete the objects of the release's custom kinds in every namespace while its controller
         still runs, and wait until they are gone: their finalizers (Katib's Experiments, Trials,
         Suggestions) are the controller's to remove, and without it they, and the participants'
-        namespaces that hold them, could never be deleted. The CRDs stay. What was deleted, as
-        ``"3 Experiment, 3 Trial"`` ("" for nothing)."""
+        namespaces that hold them, could never be deleted. The CRDs stay. The kinds are those of the
+        CRDs installed for the release (:data:`~kubedojo.labels.RELEASE_LABEL`), so the upstream file
+        is not needed. What was deleted, as ``"3 Experiment, 3 Trial"`` ("" for nothing)."""
         deadline = time.monotonic() + timeout
         doomed: list[tuple[str, str, str | None, str]] = []
-        for crd in self.wrapped(release).crds:
-            if self.cluster.find(CRD_KIND, crd["metadata"]["name"]) is None:
-                continue
+        for crd in self.cluster.list(CRD_KIND, label_selector=f"{RELEASE_LABEL}={release.name}"):
             spec = crd["spec"]
             version = next(
                 (v["name"] for v in spec.get("versions") or [] if v.get("storage")), spec.get("version")

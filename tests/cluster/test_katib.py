@@ -23,6 +23,7 @@ from kubedojo.client.kube import KubeClient
 from kubedojo.client.kubeapi import condition_true
 from kubedojo.config import parse_config
 from kubedojo.errors import Forbidden
+from kubedojo.labels import RELEASE_LABEL
 from kubedojo.local.images import (
     ADDON_IMAGES,
     BASE,
@@ -193,4 +194,5 @@ def test_a_participants_experiment_runs_its_trials_and_names_the_best(
     assert admin.find("Namespace", namespace) is None
     admin.wait_deleted("Deployment", "katib-controller", "kubeflow", 60)
     assert admin.find("MutatingWebhookConfiguration", "katib.kubeflow.org") is None
-    assert admin.find("CustomResourceDefinition", "experiments.kubeflow.org") is not None
+    crd = admin.find("CustomResourceDefinition", "experiments.kubeflow.org")
+    assert crd is not None and crd["metadata"]["labels"][RELEASE_LABEL] == "katib", crd and crd["metadata"]
