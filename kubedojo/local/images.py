@@ -385,7 +385,7 @@ PYTORCH_INIT_IMAGE = DebianImage(
 _KATIB_USER = "1000:1000"  # upstream's manifests run the controller and the database manager as 1000
 KATIB_CONTROLLER_IMAGE = BinaryImage(
     "katib-controller",
-    f"{KATIB_VERSION}-kubedojo1",
+    f"{KATIB_VERSION}-kubedojo2",
     "Katib's controller: Experiments, Suggestions, Trials, and its pod webhook",
     programs=KATIB_CONTROLLER,
     program="v1beta1",
