@@ -8,12 +8,16 @@
    Experiment's ``Succeeded``, and each trial's seconds from creation to completion; the memory of
    Katib's pods (controller, database manager, MariaDB) and of the experiment's suggestion service,
    sampled from their memory cgroups (the training operator benchmark's sampler).
-3. **Uninstall** with the Experiment still there (kubedojo deletes it first, while the controller
+3. **Lab 12** (``--lab-rounds``, default 2): ``lab.run`` of its reference solution (four trials of
+   ``train_trial.py``, two at a time): seconds, score, and the memory of every pod of the namespace
+   (trials, suggestion service) and of Katib's.
+4. **Uninstall** with the Experiment still there (kubedojo deletes it first, while the controller
    runs): seconds.
 
-Needs the local cluster (``invoke cluster.up``); uses the namespace ``dojo-bench-katib`` and removes it.
+Needs the local cluster (``invoke cluster.up``); uses the namespaces ``dojo-bench-katib`` and
+``dojo-bench-lab12`` and removes them.
 
-    python bench/katib_addon.py [--trials 6] [--work 5] [--json out.json]
+    python bench/katib_addon.py [--trials 6] [--work 5] [--lab-rounds 2] [--json out.json]
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.training_labs import MiB, Sampler  # noqa: E402
+from bench.training_labs import MiB, Sampler, lab_rounds  # noqa: E402
 from kubedojo.addons import addons_environment  # noqa: E402
 from kubedojo.client.kubeapi import condition_true  # noqa: E402
 from kubedojo.config import parse_config  # noqa: E402
+from kubedojo.labs.environment import lab_environment  # noqa: E402
 from kubedojo.labs.objects import parse_time  # noqa: E402
 from kubedojo.local.images import ADDON_IMAGES, BASE  # noqa: E402
 from kubedojo.local.provider import LocalCluster  # noqa: E402
@@ -132,6 +137,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--work", type=float, default=5.0, help="seconds each trial works")
+    parser.add_argument("--lab-rounds", type=int, default=2, help="lab.run rounds of lab 12's solution")
     parser.add_argument("--manifests", type=Path, default=REPO.parent / "shared" / "manifests")
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
@@ -148,6 +154,9 @@ def main() -> int:
         print(f"katib {result.action} in {report['install_s']} s")
         try:
             report["experiment"] = run_experiment(cluster, options.trials, options.work)
+            if options.lab_rounds:
+                with lab_environment(config, REPO, target) as env:
+                    report["lab_12"] = lab_rounds(env, options.lab_rounds, "12-katib", "dojo-bench-lab12")
         finally:
             started = time.monotonic()
             (removed,) = addons.uninstall(["katib"])

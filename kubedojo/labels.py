@@ -7,6 +7,7 @@ import re
 __all__ = [
     "CLASS_LABEL",
     "GPU_NODE_LABEL",
+    "KATIB_INJECTION",
     "LAB_LABEL",
     "MANAGED",
     "NODE_VOLUME_LABEL",
@@ -52,6 +53,9 @@ POD_SECURITY = {
 """On every participant namespace: the API server refuses pods beyond the ``baseline`` Pod Security
 Standard (no privileged containers, host namespaces, hostPath volumes or added capabilities) and
 warns of what ``restricted`` would refuse (the labs' images run as root, as the seeds' do)."""
+KATIB_INJECTION = {"katib.kubeflow.org/metrics-collector-injection": "enabled"}
+"""On every participant namespace too: Katib's pod webhook adds its metrics collector to trials' pods
+in the namespaces labelled so (the label does nothing where Katib is not installed)."""
 
 
 # -- what Kubernetes accepts as a label (apimachinery's validation of qualified names) -------------

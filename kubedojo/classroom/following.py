@@ -113,7 +113,7 @@ def follow_grades(
                 started = read_start(client, namespace, lab.id)
                 if started is None:
                     continue
-                snapshot = take_snapshot(client, namespace, lab.kinds)
+                snapshot = take_snapshot(client, namespace, lab.graded_kinds)
                 images = digests(lab) if digests is not None else None
                 ctx = GradingContext(lab, snapshot, started, reader=reader, images=images)
                 yield grade_and_record(ctx, names[namespace], store)

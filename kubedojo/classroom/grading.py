@@ -87,7 +87,7 @@ def _grade_class(
 ) -> ClassGrades:
     began, requests = time.monotonic(), client.requests
     images = {lab.id: digests(lab) for lab in labs} if digests is not None else {}
-    kinds = snapshot_kinds(k for lab in labs for k in lab.kinds)
+    kinds = snapshot_kinds(k for lab in labs for k in lab.graded_kinds)
     wanted = set(participants.values())
     per_ns: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     on_demand = {kind: SharedList(client, kind, wanted) for kind in kinds if kind in ON_DEMAND}

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..addons.releases import Release
 from ..config import ClassNetworkSettings, ClassSettings
-from ..labels import CLASS_LABEL, MANAGED, PARTICIPANT_LABEL, POD_SECURITY, SHARED_SERVICES
+from ..labels import CLASS_LABEL, KATIB_INJECTION, MANAGED, PARTICIPANT_LABEL, POD_SECURITY, SHARED_SERVICES
 from ..labs.workflowaccess import workflow_access_objects
 from .roster import Participant
 from .workflowpolicy import workflow_status_policy
@@ -19,7 +19,6 @@ __all__ = [
     "CLASS_LABEL",
     "EGRESS_POLICY",
     "INGRESS_POLICY",
-    "KATIB_INJECTION",
     "MANAGED",
     "NODE_READER",
     "NON_PUBLIC_IPV4",
@@ -49,10 +48,6 @@ nodes; "the internet" of :class:`~kubedojo.config.ClassNetworkSettings` is every
 CLUSTER_DNS_PORTS = (53, 1053)
 """The cluster DNS pods' ports, as NetworkPolicies see them (after the Service's DNAT): 1053 on the
 local cluster (its CoreDNS listens there, the Service maps 53 to it), 53 elsewhere (kubespray)."""
-
-KATIB_INJECTION = {"katib.kubeflow.org/metrics-collector-injection": "enabled"}
-"""The label by which Katib's pod webhook adds its metrics collector to a trial's pods: on every
-participant's namespace (it does nothing where Katib is not installed)."""
 
 ApiEndpoint = tuple[str, int]
 """An address and port where the API server receives what pods send to the ``kubernetes`` Service."""

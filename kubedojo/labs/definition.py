@@ -599,6 +599,8 @@ class PythonCheck(_Check):
     phase: Phase
     """Declared by the lab, unlike the other kinds' fixed phase."""
     params: dict[str, Any] = Field(default_factory=dict)
+    object: Select | None = None
+    """The object the check is about, when it names one: ``lab.reset`` deletes it."""
 
 
 Check = Annotated[
@@ -689,6 +691,8 @@ class LabDefinition(_Strict):
     images: list[ImageSpec] = Field(default_factory=list)
     kinds: list[str] = Field(default_factory=lambda: ["Job"])
     """The kinds a submission may contain."""
+    reads: list[str] = Field(default_factory=list)
+    """Further kinds its grading reads, which only a controller makes (Katib's Trials)."""
     waits_for: Literal["finished", "running"] = "finished"
     """What ``lab.run`` waits for before it grades: every Job finished, or every Job's pod running
     (a lab graded while its Jobs run, such as reading their live metrics; the participant answers,
@@ -746,6 +750,11 @@ class LabDefinition(_Strict):
     def selectors(self) -> list[Select]:
         """The objects the lab's checks are about."""
         return [sel for check in self.checks for sel in check_selectors(check)]
+
+    @property
+    def graded_kinds(self) -> list[str]:
+        """What a grading reads of the namespace: the submission's kinds, then :attr:`reads`."""
+        return list(dict.fromkeys([*self.kinds, *self.reads]))
 
     @property
     def static_checks(self) -> list[Check]:

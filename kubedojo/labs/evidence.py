@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .context import GradingContext
-from .definition import LabDefinition
+from .definition import LabDefinition, check_selectors
 from .workflows import node_tree
 from .workloads import WORKLOADS
 
@@ -17,18 +17,19 @@ __all__ = ["save_evidence"]
 
 
 def _lab_objects(ctx: GradingContext, lab: LabDefinition) -> list[dict[str, Any]]:
-    kinds = set(lab.kinds)
-    selectors = [
-        getattr(c, attr)
-        for c in lab.checks
-        for attr in ("job", "jobs", "workflow", "object")
-        if hasattr(c, attr)
-    ]
+    """The objects of the lab's kinds (and of those its grading reads), the workloads among them only
+    when a check names them; then the Jobs that one of those made (a Katib Trial's)."""
+    selectors = [sel for check in lab.checks for sel in check_selectors(check)]
     out = []
-    for kind in sorted(kinds | {"Job"}):
+    for kind in sorted({*lab.graded_kinds, "Job"}):
         for obj in ctx.snapshot.of_kind(kind):
             if any(sel.matches(obj) for sel in selectors) or kind not in WORKLOADS:
                 out.append(obj)
+    owners = {o["metadata"].get("uid") for o in out} - {None}
+    for job in ctx.snapshot.of_kind("Job"):
+        refs = (job.get("metadata") or {}).get("ownerReferences") or []
+        if job not in out and any(r.get("controller") and r.get("uid") in owners for r in refs):
+            out.append(job)
     return out
 
 

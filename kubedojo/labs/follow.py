@@ -217,6 +217,9 @@ def follow(
             if any("running" in (s.get("state") or {}) for s in statuses) and name not in following:
                 following.add(name)
                 container = WORKLOADS[ref[0]].log_container if ref else None
+                names = {c.get("name") for c in (pod.get("spec") or {}).get("containers") or []}
+                if container not in names:  # a pod of the workload without it (Katib's suggestion service)
+                    container = None
                 target = functools.partial(
                     _follow_log,
                     client,

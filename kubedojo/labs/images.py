@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from ..client.registry import RegistryClient
 from ..errors import RegistryError
-from ..local.images import BASE, LAB_BASES, ContextImage
+from ..local.images import BASE, KATIB_METRICS_COLLECTOR_IMAGE, LAB_BASES, ContextImage
 from .definition import LabDefinition
-from .integrity import LabImages
+from .integrity import KATIB_COLLECTOR_IMAGE, LabImages
 
 __all__ = ["RegistryDigests", "lab_images"]
 
@@ -48,4 +48,12 @@ class RegistryDigests:
                 reason = f"the registry {self.registry.address} has no {repository}:{spec.tag}"
                 return LabImages({s.name: frozenset() for s in lab.images}, reason)
             digests[spec.name] = found.all()
-        return LabImages(digests)
+        helpers: dict[str, frozenset[str]] = {}
+        if "katib" in lab.addons:  # its trials' pods share their process namespace with its collector
+            image = KATIB_METRICS_COLLECTOR_IMAGE
+            try:
+                collector = self.registry.digests(image.repository, image.tag)
+            except RegistryError as exc:
+                return LabImages(digests, str(exc))
+            helpers[KATIB_COLLECTOR_IMAGE] = collector.all() if collector is not None else frozenset()
+        return LabImages(digests, helpers=helpers)

@@ -18,7 +18,11 @@ So a run counts only when, for the pod that produced the evidence:
   ``PYTHON*`` except the harmless ones, ``LD_*``), also not through ``envFrom``;
 * **no one else acts inside the container**: no shared process namespace, no ephemeral container,
   no exec hook or exec probe (each runs a command inside the lab's container), and the termination
-  message is where the lab's code writes its result.
+  message is where the lab's code writes its result. One helper may share the process namespace:
+  Katib's metrics collector, which its pod webhook adds to every trial's pod and which must see the
+  training process end (:func:`_katib_collector`): the container Katib names, kubedojo's build of the
+  collector (its digest, as for the lab's images), the image's own program with only the collector's
+  own flags.
 
 Results are then the lab code's own: its log lines, its exit, and the files it reports (with their
 SHA-256) in its termination message, which the volume reader compares with what is on the volume.
@@ -36,12 +40,21 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .program import Program, image_name, program_of
 
-__all__ = ["CODE_DIR", "LabImages", "RunProblem", "image_digest", "run_problem", "workflow_problem"]
+__all__ = [
+    "CODE_DIR",
+    "KATIB_COLLECTOR",
+    "KATIB_COLLECTOR_IMAGE",
+    "LabImages",
+    "RunProblem",
+    "image_digest",
+    "run_problem",
+    "workflow_problem",
+]
 
 CODE_DIR = "/workspace"
 """Where lab images keep their code (their Dockerfiles' WORKDIR)."""
@@ -70,6 +83,14 @@ _IMPORTABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.(py|pyc|pyw|pth)|(\.[^/]*)?
 """A name under the code directory that ``import`` could pick up before the real module."""
 _SHELL_SYNTAX = re.compile(r"[;&|<>`$(){}\n\\*?~]|^\s*\w+=")
 _TERMINATION_LOG = "/dev/termination-log"
+KATIB_COLLECTOR = "metrics-logger-and-collector"
+"""The container Katib's pod webhook adds to a trial's pod."""
+KATIB_COLLECTOR_IMAGE = "katib-file-metrics-collector"
+"""The repository name of kubedojo's build of Katib's file and stdout metrics collector."""
+_KATIB_COLLECTOR_FLAGS = frozenset(
+    {"t", "m", "o-type", "s-db", "s-earlystop", "path", "format", "f", "p", "timeout", "w", "stop-rule"}
+)
+"""Every flag of the collector (v0.19): each says what to read, where to report it, how long to wait."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +100,9 @@ class LabImages:
 
     digests: Mapping[str, frozenset[str]]
     unknown: str | None = None
+    helpers: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """The digests of the helper images that may share a lab pod's process namespace, by repository
+    name (Katib's metrics collector, for a lab of Katib)."""
 
 
 @dataclass(frozen=True)
@@ -110,10 +134,9 @@ def run_problem(
     ``config_maps`` are the namespace's ConfigMaps by name (for ``envFrom``), None when unknown.
     ``simulated``: the pod was on a simulated node, where nothing runs and no digest is reported; the
     image is then judged by its name (one of the lab's), everything else as for a real run."""
-    spec = pod.get("spec") or {}
     name = str(container.get("name"))
     for problem in (
-        _shared(spec, name),
+        _shared(pod, name, images, simulated),
         _program(container, tuple(scripts), code_dir),
         _mounts(container, code_dir),
         _environment(container, config_maps),
@@ -125,8 +148,13 @@ def run_problem(
     return None
 
 
-def _shared(spec: dict[str, Any], name: str) -> RunProblem | None:
-    if spec.get("shareProcessNamespace"):
+def _shared(pod: dict[str, Any], name: str, images: LabImages, simulated: bool) -> RunProblem | None:
+    spec = pod.get("spec") or {}
+    sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+    others = [c for c in [*(spec.get("containers") or []), *sidecars] if c.get("name") != name]
+    if spec.get("shareProcessNamespace") and not (
+        others and all(_katib_collector(pod, c, images, simulated) for c in others)
+    ):
         return RunProblem(
             "the pod shares one process namespace (shareProcessNamespace), so its other containers can "
             "reach into the lab's process",
@@ -137,6 +165,30 @@ def _shared(spec: dict[str, Any], name: str) -> RunProblem | None:
             "an ephemeral container was added to the pod", "run the lab's Job again, without debug containers"
         )
     return None
+
+
+def _katib_collector(
+    pod: dict[str, Any], container: dict[str, Any], images: LabImages, simulated: bool
+) -> bool:
+    """Whether ``container`` is Katib's metrics collector as its webhook adds it: kubedojo's build
+    (the digest the kubelet reports is the registry's), running the image's program with the
+    collector's own flags only."""
+    if container.get("name") != KATIB_COLLECTOR or container.get("command"):
+        return False
+    if image_name(container.get("image")) != KATIB_COLLECTOR_IMAGE:
+        return False
+    for word in container.get("args") or []:
+        if not isinstance(word, str):
+            return False
+        if word.startswith("-") and word.lstrip("-").split("=", 1)[0] not in _KATIB_COLLECTOR_FLAGS:
+            return False
+    if simulated:
+        return True
+    expected = images.helpers.get(KATIB_COLLECTOR_IMAGE) or frozenset()
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        if status.get("name") == KATIB_COLLECTOR:
+            return image_digest(str(status.get("imageID") or "")) in expected
+    return False
 
 
 def _program(container: dict[str, Any], scripts: tuple[str, ...], code_dir: str) -> RunProblem | None:

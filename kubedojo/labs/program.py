@@ -8,6 +8,11 @@ directory are left out, and a ``sh -c "..."`` line is split like the shell would
 ``command: [python]`` + ``args: [-u, train.py, "5"]`` and ``command: [python, train.py]`` +
 ``args: ["5"]`` are the same program. Arguments keep their YAML types: a lab teaches quoting.
 
+A Katib trial's pod runs its primary container's argv as Katib's pod webhook rewrote it: one
+``sh -c`` line of the words joined by spaces, its output sent to the file the metrics collector reads,
+then a mark that it completed (:data:`KATIB_WRAPPER`). That line is read as the words before the
+redirection: the same program, its output elsewhere.
+
 The **lab's container** in a pod spec: the first container that runs one of the lab's scripts, else
 the first with one of the lab's container names, else the only container. Static checks, log checks
 and termination checks all look at this one container.
@@ -22,12 +27,16 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Program", "image_name", "lab_container", "program_of"]
+__all__ = ["KATIB_WRAPPER", "Program", "image_name", "lab_container", "program_of"]
 
 _PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
 _NEUTRAL_FLAGS = re.compile(r"^-[uB]+$")
 """Interpreter flags that change buffering or byte-code files, not what the program does."""
 _SHELLS = frozenset({"sh", "bash", "dash"})
+KATIB_WRAPPER = " 1>/var/log/katib/metrics.log 2>&1 && echo completed > /var/log/katib/$$$$.pid"
+"""What Katib's pod webhook (v0.19, StdOut collector, no early stopping) appends to a trial's line:
+the output to its collector's file, then "completed" in a file named after the shell's pid (``$$$$``
+is ``$$`` once Kubernetes has expanded the argv)."""
 
 
 @dataclass(frozen=True)
@@ -61,11 +70,21 @@ class Program:
         )
 
 
-def _words(argv: list[Any]) -> list[Any]:
-    """The argv, with a ``sh -c "LINE"`` replaced by the line's words."""
+def _shell_line(argv: list[Any]) -> str | None:
+    """The line of a ``sh -c "LINE"`` argv (without Katib's :data:`KATIB_WRAPPER`), else None."""
     if len(argv) == 3 and _name(argv[0]) in _SHELLS and argv[1] == "-c" and isinstance(argv[2], str):
+        line = argv[2]
+        if line.endswith(KATIB_WRAPPER) and line[: -len(KATIB_WRAPPER)].strip():
+            return line[: -len(KATIB_WRAPPER)]
+        return line
+    return None
+
+
+def _words(argv: list[Any], line: str | None) -> list[Any]:
+    """The argv, with a ``sh -c "LINE"`` replaced by the line's words."""
+    if line is not None:
         try:
-            return list(shlex.split(argv[2]))
+            return list(shlex.split(line))
         except ValueError:
             return argv
     return argv
@@ -78,8 +97,9 @@ def _name(word: Any) -> str:
 def program_of(container: dict[str, Any]) -> Program:
     args = list(container.get("args") or [])
     argv = list(container.get("command") or []) + args
-    words = _words(argv)
-    line = argv[2] if words is not argv else None
+    line = _shell_line(argv)
+    words = _words(argv, line)
+    line = line if words is not argv else None
     if words and _PYTHON.match(_name(words[0])):
         rest = words[1:]
         while rest and isinstance(rest[0], str) and _NEUTRAL_FLAGS.match(rest[0]):

@@ -52,10 +52,14 @@ _SERVED_BY = {
         "turn the training operator on (charts.optional: [training-operator] in workshop.yaml), then "
         "'invoke charts.install -n training-operator'",
     ),
+    "Experiment": (
+        "Katib Experiments",
+        "turn Katib on (charts.optional: [katib] in workshop.yaml), then 'invoke charts.install -n katib'",
+    ),
 }
 """The add-ons' kinds a lab may run: what they are, and how to get them served."""
 _RESET_KINDS = frozenset(
-    {"Job", "Workflow", "PyTorchJob", "Pod", "ConfigMap", "PersistentVolumeClaim", "Secret"}
+    {"Job", "Workflow", "PyTorchJob", "Experiment", "Pod", "ConfigMap", "PersistentVolumeClaim", "Secret"}
 )
 
 
@@ -182,7 +186,11 @@ class LabRunner:
         provided = {("PersistentVolumeClaim", v.claim) for v in lab.node_volumes}  # the instructor's
         doomed: list[tuple[str, str]] = []
         for kind in sorted({*kinds, "Job"}):
-            for obj in self.client.list(kind, namespace):
+            try:
+                found = self.client.list(kind, namespace)
+            except NotFound:
+                continue  # an add-on's kind the cluster does not serve (any more): nothing of it is left
+            for obj in found:
                 if any(s.matches(obj) for s in selectors):
                     doomed.append((kind, obj["metadata"]["name"]))
                     # What the lab's Jobs use was made for the lab too (04's ConfigMaps, 02's claim).
@@ -197,6 +205,7 @@ class LabRunner:
             "Job": 0,
             "Workflow": 0,
             "PyTorchJob": 0,
+            "Experiment": 0,
             "Pod": 1,
             "ConfigMap": 2,
             "Secret": 2,
@@ -235,7 +244,7 @@ class LabRunner:
                 f"lab {lab.id} was not started in namespace {namespace}: run 'invoke lab.start {lab.id}' "
                 f"before submitting with kubectl (or submit with 'invoke lab.run {lab.id}')"
             )
-        snapshot = take_snapshot(self.client, namespace, lab.kinds)
+        snapshot = take_snapshot(self.client, namespace, lab.graded_kinds)
         ctx = GradingContext(lab, snapshot, started, reader=self.reader, images=self._lab_images(lab))
         return self._finish(ctx, participant, None, began, requests)
 
@@ -300,7 +309,7 @@ class LabRunner:
                 f"the Jobs run: do what the lab asks while they do, then 'invoke lab.check {lab.id}'"
             )
         began, requests = time.monotonic(), self.client.requests
-        snapshot = take_snapshot(self.client, namespace, lab.kinds)
+        snapshot = take_snapshot(self.client, namespace, lab.graded_kinds)
         ctx = GradingContext(
             lab, snapshot, started, submission=admitted, reader=self.reader, images=self._lab_images(lab)
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..client.kubeapi import KubeAPI
 from ..errors import Forbidden, NotFound
-from ..labels import LAB_LABEL, MANAGED, PARTICIPANT_LABEL, POD_SECURITY
+from ..labels import KATIB_INJECTION, LAB_LABEL, MANAGED, PARTICIPANT_LABEL, POD_SECURITY
 from .objects import parse_time
 
 __all__ = [
@@ -32,7 +32,9 @@ def session_name(lab_id: str) -> str:
 
 def ensure_namespace(client: KubeAPI, namespace: str, participant: str) -> None:
     """Create the participant's namespace if it is not there (labelled as kubedojo's), and make sure
-    it enforces the participants' Pod Security Standard (:data:`~kubedojo.labels.POD_SECURITY`).
+    it enforces the participants' Pod Security Standard (:data:`~kubedojo.labels.POD_SECURITY`) and
+    that Katib's trials there get their metrics collector (:data:`~kubedojo.labels.KATIB_INJECTION`),
+    as class.setup labels a participant's.
 
     It gives the namespace no NetworkPolicies: those are class.setup's
     (:func:`~kubedojo.classroom.objects.network_policies`). Only an administrator can create a
@@ -44,13 +46,16 @@ def ensure_namespace(client: KubeAPI, namespace: str, participant: str) -> None:
     except Forbidden:
         return  # a participant may not read namespaces: theirs was made by class.setup
     except NotFound:
-        client.ensure_namespace(namespace, {**MANAGED, PARTICIPANT_LABEL: participant, **POD_SECURITY})
+        client.ensure_namespace(
+            namespace, {**MANAGED, PARTICIPANT_LABEL: participant, **POD_SECURITY, **KATIB_INJECTION}
+        )
         return
     labels = current["metadata"].get("labels") or {}
-    if any(labels.get(k) != v for k, v in POD_SECURITY.items()):
+    wanted = {**POD_SECURITY, **KATIB_INJECTION}
+    if any(labels.get(k) != v for k, v in wanted.items()):
         # Server-side apply of the labels alone: the namespace's other labels stay as they are.
         client.apply_one(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": POD_SECURITY}}
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": wanted}}
         )
 
 

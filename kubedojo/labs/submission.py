@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
+from .katibspec import experiment_problem
 
 __all__ = ["BLANK", "Submission", "read_submission"]
 
@@ -18,6 +19,8 @@ BLANK = "___"
 """What starter manifests put where the participant must fill something in."""
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_KIND_PROBLEMS = {"Experiment": experiment_problem}
+"""Mistakes of a kind that its API server accepts and its controller then never acts on."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ def read_submission(path: Path, kinds: list[str], namespace: str | None = None) 
         blank = _find_blank(doc, "")
         if blank is not None:
             raise ConfigError(f"{where}: '{blank}' is still '{BLANK}': fill it in (see the lab's README)")
+        problem = _KIND_PROBLEMS[kind](doc) if kind in _KIND_PROBLEMS else None
+        if problem is not None:
+            raise ConfigError(f"{where}: {problem}")
         own = meta.get("namespace")
         if namespace is not None and own not in (None, namespace):
             raise ConfigError(

@@ -1,6 +1,6 @@
 """What a submission runs: the kinds ``lab.run`` follows to their end and grades when they are final
-(Jobs, Argo Workflows and Kubeflow's PyTorchJobs), described once so that following, waiting,
-resetting and grading are the same code for every kind.
+(Jobs, Argo Workflows, Kubeflow's PyTorchJobs and Katib's Experiments), described once so that
+following, waiting, resetting and grading are the same code for every kind.
 
 A workload kind says when an object of it is final (and how it ended), which label names it on its
 pods, and which container of those pods is the one whose log the live view follows.
@@ -15,11 +15,13 @@ from typing import Any
 from .objects import job_finished
 
 __all__ = [
+    "EXPERIMENT_LABEL",
     "TRAINING_JOB_LABEL",
     "WORKFLOW_LABEL",
     "WORKLOADS",
     "Workload",
     "done",
+    "experiment_finished",
     "final_state",
     "training_job_finished",
     "workflow_finished",
@@ -60,6 +62,17 @@ def training_job_finished(job: Obj) -> Obj | None:
     return None
 
 
+EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
+"""The label Katib puts on an Experiment's Trials and on its trials' pods: the Experiment's name."""
+
+
+def experiment_finished(experiment: Obj) -> Obj | None:
+    """A Katib Experiment's end (``type`` Succeeded or Failed, with the controller's reason, such as
+    MaxTrialsReached or GoalReached, and message), or None while it is created, running or
+    restarting. Succeeded comes only once every trial it started has ended."""
+    return training_job_finished(experiment)  # the same condition types and meaning
+
+
 @dataclass(frozen=True)
 class Workload:
     kind: str
@@ -81,6 +94,11 @@ WORKLOADS: dict[str, Workload] = {
     "Workflow": Workload("Workflow", WORKFLOW_LABEL, workflow_finished, "main", "Succeeded"),
     "PyTorchJob": Workload(
         "PyTorchJob", TRAINING_JOB_LABEL, training_job_finished, "pytorch", "Succeeded", settles_pods=True
+    ),
+    # A trial's training container writes to the file Katib's collector reads; the collector prints
+    # each line of it, so its log is the one to follow.
+    "Experiment": Workload(
+        "Experiment", EXPERIMENT_LABEL, experiment_finished, "metrics-logger-and-collector", "Succeeded"
     ),
 }
 """Every kind ``lab.run`` follows, by kind."""
@@ -110,9 +128,10 @@ def done(workload: Obj, pods: Iterable[Mapping[str, Any]]) -> bool:
 
 
 def workload_of_pod(pod: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(kind, name) of the workload a pod belongs to, by its label; None for a pod of no workload."""
+    """(kind, name) of the workload a pod belongs to, by its label; None for a pod of no workload.
+    A pod of a Job that another workload made (a Katib trial's) belongs to that workload."""
     labels = (pod.get("metadata") or {}).get("labels") or {}
-    for workload in WORKLOADS.values():
+    for workload in sorted(WORKLOADS.values(), key=lambda w: w.kind == "Job"):
         name = labels.get(workload.pod_label)
         if name:
             return workload.kind, str(name)

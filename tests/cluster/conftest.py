@@ -31,7 +31,7 @@ from kubedojo.labs.images import RegistryDigests, lab_images
 from kubedojo.labs.nodevolumes import remove_node_volumes
 from kubedojo.labs.reader import VolumeReader
 from kubedojo.labs.services import ClusterServices
-from kubedojo.local.images import PYTORCH_INIT_IMAGE, TRAINING_OPERATOR_IMAGE
+from kubedojo.local.images import ADDON_IMAGES, PYTORCH_INIT_IMAGE, TRAINING_OPERATOR_IMAGE
 from kubedojo.local.provider import LocalCluster
 from kubedojo.target import resolve_target
 
@@ -63,6 +63,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.get_closest_marker("disruptive") is not None,
             item.get_closest_marker("final") is not None,
             _needs_addon_images(item),
+            item.get_closest_marker("uninstalls") is not None,
         )
     )
     log = os.environ.get(ADDON_BUILD_BESIDE)
@@ -329,6 +330,25 @@ def argo_addons(
                 "minio": "installed",
                 "argo-workflows": "installed",
             }, results
+            yield installed
+        finally:
+            release_shared_addons()
+
+
+@pytest.fixture(scope="session")
+def katib(
+    cluster: LocalCluster, addon_images: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Addons]:
+    """Katib installed from its upstream manifests once, for lab 12 (test_lab_katib) and its own
+    tests (test_katib, whose ``uninstalls`` test removes it); uninstalled at the end in any case."""
+    releases = shipped_manifest_releases(["katib"], tmp_path_factory.mktemp("releases"))
+    cluster.ensure_addon_images([i.name for i in ADDON_IMAGES if i.name.startswith("katib")])
+    config = parse_config({"local": {"state_dir": STATE_DIR}, "charts": {"optional": ["katib"]}})
+    with addons_environment(config, resolve_target(config, REPO), releases=str(releases)) as installed:
+        _SHARED_TEARDOWNS.append(lambda: installed.uninstall(["katib"]))
+        try:
+            (result,) = installed.install(["katib"])
+            assert result.action == "installed", result
             yield installed
         finally:
             release_shared_addons()

@@ -4,8 +4,10 @@ manager, the metrics collector and the goptuna suggestion service from Go module
 MySQL), with a generated database password. A participant's Experiment of random search over two
 parameters, made with their own credentials in their namespace (its NetworkPolicies in force), runs
 its trials as batch Jobs, the metrics collector reads each trial's objective from its output, and the
-experiment ends with its best trial; uninstalling deletes the experiment it finds (its finalizers are the
-controller's) and leaves the CRDs only."""
+experiment ends with its best trial, and the class's teardown removes the namespace with the experiment
+in it. Uninstalling (the last of Katib's tests) deletes the running experiment it finds (its finalizers
+are the controller's) and leaves the CRDs only. Katib is the session's (``katib`` in conftest), shared
+with lab 12's tests."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from kubedojo.addons import addons_environment
+from kubedojo.addons import Addons
 from kubedojo.addons.releases import load_releases
 from kubedojo.classroom import Classroom, Participant
 from kubedojo.classroom.objects import SERVICE_ACCOUNT
@@ -25,7 +27,6 @@ from kubedojo.config import parse_config
 from kubedojo.errors import Forbidden
 from kubedojo.labels import RELEASE_LABEL
 from kubedojo.local.images import (
-    ADDON_IMAGES,
     BASE,
     KATIB_CONTROLLER_IMAGE,
     KATIB_GOPTUNA_IMAGE,
@@ -33,10 +34,8 @@ from kubedojo.local.images import (
     KATIB_MYSQL_IMAGE,
 )
 from kubedojo.local.provider import LocalCluster
-from kubedojo.target import resolve_target
 
-from .conftest import STATE_DIR
-from .realcharts import REPO, shipped_manifest_releases
+from .realcharts import REPO
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("addon_images")]
 
@@ -101,9 +100,8 @@ def _experiment(image: str) -> dict[str, Any]:
 
 
 def test_a_participants_experiment_runs_its_trials_and_names_the_best(
-    cluster: LocalCluster, admin: KubeClient, tmp_path: Path
+    katib: Addons, cluster: LocalCluster, admin: KubeClient, tmp_path: Path
 ) -> None:
-    releases = shipped_manifest_releases(["katib"], tmp_path)
     # A class of one, as class.setup makes it: Role, quota, limits, and the NetworkPolicies that let
     # exactly Katib's database manager and controller through (tests/unit/test_classroom.py).
     shipped = load_releases(REPO / "charts" / "releases.yaml").releases
@@ -120,78 +118,87 @@ def test_a_participants_experiment_runs_its_trials_and_names_the_best(
     namespace = room.namespace("kate")
     token = admin.request_token(namespace, SERVICE_ACCOUNT, 600)
     kate = KubeClient.from_token(cluster.layout.api_url, cluster.state.pki / "ca.crt", token)
-    cluster.ensure_addon_images([i.name for i in ADDON_IMAGES if i.name.startswith("katib")])
     cluster.build_images()  # the base image the trials run
-    config = parse_config({"local": {"state_dir": STATE_DIR}, "charts": {"optional": ["katib"]}})
-    with addons_environment(config, resolve_target(config, REPO), releases=str(releases)) as addons:
-        try:
-            (result,) = addons.install(["katib"])
-            assert result.action == "installed", result
-            kinds = {o["kind"] for o in asyncio.run(addons.helm.manifest("katib", "kubeflow"))}
-            assert "CustomResourceDefinition" not in kinds and "Namespace" not in kinds
-            assert admin.find("Deployment", "katib-ui", "kubeflow") is None, "the UI is not built here"
-            password = admin.read_secret("kubeflow", "katib-mysql-secrets") or {}
-            assert len(password.get("MYSQL_ROOT_PASSWORD", "")) == 40, "generated, not upstream's 'test'"
-            (database,) = admin.get("Deployment", "katib-mysql", "kubeflow")["spec"]["template"]["spec"][
+    try:
+        kinds = {o["kind"] for o in asyncio.run(katib.helm.manifest("katib", "kubeflow"))}
+        assert "CustomResourceDefinition" not in kinds and "Namespace" not in kinds
+        assert admin.find("Deployment", "katib-ui", "kubeflow") is None, "the UI is not built here"
+        password = admin.read_secret("kubeflow", "katib-mysql-secrets") or {}
+        assert len(password.get("MYSQL_ROOT_PASSWORD", "")) == 40, "generated, not upstream's 'test'"
+        (database,) = admin.get("Deployment", "katib-mysql", "kubeflow")["spec"]["template"]["spec"][
+            "containers"
+        ]
+        assert database["image"] == KATIB_MYSQL_IMAGE.ref(cluster.registry)
+        config_map = admin.get("ConfigMap", "katib-config", "kubeflow")["data"]["katib-config.yaml"]
+        assert KATIB_METRICS_COLLECTOR_IMAGE.ref(cluster.registry) in config_map
+        assert KATIB_GOPTUNA_IMAGE.ref(cluster.registry) in config_map
+
+        assert admin.get("Namespace", namespace)["metadata"]["labels"].items() >= INJECTION.items()
+        kate.apply_one(_experiment(BASE.ref(cluster.registry)), namespace)
+        experiment = kate.wait_for(
+            "Experiment random-search to end",
+            "Experiment",
+            lambda o: condition_true(o, "Succeeded") or condition_true(o, "Failed"),
+            420,
+            namespace,
+            name="random-search",
+            api_version=KATIB,
+        )
+        assert condition_true(experiment, "Succeeded"), experiment["status"]
+        trials = kate.list("Trial", namespace, api_version=KATIB)
+        with pytest.raises(Forbidden):  # the controller's to write
+            kate.delete("Trial", trials[0]["metadata"]["name"], namespace, api_version=KATIB)
+        assert len(trials) == 3, [t["metadata"]["name"] for t in trials]
+        for trial in trials:
+            assert condition_true(trial, "Succeeded"), trial["status"]
+            assigned = {a["name"]: a["value"] for a in trial["spec"]["parameterAssignments"]}
+            lr, depth = float(assigned["lr"]), int(assigned["depth"])
+            assert 0.01 <= lr <= 0.09 and 1 <= depth <= 5, assigned
+            (metric,) = trial["status"]["observation"]["metrics"]
+            assert metric["name"] == "accuracy"
+            assert abs(float(metric["latest"]) - (0.9 + lr - depth / 100)) < 1e-3, (metric, assigned)
+        best = experiment["status"]["currentOptimalTrial"]
+        values = [float(t["status"]["observation"]["metrics"][0]["latest"]) for t in trials]
+        assert float(best["observation"]["metrics"][0]["latest"]) == max(values)
+        # Each trial's pod ran kubedojo's metrics collector beside the training container.
+        pods = [
+            p for p in admin.pods(namespace) if any(c["name"] == "training" for c in p["spec"]["containers"])
+        ]
+        assert len(pods) == 3, [p["metadata"]["name"] for p in pods]
+        sidecars = {c["image"] for p in pods for c in p["spec"]["containers"] if c["name"] != "training"}
+        assert sidecars == {KATIB_METRICS_COLLECTOR_IMAGE.ref(cluster.registry)}, sidecars
+        assert KATIB_CONTROLLER_IMAGE.ref(cluster.registry) in {
+            c["image"]
+            for c in admin.get("Deployment", "katib-controller", "kubeflow")["spec"]["template"]["spec"][
                 "containers"
             ]
-            assert database["image"] == KATIB_MYSQL_IMAGE.ref(cluster.registry)
-            config_map = admin.get("ConfigMap", "katib-config", "kubeflow")["data"]["katib-config.yaml"]
-            assert KATIB_METRICS_COLLECTOR_IMAGE.ref(cluster.registry) in config_map
-            assert KATIB_GOPTUNA_IMAGE.ref(cluster.registry) in config_map
-
-            assert admin.get("Namespace", namespace)["metadata"]["labels"].items() >= INJECTION.items()
-            kate.apply_one(_experiment(BASE.ref(cluster.registry)), namespace)
-            experiment = kate.wait_for(
-                "Experiment random-search to end",
-                "Experiment",
-                lambda o: condition_true(o, "Succeeded") or condition_true(o, "Failed"),
-                420,
-                namespace,
-                name="random-search",
-                api_version=KATIB,
-            )
-            assert condition_true(experiment, "Succeeded"), experiment["status"]
-            trials = kate.list("Trial", namespace, api_version=KATIB)
-            with pytest.raises(Forbidden):  # the controller's to write
-                kate.delete("Trial", trials[0]["metadata"]["name"], namespace, api_version=KATIB)
-            assert len(trials) == 3, [t["metadata"]["name"] for t in trials]
-            for trial in trials:
-                assert condition_true(trial, "Succeeded"), trial["status"]
-                assigned = {a["name"]: a["value"] for a in trial["spec"]["parameterAssignments"]}
-                lr, depth = float(assigned["lr"]), int(assigned["depth"])
-                assert 0.01 <= lr <= 0.09 and 1 <= depth <= 5, assigned
-                (metric,) = trial["status"]["observation"]["metrics"]
-                assert metric["name"] == "accuracy"
-                assert abs(float(metric["latest"]) - (0.9 + lr - depth / 100)) < 1e-3, (metric, assigned)
-            best = experiment["status"]["currentOptimalTrial"]
-            values = [float(t["status"]["observation"]["metrics"][0]["latest"]) for t in trials]
-            assert float(best["observation"]["metrics"][0]["latest"]) == max(values)
-            # Each trial's pod ran kubedojo's metrics collector beside the training container.
-            pods = [
-                p
-                for p in admin.pods(namespace)
-                if any(c["name"] == "training" for c in p["spec"]["containers"])
-            ]
-            assert len(pods) == 3, [p["metadata"]["name"] for p in pods]
-            sidecars = {c["image"] for p in pods for c in p["spec"]["containers"] if c["name"] != "training"}
-            assert sidecars == {KATIB_METRICS_COLLECTOR_IMAGE.ref(cluster.registry)}, sidecars
-            assert KATIB_CONTROLLER_IMAGE.ref(cluster.registry) in {
-                c["image"]
-                for c in admin.get("Deployment", "katib-controller", "kubeflow")["spec"]["template"]["spec"][
-                    "containers"
-                ]
-            }
-        finally:
-            (removed,) = addons.uninstall(["katib"])
-            kate.close()
-    # The experiment was left in place: uninstalling deleted it and its trials while the controller,
-    # which removes their finalizers, still ran (else the namespace could never be deleted).
-    assert removed.action == "uninstalled" and "1 Experiment" in removed.detail, removed
-    assert "3 Trial" in removed.detail, removed
-    assert admin.list("Experiment", namespace, api_version=KATIB) == []
-    room.teardown(timeout=60)
+        }
+    finally:
+        kate.close()
+        # The class's namespace goes with its Experiment in it: the controller, still running, removes
+        # the finalizers of the Experiment and its Trials.
+        room.teardown(timeout=120)
     assert admin.find("Namespace", namespace) is None
+
+
+@pytest.mark.uninstalls
+def test_uninstalling_deletes_the_experiments_it_finds_and_leaves_the_crds(
+    katib: Addons, cluster: LocalCluster, admin: KubeClient, namespace: str
+) -> None:
+    """Last of Katib's tests (``uninstalls``): an Experiment left running while Katib is uninstalled
+    is deleted with its Trials while the controller, which removes their finalizers, still runs
+    (otherwise neither they nor their namespace could ever be deleted)."""
+    cluster.build_images()
+    admin.apply_one(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": INJECTION}}
+    )
+    admin.apply_one(_experiment(BASE.ref(cluster.registry)), namespace)
+    admin.wait_for("a Trial of random-search", "Trial", lambda o: True, 120, namespace, api_version=KATIB)
+    (removed,) = katib.uninstall(["katib"])
+    assert removed.action == "uninstalled" and "1 Experiment" in removed.detail, removed
+    assert "Trial" in removed.detail, removed
+    assert admin.list("Experiment", namespace, api_version=KATIB) == []
+    assert admin.list("Trial", namespace, api_version=KATIB) == []
     admin.wait_deleted("Deployment", "katib-controller", "kubeflow", 60)
     assert admin.find("MutatingWebhookConfiguration", "katib.kubeflow.org") is None
     crd = admin.find("CustomResourceDefinition", "experiments.kubeflow.org")

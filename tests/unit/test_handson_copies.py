@@ -43,14 +43,16 @@ UNIQUE = (
     "09-ml-pipeline/train.py",
     "more-4-s3/train.py",
     "11-pytorchjob/train_ddp.py",
+    "12-katib/train_trial.py",
 )
 """Read their arguments from a mounted file (04), or report the GPUs the container was given (06),
 then train with train.py's ``train``; or keep training for a while, holding a training set of a
 chosen size (05-monitoring); or train on the data a pipeline fetched and name the model in output
 parameters (09); or upload the weights to the object store and report the upload (more-4); or train
-with PyTorch, one rank of a process group per pod (11)."""
+with PyTorch, one rank of a process group per pod (11); or cross-validate one Katib trial's values (12)."""
 LIKE_TRAINING = {
     "11-pytorchjob/train_ddp.py": ("stop_on_sigterm", "positive_int", *REPORTING),
+    "12-katib/train_trial.py": ("stop_on_sigterm", "positive_int", *REPORTING),
     "more-4-s3/train.py": (*SHARED[: -len(REPORTING)], "Kept", "keep_output", "run"),
     "09-ml-pipeline/train.py": (
         "ACTIVATIONS",

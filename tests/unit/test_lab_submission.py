@@ -78,3 +78,12 @@ def test_empty_and_scalar(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         read_submission(tmp_path / "nope.yaml", ["Job"])
+
+
+def test_a_search_parameter_no_trial_uses_is_refused_before_katib_hangs_on_it(tmp_path: Path) -> None:
+    # Katib v0.19 accepts this Experiment, then never makes a trial (its controller logs an error).
+    solution = (Path(__file__).resolve().parents[2] / "labs/12-katib/solution.yaml").read_text()
+    assert read_submission(write(tmp_path, solution), ["Experiment"]).objects
+    unused = solution.replace("reference: hidden", "reference: lr")
+    message = refused(tmp_path, unused, ("Experiment",))
+    assert "'spec.parameters[1]' (hidden) is referenced by no trial parameter" in message

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kubedojo.client.fake import FakeKube
+from kubedojo.client.kinds import KindInfo
 from kubedojo.errors import ConfigError, Invalid
 from kubedojo.labs.catalog import Catalog
 from kubedojo.labs.records import ResultStore
@@ -231,3 +232,37 @@ def test_a_lab_of_pytorchjobs_where_none_are_served_says_how_to_turn_the_operato
     ):
         runner(fake, tmp_path).run(lab, lab.solution_path, NS, "tester")
     assert not [what for verb, what in fake.history if what.startswith("PyTorchJob/")]
+
+
+def test_a_lab_of_experiments_where_none_are_served_says_how_to_turn_katib_on(
+    fake: FakeKube, tmp_path: Path
+) -> None:
+    lab = Catalog(PROJECT).get("12-katib")
+    with pytest.raises(
+        ConfigError, match=r"runs Katib Experiments, and this cluster serves none: turn Katib on"
+    ):
+        runner(fake, tmp_path).run(lab, lab.solution_path, NS, "tester")
+    assert not [what for verb, what in fake.history if what.startswith("Experiment/")]
+
+
+def test_lab_12_reset_deletes_the_experiment_and_the_answer_only(fake: FakeKube, tmp_path: Path) -> None:
+    lab = Catalog(PROJECT).get("12-katib")
+    fake.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "katib-report", "namespace": NS}})
+    fake.put({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "unrelated", "namespace": NS}})
+    removed = runner(fake, tmp_path).reset(lab, NS)
+    assert "ConfigMap/katib-report" in removed
+    assert [c["metadata"]["name"] for c in fake.list("ConfigMap", NS)] == ["unrelated"]
+
+
+def test_lab_11_reset_deletes_its_pytorchjob_without_the_submission(fake: FakeKube, tmp_path: Path) -> None:
+    lab = Catalog(PROJECT).get("11-pytorchjob")
+    fake.add_kind(KindInfo("PyTorchJob", "kubeflow.org/v1", "pytorchjobs", True))
+    fake.put(
+        {
+            "apiVersion": "kubeflow.org/v1",
+            "kind": "PyTorchJob",
+            "metadata": {"name": "digits-11", "namespace": NS},
+        }
+    )
+    assert "PyTorchJob/digits-11" in runner(fake, tmp_path).reset(lab, NS)
+    assert fake.list("PyTorchJob", NS) == []

@@ -73,3 +73,16 @@ def test_the_start_is_the_records_creation_time_not_its_data() -> None:
     record = kube.get("ConfigMap", session_name("01-run-job"), "dojo-ann")
     kube.put({**record, "data": {"startedAt": "2020-01-01T00:00:00Z"}})
     assert read_start(kube, "dojo-ann", "01-run-job") == started
+
+
+def test_a_lab_runs_namespace_gets_katibs_collector_label_made_or_found() -> None:
+    from kubedojo.labels import KATIB_INJECTION
+    from kubedojo.labs.session import ensure_namespace
+
+    kube = FakeKube()
+    ensure_namespace(kube, "dojo-ann", "ann")  # made by lab.run
+    kube.ensure_namespace("dojo-bob")  # made before, without the label
+    ensure_namespace(kube, "dojo-bob", "bob")
+    for name in ("dojo-ann", "dojo-bob"):
+        labels = kube.get("Namespace", name)["metadata"]["labels"]
+        assert labels.items() >= {**KATIB_INJECTION, **POD_SECURITY}.items(), labels
