@@ -193,6 +193,14 @@ def _kubelet_yaml(layout: Layout, resolv: Path) -> str:
                 "imagefs.available": "1Gi",
                 "nodefs.inodesFree": "5%",
             },
+            # No image garbage collection by share of the disk: the node's disk is the machine's, and
+            # the kubelet counts as used what the filesystem reserves (capacity less what is
+            # available), so on a machine whose disk is mostly reserved it would remove every image not
+            # in use, the sandbox image too (containerd 1.6 does not pin it), and pods could then not
+            # start while the registry is out of reach. Below 1 GiB free the eviction above still
+            # removes unused images.
+            "imageGCHighThresholdPercent": 100,
+            "imageGCLowThresholdPercent": 99,
             "serializeImagePulls": False,
             "protectKernelDefaults": False,
             "rotateCertificates": False,

@@ -43,6 +43,16 @@ def test_kubelet_runs_on_cgroup_v1_with_cgroupfs_and_its_own_dirs(tmp_path: Path
     assert kubelet["podLogsDir"].startswith(str(tmp_path))
 
 
+def test_the_kubelet_removes_images_only_when_the_disk_is_really_short(tmp_path: Path) -> None:
+    # On a disk of which the filesystem reserves much (this CI machine's: 252 GiB, 30 GiB available to
+    # use), the kubelet's share-of-the-disk image GC saw 88 % used and removed the sandbox image, after
+    # which no pod could start with the registry out of reach (tests/cluster/test_offline_bundle.py).
+    kubelet = yaml.safe_load(_files(_layout(tmp_path))["kubelet.yaml"])
+    assert kubelet["imageGCHighThresholdPercent"] == 100
+    assert kubelet["imageGCLowThresholdPercent"] < 100
+    assert kubelet["evictionHard"]["imagefs.available"] == "1Gi"
+
+
 def test_containerd_uses_runc_cgroupfs_and_restricts_oom_score_adj(tmp_path: Path) -> None:
     layout = _layout(tmp_path)
     conf = tomllib.loads(_files(layout)["containerd.toml"])
