@@ -305,7 +305,8 @@ class ChartsSettings(StrictModel):
     nfs: NfsSettings = Field(default_factory=NfsSettings)
     optional: list[str] = Field(default_factory=list)
     """Optional releases this workshop installs (``optional: true`` in releases.yaml): the Kubeflow
-    training operator for the PyTorchJob lab (``training-operator``)."""
+    training operator for the PyTorchJob lab (``training-operator``), Katib (``katib``), JupyterHub
+    (``jupyterhub``: then ``class.setup`` gives each participant a Jupyter password)."""
     autoscaler: Literal["auto", "none", "kwok", "clusterapi", "externalgrpc"] = "auto"
     """cluster-autoscaler's provider: auto (kwok on the local cluster, none on kubespray machines,
     which no provider drives), kwok, clusterapi, or none. ``externalgrpc`` is refused: the provider

@@ -8,10 +8,13 @@ from __future__ import annotations
 __all__ = [
     "ARGO_COMMIT",
     "ARGO_VERSION",
+    "CHP_VERSION",
     "CLUSTER_AUTOSCALER_VERSION",
     "COREDNS_VERSION",
     "GO_BUILD_FLAGS_VERSION",
     "HELM_VERSION",
+    "JUPYTERHUB_CHART_VERSION",
+    "JUPYTERHUB_VERSION",
     "KATIB_VERSION",
     "KUBERNETES_VERSION",
     "KUBESPRAY_COMMIT",
@@ -85,6 +88,15 @@ TRAINING_OPERATOR_COMMIT = "4445c12aa62e4345b0c2c6ac9b215a70eca46ed7"
 KATIB_VERSION = "v0.19.0"
 """Katib, Kubeflow's hyper-parameter tuner: the newest release (its Go programs from the module proxy;
 its Experiments run trials of batch Jobs or of the training operator's kinds)."""
+
+JUPYTERHUB_CHART_VERSION = "4.4.0"
+"""The Zero-to-JupyterHub chart (``../shared/charts``), whose hub runs JupyterHub :data:`JUPYTERHUB_VERSION`
+with KubeSpawner 7.0.0 (the hub image's requirements, kubedojo/local/assets)."""
+JUPYTERHUB_VERSION = "5.5.0"
+"""The chart's appVersion: the hub and the single-user servers' ``jupyterhub``."""
+CHP_VERSION = "4.6.2"
+"""configurable-http-proxy, JupyterHub's proxy, from the npm registry: the chart's 5.2.0 needs Node.js 20,
+Debian 12 has 18; 4.6.2 takes every flag the chart passes (its dependencies are plain JavaScript)."""
 
 PAUSE_IMAGE_TAG = "3.10-kubedojo1"
 """Tag of the locally built pause (sandbox) image."""

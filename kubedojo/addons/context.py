@@ -17,6 +17,7 @@ from ..config import SimPool
 from ..errors import ConfigError
 from ..labels import GPU_NODE_LABEL
 from ..yamlfiles import parse_yaml
+from .jupyterhub import class_auth_values
 from .kwok_groups import kwok_node_groups_values
 from .releases import Release, When
 
@@ -111,6 +112,9 @@ def render_values(release: Release, directory: Path, facts: ClusterFacts) -> dic
         if values.generate == "kwok-node-groups":
             merged = merge_values(merged, kwok_node_groups_values(facts.sim_pools, release.namespace))
             continue
+        if values.generate == "jupyterhub-class-auth":
+            merged = merge_values(merged, class_auth_values())
+            continue
         path = directory / values.file
         try:
             text = string.Template(path.read_text(encoding="utf-8")).substitute(facts.placeholders())
@@ -149,6 +153,8 @@ def image_values(release: Release, facts: ClusterFacts) -> dict[str, Any]:
         if image.style == "split":
             registry, _, path = repository.partition("/")
             branch[last] = {"registry": registry, "repository": path, "tag": tag}
+        elif image.style == "name":
+            branch[last] = {"name": repository, "tag": tag}
         else:
             branch[last] = {"repository": repository, "tag": tag}
     return values

@@ -56,9 +56,10 @@ class When(StrictModel):
     the local cluster's ``nfs-storage`` stays, and the chart that would make one is left out."""
 
 
-GENERATED_VALUES = ("kwok-node-groups",)
-"""Values kubedojo computes from the cluster's facts (``generate:`` in a release's ``values``):
-``kwok-node-groups``, cluster-autoscaler's node groups from the workshop's simulated pools."""
+GENERATED_VALUES = ("kwok-node-groups", "jupyterhub-class-auth")
+"""Values kubedojo computes (``generate:`` in a release's ``values``): ``kwok-node-groups``,
+cluster-autoscaler's node groups from the workshop's simulated pools; ``jupyterhub-class-auth``,
+kubedojo's class authenticator in JupyterHub's hub (:mod:`kubedojo.addons.jupyterhub`)."""
 
 
 class ValuesFile(StrictModel):
@@ -66,7 +67,7 @@ class ValuesFile(StrictModel):
     (``generate``: one of :data:`GENERATED_VALUES`), used where ``when`` holds."""
 
     file: str = ""
-    generate: Literal["kwok-node-groups"] | None = None
+    generate: Literal["kwok-node-groups", "jupyterhub-class-auth"] | None = None
     when: When = Field(default_factory=When)
 
     @model_validator(mode="after")
@@ -111,7 +112,8 @@ class ChartImage(StrictModel):
     registry is filled from a bundle: ``charts.push-images``), the values point ``at`` there:
     ``{repository: <registry>/<path>, tag: <tag>}``, or with ``style: split`` (charts that join
     ``registry`` and ``repository``, like argo-workflows) ``{registry: <registry>, repository:
-    <path>, tag: <tag>}``; elsewhere the chart's own image stays.
+    <path>, tag: <tag>}``, or with ``style: name`` (Zero-to-JupyterHub's) ``{name:
+    <registry>/<path>, tag: <tag>}``; elsewhere the chart's own image stays.
 
     A release of upstream manifests (:class:`ManifestSource`) names the image it ``replaces`` instead
     (``ghcr.io/kubeflow/training-v1/training-operator:v1-93c5489``): kubedojo's wrapper chart writes
@@ -121,7 +123,7 @@ class ChartImage(StrictModel):
     replaces: str = ""
     build: str = ""
     upstream: str = ""
-    style: Literal["repository", "split"] = "repository"
+    style: Literal["repository", "split", "name"] = "repository"
 
     @field_validator("at")
     @classmethod

@@ -62,6 +62,8 @@ class ClassEnvironment:
 def class_environment(config: WorkshopConfig, target: ClusterTarget) -> Iterator[ClassEnvironment]:
     """The class on ``target``, as its administrator."""
     client = target.client()
+    releases = load_releases(Path(config.charts.releases).expanduser()).releases
+    hub = next((r for r in releases if r.name == "jupyterhub" and r.name in config.charts.optional), None)
     try:
         classroom = Classroom(
             client,
@@ -70,7 +72,11 @@ def class_environment(config: WorkshopConfig, target: ClusterTarget) -> Iterator
             Path(config.classroom.output_dir),
             config.labs.namespace_prefix,
             services=ClusterServices(client, target.registry, target.base_image, target.push_images),
-            addons=load_releases(Path(config.charts.releases).expanduser()).releases,
+            addons=releases,
+            # A Jupyter password each where the workshop turns JupyterHub on.
+            jupyter_namespace=hub.namespace
+            if hub is not None and hub.name in config.charts.optional
+            else None,
         )
         yield ClassEnvironment(
             classroom,

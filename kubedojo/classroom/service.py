@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from ..addons.jupyterhub import USERS_SECRET
 from ..addons.releases import Release
 from ..client.kubeapi import KubeAPI
 from ..config import ClassSettings
@@ -20,6 +21,7 @@ from ..labs.definition import LabDefinition
 from ..labs.nodevolumes import provide_node_volumes, remove_node_volumes
 from ..labs.services import LabServices
 from .handout import render_handout
+from .jupyter import merged_records, new_password, password_record, records_of, users_secret
 from .objects import (
     NODE_READER,
     SERVICE_ACCOUNT,
@@ -43,6 +45,8 @@ class SetupReport:
     handout: str = ""
     services: list[str] = field(default_factory=list)
     """What was made of kubedojo's services the labs use (object-store accounts, the webhook)."""
+    jupyter_passwords: dict[str, str] = field(default_factory=dict)
+    """Each participant's Jupyter password file, when the class has JupyterHub."""
 
 
 def _admin_cluster(admin_kubeconfig: Path) -> tuple[str, str]:
@@ -74,6 +78,7 @@ class Classroom:
         class_name: str = "workshop",
         services: LabServices | None = None,
         addons: Sequence[Release] = (),
+        jupyter_namespace: str | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -86,12 +91,18 @@ class Classroom:
         self.addons = list(addons)
         """The add-ons' releases, for what of them participants' pods may reach
         (:func:`~.objects.network_policies`)."""
+        self.jupyter_namespace = jupyter_namespace
+        """JupyterHub's namespace when the class has it: each participant gets a Jupyter password
+        (:mod:`.jupyter`); None: no JupyterHub."""
 
     def namespace(self, name: str) -> str:
         return self.prefix + name
 
     def kubeconfig_path(self, name: str) -> Path:
         return self.output / name / "kubeconfig"
+
+    def jupyter_password_path(self, name: str) -> Path:
+        return self.output / name / "jupyter-password"
 
     # -- setup -------------------------------------------------------------------------------
 
@@ -136,6 +147,8 @@ class Classroom:
             )
             write_atomic(path, kubeconfig, 0o600, 0o700)
             report.kubeconfigs[person.name] = str(path)
+        if self.jupyter_namespace is not None:
+            self._jupyter_passwords(people, report)
         if self.services is not None and "s3-account" in uses:
             try:
                 made = self.services.accounts({self.namespace(p.name): p.name for p in people})
@@ -168,6 +181,28 @@ class Classroom:
         )
         report.handout = str(handout)
         return report
+
+    def _jupyter_passwords(self, people: list[Participant], report: SetupReport) -> None:
+        """A Jupyter password each (kept from an earlier setup), and their hashes in the hub's Secret."""
+        assert self.jupyter_namespace is not None
+        records = {}
+        for person in people:
+            path = self.jupyter_password_path(person.name)
+            password = path.read_text().strip() if path.is_file() else ""
+            if not password:
+                password = new_password()
+                write_atomic(path, password + "\n", 0o600, 0o700)
+            records[person.name] = password_record(password)
+            report.jupyter_passwords[person.name] = str(path)
+        self._write_jupyter_records(records, ())
+
+    def _write_jupyter_records(self, add: dict[str, str], remove: Iterable[str]) -> None:
+        assert self.jupyter_namespace is not None
+        self.client.ensure_namespace(self.jupyter_namespace)
+        current = records_of(self.client.read_secret(self.jupyter_namespace, USERS_SECRET))
+        labels = {CLASS_LABEL: self.class_name}
+        merged = merged_records(current, add, remove)
+        self.client.apply([users_secret(self.jupyter_namespace, merged, labels)])
 
     def _api_endpoints(self) -> list[ApiEndpoint]:
         """Where the API server receives pods' requests, which their NetworkPolicy must allow: read
@@ -216,9 +251,11 @@ class Classroom:
             remove_node_volumes(self.client, known[name])
             self.client.delete("Namespace", known[name])
             removed.append(name)
+        if self.jupyter_namespace is not None and names:
+            self._write_jupyter_records({}, names)
         for name in names:
             self._wait_namespace_gone(known[name], timeout)
-            for path in (self.kubeconfig_path(name),):
+            for path in (self.kubeconfig_path(name), self.jupyter_password_path(name)):
                 path.unlink(missing_ok=True)
             with_dir = self.output / name
             if with_dir.is_dir() and not any(with_dir.iterdir()):
@@ -228,6 +265,10 @@ class Classroom:
     def teardown(self, timeout: float = 300.0) -> list[str]:
         removed = self.remove(sorted(self.participants()), timeout)
         (self.output / "handout.html").unlink(missing_ok=True)
+        if self.jupyter_namespace is not None and not records_of(
+            self.client.read_secret(self.jupyter_namespace, USERS_SECRET)
+        ):
+            self.client.delete("Secret", USERS_SECRET, self.jupyter_namespace)  # no class's records left
         bindings = self.client.list("ClusterRoleBinding")
         if not any(b.get("roleRef", {}).get("name") == NODE_READER for b in bindings):
             self.client.delete("ClusterRole", NODE_READER)  # no class uses it any more

@@ -30,11 +30,13 @@ from .images import (
     ADDON_IMAGES,
     BASE,
     IMAGES,
+    NODE_BASE,
     BinaryImage,
     ContextImage,
     DebianImage,
     ImageBuilder,
     ImageRecipe,
+    NpmImage,
     WheelsImage,
 )
 from .layout import Layout
@@ -118,6 +120,8 @@ class Artifacts:
         binary = None
         if isinstance(recipe, WheelsImage):
             self.build_image(recipe.base or BASE)
+        if isinstance(recipe, NpmImage):
+            self.build_image(recipe.base or NODE_BASE)
         if isinstance(recipe, BinaryImage):
             assert recipe.programs is not None
             if recipe.base is not None:
@@ -129,7 +133,7 @@ class Artifacts:
 
     # -- offline bundles (kubedojo.addons.site_images.ImageExporter) -------------------------------
 
-    def _addon_recipe(self, name: str) -> BinaryImage | DebianImage:
+    def _addon_recipe(self, name: str) -> BinaryImage | DebianImage | WheelsImage | NpmImage:
         for recipe in ADDON_IMAGES:
             if recipe.name == name:
                 return recipe

@@ -40,8 +40,10 @@ from ..errors import BuildError, CommandError, RegistryError, WaitTimeout
 from ..paths import CacheDirs
 from ..versions import (
     ARGO_VERSION,
+    CHP_VERSION,
     CLUSTER_AUTOSCALER_VERSION,
     COREDNS_VERSION,
+    JUPYTERHUB_CHART_VERSION,
     KATIB_VERSION,
     MC_RELEASE,
     METRICS_SERVER_VERSION,
@@ -70,9 +72,12 @@ __all__ = [
     "ARGOCLI_IMAGE",
     "ARGOEXEC_IMAGE",
     "BASE",
+    "CHP_IMAGE",
     "CLUSTER_AUTOSCALER_IMAGE",
     "COREDNS_IMAGE",
     "IMAGES",
+    "JUPYTERHUB_HUB_IMAGE",
+    "JUPYTERHUB_SINGLEUSER_IMAGE",
     "KATIB_CONTROLLER_IMAGE",
     "KATIB_DB_MANAGER_IMAGE",
     "KATIB_GOPTUNA_IMAGE",
@@ -82,6 +87,7 @@ __all__ = [
     "MC_IMAGE",
     "METRICS_SERVER_IMAGE",
     "MINIO_IMAGE",
+    "NODE_BASE",
     "PAUSE",
     "PYTORCH_INIT_IMAGE",
     "TORCH",
@@ -92,6 +98,7 @@ __all__ = [
     "DebianImage",
     "ImageBuilder",
     "ImageRecipe",
+    "NpmImage",
     "WheelsImage",
     "debian_mirror",
 ]
@@ -236,6 +243,27 @@ class WheelsImage(ImageRecipe):
     python: str = "3.11"
     """The base's python (which wheels fit)."""
     env: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NpmImage(ImageRecipe):
+    """``base`` (a Debian root with Node.js) with JavaScript packages from the npm registry: the tree
+    that a lock file of kubedojo's (an asset, every package pinned with its sha512 ``integrity``)
+    gives, installed on this machine by ``npm ci``, which checks each package against the lock and
+    refuses any other, with no package's install scripts and no development packages; copied into the
+    image at ``prefix``, with ``programs`` linked into /usr/local/bin and run once (``--version``).
+
+    Bump the tag when the lock changes: an image under an existing tag is not built again."""
+
+    base: DebianImage | None = None
+    package: str = ""
+    """The ``package.json`` asset (kubedojo/local/assets)."""
+    lock: str = ""
+    """Its ``package-lock.json`` asset."""
+    prefix: str = "/srv/app"
+    programs: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    user: str = ""
 
 
 CONTENT_LABEL = "dev.kubedojo.content"
@@ -435,7 +463,53 @@ KATIB_MYSQL_IMAGE = DebianImage(
     # The Deployment runs it as uid 999, which Debian's image does not know: socket and pid go here.
     shared_dirs=("/run/mysqld",),
 )
-ADDON_IMAGES: tuple[BinaryImage | DebianImage, ...] = (
+JUPYTERHUB_TAG = f"{JUPYTERHUB_CHART_VERSION}-kubedojo1"
+HUB_BASE = DebianImage(
+    "jupyterhub-hub-base",
+    "bookworm-1",
+    "JupyterHub hub base: Debian 12, Python 3, pycurl and PyYAML (the chart's configuration), tini",
+    packages=("python3", "python3-pycurl", "python3-yaml", "ca-certificates", "tini"),
+    # The chart gives the hub only arguments (jupyterhub --config ...): tini runs them and reaps.
+    entrypoint=("tini", "--"),
+)
+JUPYTERHUB_HUB_IMAGE = WheelsImage(
+    "jupyterhub-hub",
+    JUPYTERHUB_TAG,
+    "JupyterHub's hub for the Zero-to-JupyterHub chart: JupyterHub 5.5.0, KubeSpawner 7.0.0 and the idle "
+    "culler from PyPI",
+    base=HUB_BASE,
+    requirements="jupyterhub-hub-requirements.txt",
+)
+JUPYTERHUB_SINGLEUSER_IMAGE = WheelsImage(
+    "jupyterhub-singleuser",
+    JUPYTERHUB_TAG,
+    "a participant's notebook server: the lab base (scikit-learn) with JupyterHub 5.5.0's "
+    "jupyterhub-singleuser and JupyterLab 4.5.8 from PyPI",
+    base=BASE,
+    requirements="jupyterhub-singleuser-requirements.txt",
+    # The chart runs it as uid 1000, which the image does not know: its home is the claim the
+    # spawner mounts there.
+    env=("HOME=/home/jovyan",),
+)
+NODE_BASE = DebianImage(
+    "node-base",
+    "bookworm-1",
+    "Node.js base: Debian 12's nodejs (18) and CA certificates",
+    packages=("nodejs", "ca-certificates"),
+)
+CHP_IMAGE = NpmImage(
+    "configurable-http-proxy",
+    f"{CHP_VERSION}-kubedojo1",
+    f"JupyterHub's proxy: configurable-http-proxy {CHP_VERSION} from the npm registry on Debian's Node.js",
+    base=NODE_BASE,
+    package="chp-package.json",
+    lock="chp-package-lock.json",
+    prefix="/srv/configurable-http-proxy",
+    programs=("configurable-http-proxy",),
+    entrypoint=("configurable-http-proxy",),
+    user="65534:65534",  # the chart's, too
+)
+ADDON_IMAGES: tuple[BinaryImage | DebianImage | WheelsImage | NpmImage, ...] = (
     METRICS_SERVER_IMAGE,
     MINIO_IMAGE,
     MC_IMAGE,
@@ -450,6 +524,9 @@ ADDON_IMAGES: tuple[BinaryImage | DebianImage, ...] = (
     KATIB_METRICS_COLLECTOR_IMAGE,
     KATIB_GOPTUNA_IMAGE,
     KATIB_MYSQL_IMAGE,
+    JUPYTERHUB_HUB_IMAGE,
+    JUPYTERHUB_SINGLEUSER_IMAGE,
+    CHP_IMAGE,
 )
 """The add-ons' images built here. The NVIDIA device plugin (cgo and NVML) and the NFS provisioner
 (no source served here) are not built: docs/addons.md."""
@@ -619,6 +696,8 @@ class ImageBuilder:
                     self._build_debian(recipe, work, log)
                 elif isinstance(recipe, WheelsImage):
                     self._build_wheels(recipe, work, log)
+                elif isinstance(recipe, NpmImage):
+                    self._build_npm(recipe, work, log)
                 else:
                     raise BuildError(f"no recipe for image {recipe.name}")
         except (CommandError, WaitTimeout) as exc:
@@ -825,6 +904,58 @@ class ImageBuilder:
                 timeout=_TIMEOUT,
                 log=log,
             )
+
+        self._commit(recipe, populate, config, log, base=base)
+
+    def _build_npm(self, recipe: NpmImage, work: Path, log: Path) -> None:
+        base = recipe.base or NODE_BASE
+        if not self.exists(base):
+            raise BuildError(f"image {recipe.name} needs the {base.name} image: build it first")
+        if shutil.which("npm") is None:
+            raise BuildError(
+                f"image {recipe.name} is built with npm, which is not installed: run scripts/setup"
+            )
+        tree = work / "tree"
+        tree.mkdir()
+        (tree / "package.json").write_bytes(_asset_bytes(recipe.package))
+        (tree / "package-lock.json").write_bytes(_asset_bytes(recipe.lock))
+        # npm's cache keeps the tarballs (by their integrity) for the next build.
+        self.runner.run(
+            [
+                "npm",
+                "ci",
+                "--omit=dev",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--no-update-notifier",
+                "--cache",
+                str(self.cache.images / "npm"),
+                "--prefix",
+                str(tree),
+            ],
+            timeout=_TIMEOUT,
+            log=log,
+        )
+        config = [f"--entrypoint={json.dumps(list(recipe.entrypoint))}"] if recipe.entrypoint else []
+        config += ["--user", recipe.user] if recipe.user else []
+
+        def populate(container: str) -> None:
+            self._buildah("copy", container, str(tree), recipe.prefix, log=log)
+            for program in recipe.programs:
+                target = f"{recipe.prefix}/node_modules/.bin/{program}"
+                self._buildah(
+                    "run",
+                    "--network=none",
+                    container,
+                    "--",
+                    "ln",
+                    "-s",
+                    target,
+                    f"/usr/local/bin/{program}",
+                    log=log,
+                )
+                self._buildah("run", "--network=none", container, "--", program, "--version", log=log)
 
         self._commit(recipe, populate, config, log, base=base)
 

@@ -67,6 +67,9 @@ def setup(
     ]
     console().print(table("Participants", ["name", "namespace", "", "kubeconfig (0600)"], rows))
     console().print(f"Handout: {report.handout}")
+    if report.jupyter_passwords:
+        folder = Path(next(iter(report.jupyter_passwords.values()))).parent.parent
+        console().print(f"JupyterHub passwords: {folder}/<name>/jupyter-password (0600), one each")
     for line in report.services:
         console().print(line)
     if images:

@@ -25,6 +25,7 @@ PROVENANCE_SHA256 = {
     "argo-workflows-1.0.18.tgz": "67840c5ea0c4c9016c2743ddcc93f4cf7f936caf6b0e920738fe68d6fe3c22f0",
     "cluster-autoscaler-9.59.0.tgz": "4805e64f5d1e5514f00c8ded3a302b46d0d3c0d0fbff8ac452faf39f598e4098",
     "nvidia-device-plugin-0.20.0.tgz": "9e5642bcdd3805c6e931f9d3ca542677d1f714d68c14c1364892011e67d9a606",
+    "jupyterhub-4.4.0.tgz": "b2938d52beb55f8e9146c463dd6051a31e9f3a4c28ec9e8c6d431abe5cf174ce",
 }
 """The digests ../shared/charts/PROVENANCE.md gives, which the tests trust: minio's and the device
 plugin's are the published archives' (releases.yaml pins the same); the others were packaged from the chart's release tag and

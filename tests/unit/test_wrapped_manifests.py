@@ -273,8 +273,9 @@ def test_a_sites_bundle_leaves_out_the_optional_add_ons_the_workshop_does_not_tu
     assert optional_left_out(parse_config({"charts": {"releases": shipped}})) == {
         "training-operator",
         "katib",
+        "jupyterhub",
     }
     turned_on = {"charts": {"releases": shipped, "optional": ["training-operator"]}}
-    assert optional_left_out(parse_config(turned_on)) == {"katib"}
-    every = {"charts": {"releases": shipped, "optional": ["training-operator", "katib"]}}
+    assert optional_left_out(parse_config(turned_on)) == {"katib", "jupyterhub"}
+    every = {"charts": {"releases": shipped, "optional": ["training-operator", "katib", "jupyterhub"]}}
     assert optional_left_out(parse_config(every)) == frozenset()
