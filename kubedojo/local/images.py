@@ -625,6 +625,12 @@ class ImageBuilder:
         content = image.content_hash()
         if self._label(image, CONTENT_LABEL) == content:
             return False
+        with self._building(image):  # two lab runs at once build it once
+            if self._label(image, CONTENT_LABEL) == content:
+                return False
+            return self._build_context(image, content)
+
+    def _build_context(self, image: ContextImage, content: str) -> bool:
         if not self.exists(image.base_image):
             raise BuildError(
                 f"image {image.name} needs the {image.base_image.name} image: run 'invoke images.build'"
@@ -979,7 +985,13 @@ class ImageBuilder:
     def push(self, recipe: ImageRecipe, registry: str, force: bool = False) -> bool:
         """Push to ``registry`` (plain HTTP, loopback) unless it has this very image; True if pushed.
 
-        Images whose content changes under a fixed tag (the labs') are compared by image ID."""
+        Images whose content changes under a fixed tag (the labs') are compared by image ID. One push
+        of an image at a time (two participants' ``lab.run`` at once push the same lab image, and
+        buildah's concurrent pushes of one reference fail): the second finds it pushed."""
+        with self._building(recipe):
+            return self._push_locked(recipe, registry, force)
+
+    def _push_locked(self, recipe: ImageRecipe, registry: str, force: bool) -> bool:
         if not force:
             if isinstance(recipe, ContextImage):
                 if self.registry_image_id(recipe, registry) == self.image_id(recipe):
