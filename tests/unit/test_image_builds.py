@@ -90,3 +90,30 @@ def test_the_lab_base_is_configured_as_labs_expect(tmp_path: Path) -> None:
     assert "--env PYTHONUNBUFFERED=1" in joined and "--env PATH=/usr/local/sbin:" in joined
     debootstrap = next(call for call in runner.calls if call[0] == "chroot" and "install" in call)
     assert "python3-sklearn" in debootstrap
+
+
+def test_two_pushes_of_one_image_at_once_do_not_overlap(tmp_path: Path) -> None:
+    # buildah's two concurrent pushes of one reference fail ("Storing signatures"): two participants'
+    # lab.run at once push the same lab image (tests/cluster/test_lab_katib.py met it in CI).
+    class PushRunner(RecordingRunner):
+        pushing = False
+        overlapped = False
+
+        def run(self, argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+            if argv[0] == "buildah" and argv[7] == "push":
+                if self.pushing:
+                    self.overlapped = True
+                self.pushing = True
+                time.sleep(0.2)
+                self.pushing = False
+            return super().run(argv, **kwargs)
+
+    runner = PushRunner()
+    builder = ImageBuilder(CacheDirs(tmp_path), runner, mirror="http://deb.example")  # type: ignore[arg-type]
+    threads = [threading.Thread(target=builder.push, args=(RECIPE, "127.0.0.1:1", True)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(1 for call in runner.calls if call[0] == "buildah" and call[7] == "push") == 2
+    assert not runner.overlapped
