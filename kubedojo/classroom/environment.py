@@ -74,9 +74,7 @@ def class_environment(config: WorkshopConfig, target: ClusterTarget) -> Iterator
             services=ClusterServices(client, target.registry, target.base_image, target.push_images),
             addons=releases,
             # A Jupyter password each where the workshop turns JupyterHub on.
-            jupyter_namespace=hub.namespace
-            if hub is not None and hub.name in config.charts.optional
-            else None,
+            jupyter_namespace=hub.namespace if hub is not None else None,
         )
         yield ClassEnvironment(
             classroom,

@@ -51,10 +51,12 @@ def records_of(data: Mapping[str, str] | None) -> dict[str, str]:
     """The records in a users Secret's data (decoded; None: no Secret): none if it is malformed."""
     text = (data or {}).get(USERS_KEY) or "{}"
     try:
-        data = json.loads(text)
+        parsed = json.loads(text)
     except ValueError:
         return {}
-    return {str(k): v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {str(k): v for k, v in parsed.items() if isinstance(v, str)}
 
 
 def merged_records(

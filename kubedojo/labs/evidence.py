@@ -26,9 +26,10 @@ def _lab_objects(ctx: GradingContext, lab: LabDefinition) -> list[dict[str, Any]
             if any(sel.matches(obj) for sel in selectors) or kind not in WORKLOADS:
                 out.append(obj)
     owners = {o["metadata"].get("uid") for o in out} - {None}
+    kept = {id(o) for o in out}
     for job in ctx.snapshot.of_kind("Job"):
         refs = (job.get("metadata") or {}).get("ownerReferences") or []
-        if job not in out and any(r.get("controller") and r.get("uid") in owners for r in refs):
+        if id(job) not in kept and any(r.get("controller") and r.get("uid") in owners for r in refs):
             out.append(job)
     return out
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .integrity import KATIB_COLLECTOR
 from .objects import job_finished
 
 __all__ = [
@@ -97,9 +98,7 @@ WORKLOADS: dict[str, Workload] = {
     ),
     # A trial's training container writes to the file Katib's collector reads; the collector prints
     # each line of it, so its log is the one to follow.
-    "Experiment": Workload(
-        "Experiment", EXPERIMENT_LABEL, experiment_finished, "metrics-logger-and-collector", "Succeeded"
-    ),
+    "Experiment": Workload("Experiment", EXPERIMENT_LABEL, experiment_finished, KATIB_COLLECTOR, "Succeeded"),
 }
 """Every kind ``lab.run`` follows, by kind."""
 

@@ -234,10 +234,7 @@ class Client:
         raise AssertionError("the output is read from the termination message")
 
 
-def results(
-    search: Search, submission: list[dict[str, Any]] | None = None
-) -> dict[str, tuple[str, str, str]]:
-    lab = CATALOG.get("12-katib")
+def snapshot_of(search: Search, client: Client) -> ClusterSnapshot:
     objects = {
         "Experiment": [search.experiment],
         "Trial": search.trials,
@@ -246,8 +243,14 @@ def results(
         "ConfigMap": search.maps,
         "Node": [{"metadata": {"name": "node1", "labels": {}}}],
     }
-    snapshot = ClusterSnapshot("ns", START + timedelta(minutes=3), objects, Client())  # type: ignore[arg-type]
-    ctx = GradingContext(lab, snapshot, START, submission=submission, images=IMAGES)
+    return ClusterSnapshot("ns", START + timedelta(minutes=3), objects, client)  # type: ignore[arg-type]
+
+
+def results(
+    search: Search, submission: list[dict[str, Any]] | None = None
+) -> dict[str, tuple[str, str, str]]:
+    lab = CATALOG.get("12-katib")
+    ctx = GradingContext(lab, snapshot_of(search, Client()), START, submission=submission, images=IMAGES)
     return {c.id: (c.status, c.found, c.hint) for c in grade(ctx, "p").checks}
 
 
@@ -442,14 +445,7 @@ def test_the_evidence_holds_the_experiment_its_trials_their_jobs_and_pods(tmp_pa
             return f"the log of {pod} {container}\n"
 
     search = reference()
-    objects = {
-        "Experiment": [search.experiment],
-        "Trial": search.trials,
-        "Job": search.jobs,
-        "Pod": search.pods,
-        "ConfigMap": search.maps,
-    }
-    snapshot = ClusterSnapshot("ns", START + timedelta(minutes=3), objects, Logs())  # type: ignore[arg-type]
+    snapshot = snapshot_of(search, Logs())
     save_evidence(GradingContext(CATALOG.get("12-katib"), snapshot, START, images=IMAGES), tmp_path)
     saved = [json.loads(line) for line in (tmp_path / "objects.jsonl").read_text().splitlines()]
     kinds = [o["kind"] for o in saved]
