@@ -17,7 +17,7 @@ from ..config import SimPool
 from ..errors import ConfigError
 from ..labels import GPU_NODE_LABEL
 from ..yamlfiles import parse_yaml
-from .jupyterhub import class_auth_values
+from .jupyterhub import class_hub_values, local_home_values
 from .kwok_groups import kwok_node_groups_values
 from .releases import Release, When
 
@@ -112,8 +112,11 @@ def render_values(release: Release, directory: Path, facts: ClusterFacts) -> dic
         if values.generate == "kwok-node-groups":
             merged = merge_values(merged, kwok_node_groups_values(facts.sim_pools, release.namespace))
             continue
-        if values.generate == "jupyterhub-class-auth":
-            merged = merge_values(merged, class_auth_values())
+        if values.generate == "jupyterhub-class":
+            merged = merge_values(merged, class_hub_values(release.namespace))
+            continue
+        if values.generate == "jupyterhub-local-home":
+            merged = merge_values(merged, local_home_values(_built_image(release, facts, "singleuser.image")))
             continue
         path = directory / values.file
         try:
@@ -132,6 +135,15 @@ def render_values(release: Release, directory: Path, facts: ClusterFacts) -> dic
             raise ConfigError(f"{path}: values must be a mapping")
         merged = merge_values(merged, data)
     return merge_values(merged, image_values(release, facts))
+
+
+def _built_image(release: Release, facts: ClusterFacts, at: str) -> str:
+    """The reference of the release's image at ``at`` here (as :func:`image_values` sets it)."""
+    image = next((i for i in release.images if i.at == at), None)
+    reference = facts.images.get(image.key) if image is not None else None
+    if reference is None:
+        raise ConfigError(f"release {release.name}: no image for {at} here (releases.yaml images)")
+    return reference
 
 
 def image_values(release: Release, facts: ClusterFacts) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -56,10 +56,13 @@ class When(StrictModel):
     the local cluster's ``nfs-storage`` stays, and the chart that would make one is left out."""
 
 
-GENERATED_VALUES = ("kwok-node-groups", "jupyterhub-class-auth")
+GeneratedValues = Literal["kwok-node-groups", "jupyterhub-class", "jupyterhub-local-home"]
+GENERATED_VALUES: tuple[str, ...] = get_args(GeneratedValues)
 """Values kubedojo computes (``generate:`` in a release's ``values``): ``kwok-node-groups``,
-cluster-autoscaler's node groups from the workshop's simulated pools; ``jupyterhub-class-auth``,
-kubedojo's class authenticator in JupyterHub's hub (:mod:`kubedojo.addons.jupyterhub`)."""
+cluster-autoscaler's node groups from the workshop's simulated pools; ``jupyterhub-class``,
+kubedojo's class authenticator and spawner in JupyterHub's hub; ``jupyterhub-local-home``, the
+notebook servers' home claims handed to their user on the local cluster
+(:mod:`kubedojo.addons.jupyterhub`)."""
 
 
 class ValuesFile(StrictModel):
@@ -67,7 +70,7 @@ class ValuesFile(StrictModel):
     (``generate``: one of :data:`GENERATED_VALUES`), used where ``when`` holds."""
 
     file: str = ""
-    generate: Literal["kwok-node-groups", "jupyterhub-class-auth"] | None = None
+    generate: GeneratedValues | None = None
     when: When = Field(default_factory=When)
 
     @model_validator(mode="after")
@@ -228,6 +231,23 @@ class PodPort(StrictModel):
     port: int = Field(ge=1, le=65535)
 
 
+class PolicyRule(StrictModel):
+    """One rule of a Role (RBAC's ``rules``)."""
+
+    apiGroups: list[str]
+    resources: list[str] = Field(min_length=1)
+    verbs: list[str] = Field(min_length=1)
+
+
+class ParticipantGrant(StrictModel):
+    """Rights of one of a release's ServiceAccounts in each participant's namespace: ``class.setup``
+    makes a Role of the ``rules`` there and binds it to the account (JupyterHub's hub making the
+    participant's notebook server)."""
+
+    service_account: str
+    rules: list[PolicyRule] = Field(min_length=1)
+
+
 class ParticipantAccess(StrictModel):
     """What of a release participants' pods may connect to (``reach``) and which of its pods may
     connect to participants' pods (``reached_by``, on their port): each participant namespace's
@@ -236,6 +256,7 @@ class ParticipantAccess(StrictModel):
 
     reach: list[PodPort] = Field(default_factory=list)
     reached_by: list[PodPort] = Field(default_factory=list)
+    grant: ParticipantGrant | None = None
 
 
 class Release(StrictModel):

@@ -2,9 +2,11 @@
 
 ``class.setup`` gives each participant a random Jupyter password (in their folder of the class's
 output, beside their kubeconfig, mode 0600; kept across setups, so a setup run again does not lock
-anyone out) and writes only its PBKDF2-SHA256 hash into a Secret in the hub's namespace. kubedojo's
-authenticator in the hub (``kubedojo/addons/assets/kubedojo_class_auth.py``, mounted there by the
-release's values) reads that Secret at every login. Removing a participant removes their record.
+anyone out) and writes only its PBKDF2-SHA256 hash into a Secret in the hub's namespace, with the
+participant's namespace. kubedojo's authenticator in the hub (``kubedojo/addons/assets/
+kubedojo_class_hub.py``, mounted there by the release's values) reads that Secret at every login,
+its spawner when it starts a participant's server (in that namespace). Removing a participant removes
+their record.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..addons.jupyterhub import USERS_KEY, USERS_SECRET
+from ..addons.jupyterhub import NAMESPACES_KEY, USERS_KEY, USERS_SECRET
 
 __all__ = [
     "ITERATIONS",
@@ -68,12 +70,22 @@ def merged_records(
     return dict(sorted(merged.items()))
 
 
-def users_secret(namespace: str, records: Mapping[str, str], labels: Mapping[str, str]) -> dict[str, Any]:
-    """The Secret the hub's authenticator reads."""
+def users_secret(
+    namespace: str,
+    records: Mapping[str, str],
+    labels: Mapping[str, str],
+    namespaces: Mapping[str, str],
+) -> dict[str, Any]:
+    """The Secret the hub's authenticator (``records``) and spawner (``namespaces``: each
+    participant's namespace) read."""
+
+    def encoded(data: Mapping[str, str]) -> str:
+        return base64.b64encode(json.dumps(dict(data), sort_keys=True).encode()).decode()
+
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": USERS_SECRET, "namespace": namespace, "labels": dict(labels)},
         "type": "Opaque",
-        "data": {USERS_KEY: base64.b64encode(json.dumps(dict(records), sort_keys=True).encode()).decode()},
+        "data": {USERS_KEY: encoded(records), NAMESPACES_KEY: encoded(namespaces)},
     }

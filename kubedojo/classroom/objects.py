@@ -16,6 +16,7 @@ from .roster import Participant
 from .workflowpolicy import workflow_status_policy
 
 __all__ = [
+    "ADDON_ROLE_PREFIX",
     "CLASS_LABEL",
     "EGRESS_POLICY",
     "INGRESS_POLICY",
@@ -26,6 +27,7 @@ __all__ = [
     "ROLE_NAME",
     "SERVICE_ACCOUNT",
     "ApiEndpoint",
+    "addon_grants",
     "api_endpoints",
     "cluster_objects",
     "network_policies",
@@ -36,6 +38,8 @@ __all__ = [
 
 SERVICE_ACCOUNT = "participant"
 ROLE_NAME = "kubedojo-participant"
+ADDON_ROLE_PREFIX = "kubedojo-addon-"
+"""The Role (and RoleBinding) of an add-on's rights in a participant's namespace: this + its name."""
 NODE_READER = "kubedojo-participant-nodes"
 """The ClusterRole that lets participants read Nodes (labs check the node stayed healthy; hints say
 'kubectl describe node'); bound to each participant by a ClusterRoleBinding of their own."""
@@ -211,6 +215,40 @@ def network_policies(
     ]
 
 
+def addon_grants(
+    namespace: str, labels: Mapping[str, str], addons: Sequence[Release]
+) -> list[dict[str, Any]]:
+    """A Role and its RoleBinding in the participant's namespace for each release that asks for
+    rights there (:class:`~kubedojo.addons.releases.ParticipantGrant`), bound to the release's own
+    ServiceAccount in the release's namespace (which participants cannot take); inert until the
+    release is installed."""
+    objects: list[dict[str, Any]] = []
+    for release in addons:
+        grant = release.participants.grant
+        if grant is None:
+            continue
+        name = f"{ADDON_ROLE_PREFIX}{release.name}"
+        meta = {"name": name, "namespace": namespace, "labels": dict(labels)}
+        objects += [
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": meta,
+                "rules": [rule.model_dump() for rule in grant.rules],
+            },
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": meta,
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                "subjects": [
+                    {"kind": "ServiceAccount", "name": grant.service_account, "namespace": release.namespace}
+                ],
+            },
+        ]
+    return objects
+
+
 def participant_objects(
     person: Participant,
     namespace: str,
@@ -221,7 +259,8 @@ def participant_objects(
 ) -> list[dict[str, Any]]:
     """Everything a participant gets, in the order to apply it; ``endpoints``: the API server's
     (:func:`api_endpoints`), which their pods may reach; ``addons``: the releases whose pods they
-    may reach or be reached by (:func:`network_policies`)."""
+    may reach or be reached by (:func:`network_policies`), or which have rights there
+    (:func:`addon_grants`)."""
     labels = {**MANAGED, CLASS_LABEL: class_name, PARTICIPANT_LABEL: person.name}
     annotations = {
         k: v for k, v in (("kubedojo.dev/email", person.email), ("kubedojo.dev/group", person.group)) if v
@@ -298,5 +337,6 @@ def participant_objects(
             },
         },
         *workflow_access_objects(namespace, labels),
+        *addon_grants(namespace, labels, addons),
         *network_policies(namespace, labels, settings.network, endpoints, addons),
     ]

@@ -202,7 +202,8 @@ class Classroom:
         current = records_of(self.client.read_secret(self.jupyter_namespace, USERS_SECRET))
         labels = {CLASS_LABEL: self.class_name}
         merged = merged_records(current, add, remove)
-        self.client.apply([users_secret(self.jupyter_namespace, merged, labels)])
+        namespaces = {name: self.namespace(name) for name in merged}
+        self.client.apply([users_secret(self.jupyter_namespace, merged, labels, namespaces)])
 
     def _api_endpoints(self) -> list[ApiEndpoint]:
         """Where the API server receives pods' requests, which their NetworkPolicy must allow: read

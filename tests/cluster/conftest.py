@@ -15,11 +15,14 @@ import signal
 import subprocess
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from kubedojo.addons import Addons, addons_environment
+from kubedojo.addons.releases import load_releases
+from kubedojo.classroom import Classroom, Participant
 from kubedojo.classroom.objects import ROLE_NAME, SERVICE_ACCOUNT, role_rules
 from kubedojo.client.kube import KubeClient
 from kubedojo.client.registry import RegistryClient
@@ -31,7 +34,14 @@ from kubedojo.labs.images import RegistryDigests, lab_images
 from kubedojo.labs.nodevolumes import remove_node_volumes
 from kubedojo.labs.reader import VolumeReader
 from kubedojo.labs.services import ClusterServices
-from kubedojo.local.images import ADDON_IMAGES, PYTORCH_INIT_IMAGE, TRAINING_OPERATOR_IMAGE
+from kubedojo.local.images import (
+    ADDON_IMAGES,
+    CHP_IMAGE,
+    JUPYTERHUB_HUB_IMAGE,
+    JUPYTERHUB_SINGLEUSER_IMAGE,
+    PYTORCH_INIT_IMAGE,
+    TRAINING_OPERATOR_IMAGE,
+)
 from kubedojo.local.provider import LocalCluster
 from kubedojo.target import resolve_target
 
@@ -350,6 +360,57 @@ def katib(
             (result,) = installed.install(["katib"])
             assert result.action == "installed", result
             yield installed
+        finally:
+            release_shared_addons()
+
+
+@dataclass
+class HubClass:
+    """JupyterHub installed once, with a class set up before it (so that the hub's mounted Secret
+    already holds the participants' passwords and namespaces when it starts)."""
+
+    addons: Addons
+    room: Classroom
+    passwords: dict[str, str]
+
+    def namespace(self, name: str) -> str:
+        return self.room.namespace(name)
+
+
+HUB_PARTICIPANTS = ("ann", "bob", "lena", "lars")
+"""The hub's class: ann and bob for test_jupyterhub, lena and lars for lab 10."""
+
+
+@pytest.fixture(scope="session")
+def jupyterhub(
+    cluster: LocalCluster, admin: KubeClient, addon_images: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HubClass]:
+    """JupyterHub installed from the chart once, for its own tests (test_jupyterhub, whose
+    ``uninstalls`` test removes it) and lab 10, with the class :data:`HUB_PARTICIPANTS` (namespaces
+    ``kdt-jh-<name>``); uninstalled and the class torn down at the end in any case."""
+    work = tmp_path_factory.mktemp("jupyterhub")
+    room = Classroom(
+        admin,
+        parse_config({}).classroom,
+        cluster.kubeconfig_path,
+        work / "class",
+        "kdt-jh-",
+        "kdt-jh",
+        addons=load_releases(REPO / "charts" / "releases.yaml").releases,
+        jupyter_namespace="jupyterhub",
+    )
+    report = room.setup([Participant(n) for n in HUB_PARTICIPANTS], "JupyterHub")
+    passwords = {n: Path(p).read_text().strip() for n, p in report.jupyter_passwords.items()}
+    releases = shipped_releases(["jupyterhub"], work)
+    cluster.ensure_addon_images([JUPYTERHUB_HUB_IMAGE.name, CHP_IMAGE.name, JUPYTERHUB_SINGLEUSER_IMAGE.name])
+    config = parse_config({"local": {"state_dir": STATE_DIR}, "charts": {"optional": ["jupyterhub"]}})
+    with addons_environment(config, resolve_target(config, REPO), releases=str(releases)) as installed:
+        _SHARED_TEARDOWNS.append(lambda: room.teardown(timeout=180))
+        _SHARED_TEARDOWNS.append(lambda: installed.uninstall(["jupyterhub"]))
+        try:
+            (result,) = installed.install(["jupyterhub"])
+            assert result.action == "installed", result
+            yield HubClass(installed, room, passwords)
         finally:
             release_shared_addons()
 

@@ -280,17 +280,40 @@ def test_scoreboard_html_is_self_contained_and_escaped() -> None:
     assert data["rows"][0]["labs"]["l1"]["checks"][1]["hint"] == "try </script> this"
 
 
-def test_katibs_database_manager_and_controller_are_the_only_add_on_pods_let_through() -> None:
-    """The shipped releases.yaml opens a participant's namespace to two of Katib's pods on one port
-    each, picked by the release's namespace name (the API server sets that label; a participant
-    cannot give it to a namespace, nor label one): not to its MySQL, not to the training operator."""
+def test_katibs_and_jupyterhubs_named_pods_are_the_only_add_on_pods_let_through() -> None:
+    """The shipped releases.yaml opens a participant's namespace to two of Katib's pods and two of
+    JupyterHub's on one port each, picked by the release's namespace name (the API server sets that
+    label; a participant cannot give it to a namespace, nor label one): not to Katib's MySQL, not to
+    the training operator, not to the proxy's API (8001)."""
     from kubedojo.addons.releases import load_releases
 
     shipped = load_releases(Path(__file__).resolve().parents[2] / "charts" / "releases.yaml").releases
     settings = parse_config({}).classroom
     ingress, egress = network_policies("ns", {}, settings.network, [], shipped)
     kubeflow = {"kubernetes.io/metadata.name": "kubeflow"}
-    let_in = [r for r in ingress["spec"]["ingress"] if "ports" in r]
+    hub_ns = {"kubernetes.io/metadata.name": "jupyterhub"}
+
+    def by(namespace: dict[str, str], rules: list[dict[str, Any]], side: str) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in rules
+            if any(p.get("namespaceSelector", {}).get("matchLabels") == namespace for p in r.get(side, []))
+        ]
+
+    def hub_pods(component: str, port: int, side: str) -> dict[str, Any]:
+        selector = {
+            "namespaceSelector": {"matchLabels": hub_ns},
+            "podSelector": {"matchLabels": {"app": "jupyterhub", "component": component}},
+        }
+        return {side: [selector], "ports": [{"protocol": "TCP", "port": port}]}
+
+    assert by(hub_ns, ingress["spec"]["ingress"], "from") == [
+        hub_pods("hub", 8888, "from"),
+        hub_pods("proxy", 8888, "from"),
+    ]
+    assert by(hub_ns, egress["spec"]["egress"], "to") == [hub_pods("hub", 8081, "to")]
+    let_in = by(kubeflow, ingress["spec"]["ingress"], "from")
+    assert len([r for r in ingress["spec"]["ingress"] if "ports" in r]) == 3
     assert let_in == [
         {
             "from": [

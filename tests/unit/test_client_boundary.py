@@ -23,6 +23,8 @@ def test_only_the_client_layer_imports_the_official_client() -> None:
     for path in PACKAGE.rglob("*.py"):
         if path.is_relative_to(PACKAGE / "client"):
             continue
+        if path.is_relative_to(PACKAGE / "addons" / "assets"):
+            continue  # programs kubedojo mounts into an add-on (JupyterHub's hub), run there
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
             names = []

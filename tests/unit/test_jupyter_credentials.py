@@ -1,7 +1,8 @@
 """Participants' JupyterHub credentials: class.setup gives each their own password (0600, kept across
 setups) and writes only hashes into the hub's Secret, which kubedojo's authenticator (the file the hub
-imports, run here with JupyterHub's base class stood in for) checks; removing a participant removes
-their record. The real hub logging a participant in is tested in tests/cluster/test_jupyterhub.py."""
+imports, run here with JupyterHub's and KubeSpawner's base classes stood in for) checks; removing a
+participant removes their record. The spawner's choice of namespace is tested the same way. The real
+hub logging a participant in and starting their server is tested in tests/cluster/test_jupyterhub.py."""
 
 from __future__ import annotations
 
@@ -17,33 +18,76 @@ from typing import Any
 import pytest
 
 from kubedojo.addons.context import render_values
-from kubedojo.addons.jupyterhub import AUTHENTICATOR, USERS_KEY, USERS_SECRET, class_auth_values
+from kubedojo.addons.jupyterhub import (
+    AUTHENTICATOR,
+    NAMESPACES_KEY,
+    SPAWNER,
+    USERS_KEY,
+    USERS_SECRET,
+    class_hub_values,
+)
 from kubedojo.addons.releases import load_releases
 from kubedojo.classroom.jupyter import merged_records, password_record, records_of, users_secret
 from kubedojo.classroom.roster import Participant
 from kubedojo.client.fake import FakeKube
+from kubedojo.errors import ConfigError
 
 from .test_orchestration_classroom import API_SLICE, admin_kubeconfig
 
 REPO = Path(__file__).resolve().parents[2]
-ASSET = REPO / "kubedojo" / "addons" / "assets" / "kubedojo_class_auth.py"
+ASSET = REPO / "kubedojo" / "addons" / "assets" / "kubedojo_class_hub.py"
+
+
+class ApiException(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
 
 
 @pytest.fixture(scope="module")
 def hub_auth() -> Any:
-    """The hub's authenticator module, loaded as the hub loads it, JupyterHub's Authenticator base
-    class stood in for by a plain traitlets class (JupyterHub itself runs only in the hub's image)."""
+    """The hub's module, loaded as the hub loads it, JupyterHub's Authenticator and KubeSpawner's base
+    classes stood in for by plain traitlets classes (they run only in the hub's image)."""
     import traitlets.config
 
     class Authenticator(traitlets.config.LoggingConfigurable):
         allow_all = traitlets.Bool(False)
 
-    stub = types.ModuleType("jupyterhub.auth")
-    stub.Authenticator = Authenticator  # type: ignore[attr-defined]
-    saved = {k: sys.modules.get(k) for k in ("jupyterhub", "jupyterhub.auth")}
-    sys.modules["jupyterhub"], sys.modules["jupyterhub.auth"] = types.ModuleType("jupyterhub"), stub
+    class KubeSpawner(traitlets.config.LoggingConfigurable):
+        """What ClassSpawner uses of KubeSpawner 7.0.0: the namespace the chart configures (the hub's),
+        the names made from it, the saved state and the start."""
+
+        namespace = traitlets.Unicode("jupyterhub")
+        dns_name_template = traitlets.Unicode("{name}.{namespace}.svc.cluster.local")
+
+        def __init__(self, user: Any, fail: int = 0, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.user, self.fail = user, fail
+            self.pod_name = f"jupyter-{user.name}"
+            self.dns_name = self.dns_name_template.format(namespace=self.namespace, name=self.pod_name)
+
+        def load_state(self, state: dict[str, str]) -> None:
+            self.namespace = state.get("namespace", self.namespace)
+
+        async def _start(self) -> str:
+            if self.fail:
+                raise ApiException(self.fail)
+            return f"started in {self.namespace}"
+
+    modules = {
+        "jupyterhub": types.ModuleType("jupyterhub"),
+        "jupyterhub.auth": types.ModuleType("jupyterhub.auth"),
+        "kubespawner": types.ModuleType("kubespawner"),
+        "kubernetes_asyncio": types.ModuleType("kubernetes_asyncio"),
+        "kubernetes_asyncio.client": types.ModuleType("kubernetes_asyncio.client"),
+        "kubernetes_asyncio.client.rest": types.ModuleType("kubernetes_asyncio.client.rest"),
+    }
+    modules["jupyterhub.auth"].Authenticator = Authenticator  # type: ignore[attr-defined]
+    modules["kubespawner"].KubeSpawner = KubeSpawner  # type: ignore[attr-defined]
+    modules["kubernetes_asyncio.client.rest"].ApiException = ApiException  # type: ignore[attr-defined]
+    saved = {k: sys.modules.get(k) for k in modules}
+    sys.modules.update(modules)
     try:
-        spec = importlib.util.spec_from_file_location("kubedojo_class_auth", ASSET)
+        spec = importlib.util.spec_from_file_location("kubedojo_class_hub", ASSET)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -94,11 +138,12 @@ async def _logins(hub_auth: Any, tmp_path: Path) -> None:
 def test_records_merge_and_round_trip_through_the_secret() -> None:
     merged = merged_records({"ann": "r1", "bob": "r2"}, {"cid": "r3", "ann": "r4"}, ["bob"])
     assert merged == {"ann": "r4", "cid": "r3"}
-    secret = users_secret("jupyterhub", merged, {"kubedojo.dev/class": "c"})
+    secret = users_secret("jupyterhub", merged, {"kubedojo.dev/class": "c"}, {"ann": "dojo-ann"})
     import base64
 
     data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert secret["metadata"]["name"] == USERS_SECRET and records_of(data) == merged
+    assert json.loads(data[NAMESPACES_KEY]) == {"ann": "dojo-ann"}
     assert (
         records_of(None) == {} and records_of({USERS_KEY: "[1]"}) == {} and records_of({USERS_KEY: "{"}) == {}
     )
@@ -162,11 +207,67 @@ def test_the_shipped_release_mounts_the_authenticator_and_the_users_secret(tmp_p
     from kubedojo.addons.context import ClusterFacts
 
     release = load_releases(REPO / "charts" / "releases.yaml").get("jupyterhub")
-    values = render_values(release, REPO / "charts", ClusterFacts(kind="local", gpu_nodes=0))
+    facts = ClusterFacts(kind="local", gpu_nodes=0, images={"jupyterhub-singleuser": "r/s:t"})
+    values = render_values(release, REPO / "charts", facts)
     hub = values["hub"]
     assert hub["config"]["JupyterHub"]["authenticator_class"] == AUTHENTICATOR  # not the values' "null"
-    assert hub["extraFiles"]["kubedojo-class-auth"]["stringData"] == ASSET.read_text()
+    assert hub["config"]["JupyterHub"]["spawner_class"] == SPAWNER
+    # the servers, in participants' namespaces, call the hub by a name that says its namespace
+    assert hub["config"]["JupyterHub"]["hub_connect_url"] == "http://hub.jupyterhub.svc:8081"
+    assert hub["extraFiles"]["kubedojo-class-hub"]["stringData"] == ASSET.read_text()
     (volume,) = hub["extraVolumes"]
     assert volume["secret"] == {"secretName": USERS_SECRET, "optional": True}
     assert hub["config"]["ClassAuthenticator"]["users_file"].endswith(USERS_KEY)
-    assert class_auth_values()["hub"]["extraVolumeMounts"][0]["mountPath"] == "/usr/local/etc/kubedojo"
+    assert hub["config"]["ClassSpawner"]["namespaces_file"].endswith(NAMESPACES_KEY)
+    assert class_hub_values("x")["hub"]["extraVolumeMounts"][0]["mountPath"] == "/usr/local/etc/kubedojo"
+    # a server's memory limit is set, and fits a participant's LimitRange (max 4Gi) over its guarantee
+    single = values["singleuser"]
+    assert single["memory"]["limit"] == "1G" and single["memory"]["guarantee"] == "512M"
+    assert single["storage"]["capacity"] == "1Gi"
+
+
+def test_on_the_local_cluster_the_home_claim_is_handed_to_the_servers_user(tmp_path: Path) -> None:
+    from kubedojo.addons.context import ClusterFacts
+
+    release = load_releases(REPO / "charts" / "releases.yaml").get("jupyterhub")
+    image = "10.244.0.1:5000/kubedojo/jupyterhub-singleuser:t"
+    facts = ClusterFacts(kind="local", gpu_nodes=0, images={"jupyterhub-singleuser": image})
+    (init,) = render_values(release, REPO / "charts", facts)["singleuser"]["initContainers"]
+    assert init["image"] == image and init["command"] == ["chown", "1000:100", "/home/jovyan"]
+    assert init["volumeMounts"] == [{"name": "volume-{user_server}", "mountPath": "/home/jovyan"}]
+    site = ClusterFacts(kind="kubespray", gpu_nodes=0, images={"jupyterhub-singleuser": image})
+    assert "initContainers" not in render_values(release, REPO / "charts", site)["singleuser"]
+    with pytest.raises(ConfigError, match=r"jupyterhub: no image for singleuser.image"):
+        render_values(release, REPO / "charts", ClusterFacts(kind="local", gpu_nodes=0))
+
+
+def _spawner(hub_auth: Any, tmp_path: Path, name: str, **kwargs: Any) -> Any:
+    namespaces = tmp_path / "namespaces.json"
+    if not namespaces.exists():
+        namespaces.write_text(json.dumps({"ann": "dojo-ann"}))
+    user = types.SimpleNamespace(name=name)
+    return hub_auth.ClassSpawner(user, namespaces_file=str(namespaces), **kwargs)
+
+
+def test_a_participants_server_runs_in_their_namespace_never_the_hubs(hub_auth: Any, tmp_path: Path) -> None:
+    ann = _spawner(hub_auth, tmp_path, "ann")
+    assert ann.namespace == "dojo-ann" and ann.dns_name == "jupyter-ann.dojo-ann.svc.cluster.local"
+    ann.load_state({"namespace": "jupyterhub"})  # an earlier server's state does not move it back
+    assert ann.namespace == "dojo-ann"
+    assert asyncio.run(ann._start()) == "started in dojo-ann"
+
+    eve = _spawner(hub_auth, tmp_path, "eve")  # not in the class's namespaces: no server at all
+    assert eve.namespace == "jupyterhub"
+    with pytest.raises(RuntimeError, match="eve has no namespace in this class yet: ask the instructor"):
+        asyncio.run(eve._start())
+    (tmp_path / "namespaces.json").write_text(json.dumps({"ann": "dojo-ann", "eve": "dojo-eve"}))
+    assert asyncio.run(eve._start()) == "started in dojo-eve"  # class.setup ran since
+
+
+def test_a_spawn_the_hub_may_not_make_says_to_run_class_setup(hub_auth: Any, tmp_path: Path) -> None:
+    with pytest.raises(
+        RuntimeError, match=r"may not start servers in dojo-ann: ask the instructor to run class\.setup"
+    ):
+        asyncio.run(_spawner(hub_auth, tmp_path, "ann", fail=403)._start())
+    with pytest.raises(ApiException):  # anything else is KubeSpawner's to report
+        asyncio.run(_spawner(hub_auth, tmp_path, "ann", fail=500)._start())
