@@ -39,8 +39,8 @@ ASSET = REPO / "kubedojo" / "addons" / "assets" / "kubedojo_class_hub.py"
 
 
 class ApiException(Exception):
-    def __init__(self, status: int) -> None:
-        self.status = status
+    def __init__(self, status: int, body: str = "") -> None:
+        self.status, self.body = status, body
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +59,9 @@ def hub_auth() -> Any:
         namespace = traitlets.Unicode("jupyterhub")
         dns_name_template = traitlets.Unicode("{name}.{namespace}.svc.cluster.local")
 
-        def __init__(self, user: Any, fail: int = 0, **kwargs: Any) -> None:
+        def __init__(self, user: Any, fail: int = 0, body: str = "", **kwargs: Any) -> None:
             super().__init__(**kwargs)
-            self.user, self.fail = user, fail
+            self.user, self.fail, self.body = user, fail, body
             self.pod_name = f"jupyter-{user.name}"
             self.dns_name = self.dns_name_template.format(namespace=self.namespace, name=self.pod_name)
 
@@ -70,7 +70,7 @@ def hub_auth() -> Any:
 
         async def _start(self) -> str:
             if self.fail:
-                raise ApiException(self.fail)
+                raise ApiException(self.fail, self.body)
             return f"started in {self.namespace}"
 
     modules = {
@@ -269,5 +269,15 @@ def test_a_spawn_the_hub_may_not_make_says_to_run_class_setup(hub_auth: Any, tmp
         RuntimeError, match=r"may not start servers in dojo-ann: ask the instructor to run class\.setup"
     ):
         asyncio.run(_spawner(hub_auth, tmp_path, "ann", fail=403)._start())
+    quota = json.dumps(
+        {
+            "kind": "Status",
+            "message": 'pods "jupyter-ann" is forbidden: exceeded quota: kubedojo-quota, requested: pods=1',
+        }
+    )
+    with pytest.raises(
+        RuntimeError, match=r"no room in dojo-ann's quota for your server \(pods .* is forbidden"
+    ):
+        asyncio.run(_spawner(hub_auth, tmp_path, "ann", fail=403, body=quota)._start())
     with pytest.raises(ApiException):  # anything else is KubeSpawner's to report
         asyncio.run(_spawner(hub_auth, tmp_path, "ann", fail=500)._start())

@@ -116,7 +116,22 @@ class ClassSpawner(KubeSpawner):
         except ApiException as exc:
             if exc.status != 403:
                 raise
+            message = api_message(exc)
+            if "exceeded quota" in message:
+                raise RuntimeError(
+                    f"no room in {self.namespace}'s quota for your server ({message}): delete finished "
+                    "Jobs or pods there, or ask the instructor"
+                ) from None
             raise RuntimeError(
                 f"JupyterHub may not start servers in {self.namespace}: ask the instructor to run "
                 "class.setup again with JupyterHub turned on (it grants the hub that right)"
             ) from None
+
+
+def api_message(exc: Exception) -> str:
+    """The API server's message in an ApiException's body (a Status), or the empty string."""
+    try:
+        status = json.loads(getattr(exc, "body", None) or "{}")
+    except ValueError:
+        return ""
+    return str(status.get("message") or "") if isinstance(status, dict) else ""
