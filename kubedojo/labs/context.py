@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from ..jsonpath import select
 from .checkbase import SimulatedRuns
 from .definition import LabDefinition, Select
-from .integrity import LabImages, RunProblem, run_problem, workflow_problem
+from .integrity import LabImages, RunProblem, image_digest, run_problem, workflow_problem
 from .objects import created_at, pod_spec
 from .program import Program, program_of
 from .results import Outcome
@@ -64,6 +64,11 @@ class FileReader(Protocol):
         account (its Secret ``kubedojo-s3``); None when there is no such object."""
         ...
 
+    def examine(self, namespace: str, *, claim: str, script: str) -> Any:
+        """What the Python ``script`` (a lab's grader: it runs on the lab base with the claim
+        mounted read-only at ``/data``, no network, no credentials) prints as JSON on its last line."""
+        ...
+
 
 class GradingContext:
     """What checks see. Also what a lab's Python checks (``labs/<id>/checks.py``) are given."""
@@ -87,6 +92,7 @@ class GradingContext:
         (:mod:`.integrity`). Without them (tests of check logic), any run counts."""
         self._files: dict[tuple[str | None, str | None, str | None], list[FileInfo]] = {}
         self._objects: dict[tuple[str, str], list[StoredFile] | None] = {}
+        self._examined: dict[tuple[str, str], Any] = {}
         self._run_problems: dict[str, RunProblem | None] = {}
         self._simulated: frozenset[str] | None = None
         self._known_nodes: frozenset[str] | None = None
@@ -119,6 +125,30 @@ class GradingContext:
                 self.snapshot.namespace, bucket=bucket, key=key
             )
         return self._objects[(bucket, key)]
+
+    def examined(self, claim: str, script: str) -> Any:
+        """What a lab's grading ``script`` finds on ``claim`` (:meth:`FileReader.examine`), run once
+        per grading."""
+        key = (claim, script)
+        if key not in self._examined:
+            if not self.snapshot.waits:
+                raise WouldWait(f"the files of {claim}")
+            assert self.reader is not None
+            self._examined[key] = self.reader.examine(self.snapshot.namespace, claim=claim, script=script)
+        return self._examined[key]
+
+    def runs_addon_image(self, pod: dict[str, Any], image: str) -> bool | None:
+        """Whether every container of ``pod`` runs kubedojo's build of the add-on image ``image`` (a
+        repository name of :attr:`LabImages.helpers`: the digests the kubelet reports are the
+        registry's); None when the registry could not be read. Without digests (tests of check
+        logic), True."""
+        if self.images is None:
+            return True
+        if self.images.unknown:
+            return None
+        expected = self.images.helpers.get(image) or frozenset()
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        return bool(statuses) and all(image_digest(str(s.get("imageID") or "")) in expected for s in statuses)
 
     # -- objects -----------------------------------------------------------------------------
 

@@ -704,6 +704,12 @@ class LabDefinition(_Strict):
     """Which container of a pod is the lab's, for every check."""
     code_dir: str = CODE_DIR
     """Where the lab's images keep its code (their WORKDIR): nothing may be mounted over it."""
+    works_in: Literal["cluster", "jupyterhub"] = "cluster"
+    """Where the participant works: submitting manifests to the cluster (``lab.run`` submits the
+    starter), or in a notebook on the class's JupyterHub (``lab.run`` starts the lab, says where to
+    work and grades once the work is there; ``kinds`` is then empty)."""
+    done_when: str | None = None
+    """For a lab worked in JupyterHub: the check whose pass ends ``lab.run``'s wait for the work."""
     starter: str
     """The participant's starting file, relative to the project (``handson/<id>/...``)."""
     submit: str | None = None
@@ -731,6 +737,13 @@ class LabDefinition(_Strict):
             if check.id in seen:
                 raise ValueError(f"two checks have the id {check.id!r}")
             seen.add(check.id)
+        if self.works_in == "jupyterhub":
+            if self.done_when not in seen:
+                raise ValueError("a lab worked in JupyterHub names one of its checks as done_when")
+            if self.kinds:
+                raise ValueError("a lab worked in JupyterHub submits nothing: kinds: []")
+        elif self.done_when is not None:
+            raise ValueError("done_when is for a lab worked in JupyterHub (works_in: jupyterhub)")
         return self
 
     @property

@@ -5,9 +5,23 @@ from __future__ import annotations
 
 from ..client.registry import RegistryClient
 from ..errors import RegistryError
-from ..local.images import BASE, KATIB_METRICS_COLLECTOR_IMAGE, LAB_BASES, ContextImage
+from ..local.images import (
+    BASE,
+    JUPYTERHUB_SINGLEUSER_IMAGE,
+    KATIB_METRICS_COLLECTOR_IMAGE,
+    LAB_BASES,
+    ContextImage,
+    ImageRecipe,
+)
 from .definition import LabDefinition
-from .integrity import KATIB_COLLECTOR_IMAGE, LabImages
+from .integrity import JUPYTER_SERVER_IMAGE, KATIB_COLLECTOR_IMAGE, LabImages
+
+_HELPERS: dict[str, tuple[str, ImageRecipe]] = {
+    "katib": (KATIB_COLLECTOR_IMAGE, KATIB_METRICS_COLLECTOR_IMAGE),
+    "jupyterhub": (JUPYTER_SERVER_IMAGE, JUPYTERHUB_SINGLEUSER_IMAGE),
+}
+"""The add-ons' images a lab's grading needs the digests of, by add-on: Katib's metrics collector
+(which shares a trial's process namespace), JupyterHub's notebook server (lab 10's work runs there)."""
 
 __all__ = ["RegistryDigests", "lab_images"]
 
@@ -49,11 +63,12 @@ class RegistryDigests:
                 return LabImages({s.name: frozenset() for s in lab.images}, reason)
             digests[spec.name] = found.all()
         helpers: dict[str, frozenset[str]] = {}
-        if "katib" in lab.addons:  # its trials' pods share their process namespace with its collector
-            image = KATIB_METRICS_COLLECTOR_IMAGE
+        for addon, (key, image) in _HELPERS.items():
+            if addon not in lab.addons:
+                continue
             try:
-                collector = self.registry.digests(image.repository, image.tag)
+                found = self.registry.digests(image.repository, image.tag)
             except RegistryError as exc:
                 return LabImages(digests, str(exc))
-            helpers[KATIB_COLLECTOR_IMAGE] = collector.all() if collector is not None else frozenset()
+            helpers[key] = found.all() if found is not None else frozenset()
         return LabImages(digests, helpers=helpers)

@@ -47,6 +47,7 @@ from .program import Program, image_name, program_of
 
 __all__ = [
     "CODE_DIR",
+    "JUPYTER_SERVER_IMAGE",
     "KATIB_COLLECTOR",
     "KATIB_COLLECTOR_IMAGE",
     "LabImages",
@@ -87,6 +88,8 @@ KATIB_COLLECTOR = "metrics-logger-and-collector"
 """The container Katib's pod webhook adds to a trial's pod."""
 KATIB_COLLECTOR_IMAGE = "katib-file-metrics-collector"
 """The repository name of kubedojo's build of Katib's file and stdout metrics collector."""
+JUPYTER_SERVER_IMAGE = "jupyterhub-singleuser"
+"""The repository name of kubedojo's build of JupyterHub's notebook server."""
 _KATIB_COLLECTOR_FLAGS = frozenset(
     {"t", "m", "o-type", "s-db", "s-earlystop", "path", "format", "f", "p", "timeout", "w", "stop-rule"}
 )

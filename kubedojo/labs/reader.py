@@ -141,6 +141,20 @@ class VolumeReader:
             ]
         )
 
+    def examine(self, namespace: str, *, claim: str, script: str) -> Any:
+        container = {
+            "name": "reader",
+            "image": self.image,
+            "command": ["python3", "-c", script, "/data"],
+            "resources": {
+                "requests": {"cpu": "100m", "memory": "128Mi"},
+                "limits": {"cpu": "1", "memory": "384Mi"},
+            },
+            "volumeMounts": [{"name": "data", "mountPath": "/data", "readOnly": True}],
+        }
+        volume = {"name": "data", "persistentVolumeClaim": {"claimName": claim, "readOnly": True}}
+        return self._run(namespace, self._spec([container], [volume]), f"the claim {claim}")
+
     def _spec(self, containers: list[dict[str, Any]], volumes: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "restartPolicy": "Never",

@@ -23,7 +23,7 @@ from .definition import LabDefinition, ObjectEventCheck, Select
 from .evaluators.objectstore import REASONS, recorded
 from .evaluators.scheduling import on_added_node, triggered_scale_ups
 from .follow import Ref, follow
-from .grading import FileReader, GradingContext
+from .grading import FileReader, GradingContext, grade
 from .integrity import LabImages
 from .nodevolumes import provide_node_volumes
 from .quota import check_extended_quota
@@ -114,6 +114,8 @@ class LabRunner:
     digests: Callable[[LabDefinition], LabImages] | None = None
     """The lab images' digests in the registry (:class:`~.images.RegistryDigests`): with them, only a
     run of the lab's own code earns credit (:mod:`.integrity`). None only in tests of check logic."""
+    pause: Callable[[float], None] = time.sleep
+    """How :meth:`run_in_hub` waits between looks at the participant's work."""
 
     def _lab_images(self, lab: LabDefinition) -> LabImages | None:
         return None if self.digests is None else self.digests(lab)
@@ -314,6 +316,45 @@ class LabRunner:
             lab, snapshot, started, submission=admitted, reader=self.reader, images=self._lab_images(lab)
         )
         return self._finish(ctx, participant, None, began, requests, followed.stuck)
+
+    def run_in_hub(
+        self,
+        lab: LabDefinition,
+        namespace: str,
+        participant: str,
+        timeout: float | None = None,
+        interval: float = 15.0,
+    ) -> LabResult:
+        """``lab.run`` of a lab worked in a notebook on the class's JupyterHub (``works_in``): start
+        it (only work from now on counts), then look at the work every ``interval`` seconds until the
+        lab's ``done_when`` check passes or the time is up, and grade. The work is files on the
+        participant's claim, which no watch reports: each look is a grading, not kept."""
+        assert lab.done_when is not None
+        with self.reporter.step(f"Fresh start in namespace {namespace}"):
+            ensure_namespace(self.client, namespace, participant)
+            started = record_start(self.client, namespace, lab.id)
+        self.reporter.note(
+            f"work in JupyterHub: log in as {participant} with your Jupyter password, start your server, "
+            f"upload {Path(lab.starter).name} and run it (handson/{lab.id}/README.md); this run grades "
+            f"when it sees the work, or grade later with 'invoke lab.check {lab.id}'"
+        )
+        limit = timeout if timeout is not None else lab.time_limit_minutes * 60.0
+        deadline, paused = time.monotonic() + limit, 0.0
+        done = next(c for c in lab.checks if c.id == lab.done_when)
+        with self.reporter.watching(f"Waiting until {done.title}"):
+            while True:
+                began, requests = time.monotonic(), self.client.requests
+                snapshot = take_snapshot(self.client, namespace, lab.graded_kinds)
+                ctx = GradingContext(lab, snapshot, started, reader=self.reader, images=self._lab_images(lab))
+                looked = {c.id: c for c in grade(ctx, participant).checks}[lab.done_when]
+                if looked.status == "passed":
+                    break
+                if max(time.monotonic(), deadline - limit + paused) + interval > deadline:
+                    self.reporter.note(f"stopped waiting after {limit:g} s: {looked.found}")
+                    break
+                self.pause(interval)
+                paused += interval
+        return self._finish(ctx, participant, None, began, requests)
 
     def _succeeded(self, namespace: str, workloads: list[Ref]) -> bool:
         """Whether every one of the workloads ended as asked (a Job Complete, a Workflow Succeeded)."""

@@ -195,7 +195,7 @@ def start(c: Context, lab: str, participant: str = "", kubeconfig: str = "", inv
     help={
         "file": "your manifest (default: the lab's starter file in handson/)",
         "participant": "whose namespace (default: workshop.yaml labs.participant or your login)",
-        "timeout": "seconds to wait for the Jobs (default: the lab's time limit)",
+        "timeout": "seconds to wait for the Jobs or a JupyterHub lab's work (default: the lab's time limit)",
         "kubeconfig": "another cluster's kubeconfig (default: the local cluster's admin)",
         "inventory": "an on-prem site directory (inventory/<site>); without it, the local cluster",
         "json": "print the result record as JSON",
@@ -214,6 +214,19 @@ def run(
     """Submit a manifest for a lab, follow its pods and logs, and grade it."""
     definition = _catalog(c).get(lab)
     who = _participant(c, participant)
+    if definition.works_in == "jupyterhub":
+        if file:
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                f"lab {lab} is worked in JupyterHub, not submitted: run it without --file "
+                f"(it waits for your notebook's work), or 'invoke lab.check {lab}' when done"
+            )
+        reporter = RichLabReporter(quiet=json)
+        with _environment(c, reporter, kubeconfig, inventory) as env:
+            result = env.runner.run_in_hub(definition, env.namespace(who), who, timeout=timeout or None)
+        _print_result(result, json)
+        return
     manifest = Path(file) if file else definition.submit_path
     if not manifest.exists() and not file and definition.prepare:
         from ..errors import ConfigError

@@ -30,7 +30,8 @@ def test_every_lab_loads_with_its_files() -> None:
     assert len(labs) >= 10
     for lab in labs:
         assert lab.max_score > 0
-        assert lab.static_checks and lab.runtime_checks, lab.id
+        # a lab worked in JupyterHub submits no manifest, so it has nothing for static checks
+        assert lab.runtime_checks and (lab.static_checks or lab.works_in == "jupyterhub"), lab.id
         assert lab.solution_path.is_file(), lab.solution_path
         for image in lab.images:
             assert (PROJECT / image.context / "Dockerfile").is_file(), image.context

@@ -162,7 +162,8 @@ def runtime(
 
 # -- the equivalent variants score what the reference scores -------------------------------------------
 
-LABS = sorted(lab.id for lab in CATALOG.all())
+LABS = sorted(lab.id for lab in CATALOG.all() if lab.works_in == "cluster")
+"""The labs whose work is a manifest (not a notebook on JupyterHub)."""
 VARIANTS: dict[str, Callable[[Docs], Docs]] = {
     "renamed-with-helper": renamed_with_helper,
     "python-u-split": python_u_split,
