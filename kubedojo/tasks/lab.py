@@ -165,7 +165,13 @@ def show(c: Context, lab: str, json: bool = False) -> None:
         out.print(
             f"Then:   (cd {definition.handson_dir.relative_to(definition.project)} && {definition.prepare})"
         )
-    out.print(f"Submit: invoke lab.run {definition.id} --file {definition.submit or definition.starter}")
+    if definition.works_in == "jupyterhub":
+        out.print(
+            f"Work:   in JupyterHub: upload {Path(definition.starter).name} to your server and run it; "
+            f"'invoke lab.run {definition.id}' starts the lab, waits for the work and grades it"
+        )
+    else:
+        out.print(f"Submit: invoke lab.run {definition.id} --file {definition.submit or definition.starter}")
     rows = [
         [c.id, c.title, "manifest" if c in definition.static_checks else "cluster", str(c.points)]
         for c in definition.checks

@@ -137,6 +137,7 @@ def test_lab_list_json() -> None:
         (("lab.run", "01-run-job"), "still '___': fill it in"),
         (("lab.run", "01-run-job", "--file", "nope.yaml"), "nope.yaml: no such file"),
         (("lab.run", "01-run-job", "--participant", "!!"), "--participant '!!'"),
+        (("lab.run", "10-jupyterhub", "--file", "x.ipynb"), "lab 10-jupyterhub is worked in JupyterHub"),
         (("class.setup", "nope.csv"), "nope.csv: no such roster file"),
         (("class.setup", "README.md"), "a roster is a .csv or .yaml file"),
         (("class.grade", "--lab", "01-run-jbo"), "did you mean '01-run-job'"),
