@@ -7,7 +7,6 @@ component updates and sync are off."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -16,9 +15,7 @@ from typing import Any
 
 import websocket
 
-from ..ci import skip_or_fail
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from ..chromium import QUIET_HEADLESS, chromium
 
 
 class BrowserError(AssertionError):
@@ -27,22 +24,11 @@ class BrowserError(AssertionError):
 
 class Browser:
     def __init__(self, profile: Path, timeout: float = 30.0) -> None:
-        if CHROMIUM is None:
-            skip_or_fail("chromium is not installed (run ./scripts/setup)", "browser tests")
         profile.mkdir(parents=True, exist_ok=True)
         self._process = subprocess.Popen(
             [
-                str(CHROMIUM),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-default-apps",
-                "--no-first-run",
-                "--no-default-browser-check",
+                chromium(),
+                *QUIET_HEADLESS,
                 "--window-size=1400,1000",
                 "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0",

@@ -1,6 +1,7 @@
 """Talking to the test cluster's JupyterHub as a participant's browser does: its login form (with the
 ``_xsrf`` token and cookie), its REST API with the session's cookies (and the ``X-XSRFToken`` header
-JupyterHub asks of cookie-authenticated requests), and the participant's own server behind the proxy."""
+JupyterHub asks of cookie-authenticated requests), the participant's own server behind the proxy; and lab
+10's work as a participant does it in a browser."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from .browser import Browser
+
+REPO = Path(__file__).resolve().parents[2]
 HUB_URL = "http://10.244.0.1:32080"
 """The proxy's NodePort on the node's address (kube-proxy's nodePortAddresses)."""
 
@@ -114,3 +119,62 @@ def stop_server(session: Session, timeout: float = 120) -> None:
     while session.me().get("servers"):
         assert time.monotonic() < deadline, f"{session.name}'s server still there after {timeout:g} s"
         time.sleep(2)
+
+
+def lab_notebook(fit: str | None = None) -> dict[str, Any]:
+    """Lab 10's reference notebook, its training line replaced by ``fit``."""
+    notebook = json.loads((REPO / "labs" / "10-jupyterhub" / "solution.ipynb").read_text())
+    if fit is not None:
+        for cell in notebook["cells"]:
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = source.replace("model.fit(X_train, y_train)", fit)
+    return dict(notebook)
+
+
+def work_in_jupyterhub(browser: Browser, name: str, password: str, notebook: dict[str, Any]) -> None:
+    """What the lab's README asks of a participant, in the browser."""
+    browser.open(f"{HUB_URL}/hub/login")
+    browser.wait_for("!!document.querySelector('input[name=password]')", "the login form")
+    browser.evaluate(
+        "(() => { const f = document.querySelector('form');"
+        f" f.querySelector('input[name=username]').value = {json.dumps(name)};"
+        f" f.querySelector('input[name=password]').value = {json.dumps(password)};"
+        " f.requestSubmit(); return true; })()"
+    )
+    browser.wait_for(
+        "location.pathname.startsWith('/hub/') && !location.pathname.endsWith('/login')", "login"
+    )
+    browser.open(f"{HUB_URL}/hub/home")
+    browser.click("#start")  # Start My Server
+    browser.wait_for(
+        f"location.pathname.startsWith('/user/{name}/lab') && !!document.querySelector('.jp-LabShell')",
+        "JupyterLab after the server started",
+        timeout=300,
+    )
+    put = (
+        f"fetch('/user/{name}/api/contents/train.ipynb', {{method: 'PUT', headers: {{'Content-Type':"
+        " 'application/json', 'X-XSRFToken': document.cookie.match(/_xsrf=([^;]+)/)[1]},"
+        f" body: JSON.stringify({{type: 'notebook', format: 'json', content: {json.dumps(notebook)}}})}})"
+        ".then(r => r.status)"
+    )
+    assert browser.evaluate(put) == 201
+    browser.open(f"{HUB_URL}/user/{name}/lab/tree/train.ipynb")
+    browser.wait_for("document.querySelectorAll('.jp-Notebook .jp-Cell').length >= 8", "the notebook's cells")
+    # Run every cell with Shift+Enter, from the first (a click selects it), then save with Ctrl+S.
+    browser.click(".jp-Notebook .jp-Cell")
+    cells = browser.evaluate("document.querySelectorAll('.jp-Notebook .jp-Cell').length")
+    for _ in range(cells):
+        browser.press("Enter", "Enter", 13, modifiers=8)
+        time.sleep(0.3)
+    browser.wait_for(
+        "[...document.querySelectorAll('.jp-OutputArea-output')]"
+        ".some(o => o.textContent.includes('saved /home/jovyan/models/digits-model.npz'))",
+        "the last cell's output",
+        timeout=240,
+    )
+    browser.press("s", "KeyS", 83, modifiers=2)
+    saved = (
+        f"fetch('/user/{name}/api/contents/train.ipynb').then(r => r.json()).then(m => m.content.cells"
+        ".some(c => (c.outputs || []).some(o => String(o.text || '').includes('held-out accuracy'))))"
+    )
+    browser.wait_for(saved, "the notebook saved with its outputs")

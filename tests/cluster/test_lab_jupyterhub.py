@@ -9,11 +9,9 @@ else."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,70 +23,12 @@ from kubedojo.labs.session import read_start
 
 from .browser import Browser
 from .conftest import HubClass
-from .hub import HUB_URL
+from .hub import lab_notebook, work_in_jupyterhub
 from .labtools import CATALOG, assert_full_marks, assert_partial
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("addon_images")]
 
 LAB = "10-jupyterhub"
-
-
-def _notebook(fit: str | None = None) -> dict[str, Any]:
-    notebook = json.loads(CATALOG.get(LAB).solution_path.read_text())
-    if fit is not None:
-        for cell in notebook["cells"]:
-            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            cell["source"] = source.replace("model.fit(X_train, y_train)", fit)
-    return dict(notebook)
-
-
-def work_in_jupyterhub(browser: Browser, name: str, password: str, notebook: dict[str, Any]) -> None:
-    """What the lab's README asks of a participant, in the browser."""
-    browser.open(f"{HUB_URL}/hub/login")
-    browser.wait_for("!!document.querySelector('input[name=password]')", "the login form")
-    browser.evaluate(
-        "(() => { const f = document.querySelector('form');"
-        f" f.querySelector('input[name=username]').value = {json.dumps(name)};"
-        f" f.querySelector('input[name=password]').value = {json.dumps(password)};"
-        " f.requestSubmit(); return true; })()"
-    )
-    browser.wait_for(
-        "location.pathname.startsWith('/hub/') && !location.pathname.endsWith('/login')", "login"
-    )
-    browser.open(f"{HUB_URL}/hub/home")
-    browser.click("#start")  # Start My Server
-    browser.wait_for(
-        f"location.pathname.startsWith('/user/{name}/lab') && !!document.querySelector('.jp-LabShell')",
-        "JupyterLab after the server started",
-        timeout=300,
-    )
-    put = (
-        f"fetch('/user/{name}/api/contents/train.ipynb', {{method: 'PUT', headers: {{'Content-Type':"
-        " 'application/json', 'X-XSRFToken': document.cookie.match(/_xsrf=([^;]+)/)[1]},"
-        f" body: JSON.stringify({{type: 'notebook', format: 'json', content: {json.dumps(notebook)}}})}})"
-        ".then(r => r.status)"
-    )
-    assert browser.evaluate(put) == 201
-    browser.open(f"{HUB_URL}/user/{name}/lab/tree/train.ipynb")
-    browser.wait_for("document.querySelectorAll('.jp-Notebook .jp-Cell').length >= 8", "the notebook's cells")
-    # Run every cell with Shift+Enter, from the first (a click selects it), then save with Ctrl+S.
-    browser.click(".jp-Notebook .jp-Cell")
-    cells = browser.evaluate("document.querySelectorAll('.jp-Notebook .jp-Cell').length")
-    for _ in range(cells):
-        browser.press("Enter", "Enter", 13, modifiers=8)
-        time.sleep(0.3)
-    browser.wait_for(
-        "[...document.querySelectorAll('.jp-OutputArea-output')]"
-        ".some(o => o.textContent.includes('saved /home/jovyan/models/digits-model.npz'))",
-        "the last cell's output",
-        timeout=240,
-    )
-    browser.press("s", "KeyS", 83, modifiers=2)
-    saved = (
-        f"fetch('/user/{name}/api/contents/train.ipynb').then(r => r.json()).then(m => m.content.cells"
-        ".some(c => (c.outputs || []).some(o => String(o.text || '').includes('held-out accuracy'))))"
-    )
-    browser.wait_for(saved, "the notebook saved with its outputs")
 
 
 def _verdicts(result: LabResult) -> dict[str, tuple[str, int]]:
@@ -112,7 +52,7 @@ def test_10_solution_in_a_browser_by_every_route_and_a_model_trained_on_too_litt
         assert time.monotonic() < deadline, "lab.run recorded no start"
         time.sleep(0.5)
     with Browser(tmp_path / "lena") as browser:
-        work_in_jupyterhub(browser, "lena", jupyterhub.passwords["lena"], _notebook())
+        work_in_jupyterhub(browser, "lena", jupyterhub.passwords["lena"], lab_notebook())
     waiting.join(660)
     (result,) = ran
     assert_full_marks(result)
@@ -133,7 +73,7 @@ def test_10_solution_in_a_browser_by_every_route_and_a_model_trained_on_too_litt
     # lars trains on the labels in reverse order: his model is his notebook's, but learnt nothing.
     lab_runner.start(lab, lars, "lars")
     with Browser(tmp_path / "lars") as browser:
-        weak = _notebook(fit="model.fit(X_train, y_train[::-1])")
+        weak = lab_notebook(fit="model.fit(X_train, y_train[::-1])")
         work_in_jupyterhub(browser, "lars", jupyterhub.passwords["lars"], weak)
     bad = lab_runner.check(lab, lars, "lars")
     assert_partial(bad, {"model"}, "model.fit(X_train, y_train)")

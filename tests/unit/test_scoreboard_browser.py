@@ -4,7 +4,6 @@ sorts it, and opens a cell's checks. No network: the page is a local file with n
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,9 +12,7 @@ import pytest
 from kubedojo.classroom.scoreboard import scoreboard
 from kubedojo.labs.results import CheckResult, LabResult
 
-from ..ci import skip_or_fail
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from ..chromium import QUIET_HEADLESS, chromium
 
 
 def result(participant: str, lab: str, earned: int, status: str) -> LabResult:
@@ -36,20 +33,9 @@ def result(participant: str, lab: str, earned: int, status: str) -> LabResult:
 
 
 def dom(page: Path, fragment: str, tmp_path: Path) -> str:
-    if CHROMIUM is None:
-        skip_or_fail("chromium is not installed (run ./scripts/setup)", "browser tests")
     argv = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-default-apps",
+        chromium(),
+        *QUIET_HEADLESS,
         f"--user-data-dir={tmp_path / 'profile'}",
         "--virtual-time-budget=2000",
         "--dump-dom",
