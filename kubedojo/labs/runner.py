@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from ..client.kubeapi import KubeAPI, object_ref
 from ..errors import ApiError, ConfigError, Forbidden, NotFound, WaitTimeout
+from ..labels import CLASS_LABEL
 from .definition import LabDefinition, ObjectEventCheck, Select
 from .evaluators.objectstore import REASONS, recorded
 from .evaluators.scheduling import on_added_node, triggered_scale_ups
@@ -330,6 +331,7 @@ class LabRunner:
         lab's ``done_when`` check passes or the time is up, and grade. The work is files on the
         participant's claim, which no watch reports: each look is a grading, not kept."""
         assert lab.done_when is not None
+        self._require_class_namespace(lab, namespace)
         with self.reporter.step(f"Fresh start in namespace {namespace}"):
             ensure_namespace(self.client, namespace, participant)
             started = record_start(self.client, namespace, lab.id)
@@ -355,6 +357,21 @@ class LabRunner:
                 self.pause(interval)
                 paused += interval
         return self._finish(ctx, participant, None, began, requests)
+
+    def _require_class_namespace(self, lab: LabDefinition, namespace: str) -> None:
+        """A lab worked in JupyterHub needs a class participant's namespace: the hub knows only
+        them (their Jupyter password, their namespace). A participant may not read namespaces, and
+        theirs is one."""
+        try:
+            found = self.client.find("Namespace", namespace)
+        except Forbidden:
+            return
+        if found is None or CLASS_LABEL not in (found["metadata"].get("labels") or {}):
+            raise ConfigError(
+                f"lab {lab.id} is worked on the class's JupyterHub, and {namespace} is no class "
+                "participant's namespace: turn JupyterHub on (charts.optional in workshop.yaml, "
+                "charts.install) and set up the class (class.setup), then run it as a participant"
+            )
 
     def _succeeded(self, namespace: str, workloads: list[Ref]) -> bool:
         """Whether every one of the workloads ended as asked (a Job Complete, a Workflow Succeeded)."""

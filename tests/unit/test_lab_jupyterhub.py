@@ -200,14 +200,32 @@ def test_no_model_and_a_notebook_that_printed_another_score() -> None:
     assert verdicts["notebook"][:2] == ("failed", "no notebook saved since the lab started")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.pauses: list[float] = []
+CLASS_NAMESPACE = {
+    "apiVersion": "v1",
+    "kind": "Namespace",
+    "metadata": {
+        "name": "dojo-lena",
+        "labels": {"kubedojo.dev/class": "c", "kubedojo.dev/participant": "lena"},
+    },
+}
+
+
+def test_lab_run_refuses_a_namespace_outside_a_class_before_waiting(tmp_path: Path) -> None:
+    fake = FakeKube()
+    runner = LabRunner(fake, ResultStore(tmp_path), reader=Reader({}), pause=pytest.fail)
+    for namespace in (None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dojo-lena"}}):
+        if namespace is not None:
+            fake.put(namespace)
+        with pytest.raises(
+            ConfigError, match="dojo-lena is no class participant's namespace: turn JupyterHub on"
+        ):
+            runner.run_in_hub(LAB, "dojo-lena", "lena", timeout=60)
+    assert fake.find("ConfigMap", session_name("10-jupyterhub"), "dojo-lena") is None  # nothing started
 
 
 def test_lab_run_waits_for_the_work_then_grades_once_and_keeps_the_result(tmp_path: Path) -> None:
     fake = FakeKube()
-    fake.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dojo-lena"}})
+    fake.put(CLASS_NAMESPACE)
     reader = Reader({"model": None, "notebooks": []})
     pauses: list[float] = []
 
@@ -229,7 +247,7 @@ def test_lab_run_waits_for_the_work_then_grades_once_and_keeps_the_result(tmp_pa
 
 def test_lab_run_stops_waiting_at_its_time_and_grades_what_is_there(tmp_path: Path) -> None:
     fake = FakeKube()
-    fake.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dojo-lena"}})
+    fake.put(CLASS_NAMESPACE)
     pauses: list[float] = []
     runner = LabRunner(
         fake, ResultStore(tmp_path), reader=Reader({"model": None, "notebooks": []}), pause=pauses.append
