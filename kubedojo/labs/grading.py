@@ -8,6 +8,7 @@ registered for its kind (:mod:`kubedojo.labs.evaluators`), with the :class:`Grad
 
 from __future__ import annotations
 
+from ..errors import ClusterError
 from .context import FileInfo, FileReader, GradingContext, StoredFile
 from .definition import Check
 from .evaluators import evaluator_for
@@ -26,7 +27,12 @@ def evaluate(ctx: GradingContext, check: Check, refused: str | None = None) -> C
             "the API server refused the submission, so nothing ran: fix what it says and submit again",
         )
     else:
-        outcome = evaluator_for(check)(ctx, check)
+        try:
+            outcome = evaluator_for(check)(ctx, check)
+        except ClusterError as exc:
+            # A reader pod that failed (what a participant's own claim can make it do: too many or too
+            # big files): this check waits for a later grading; the others, and everyone else's, go on.
+            outcome = Outcome.pending(check.title, f"could not be graded now: {exc}")
     return CheckResult(
         id=check.id,
         title=check.title,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from kubedojo.client.fake import FakeKube
-from kubedojo.errors import ConfigError
+from kubedojo.errors import ClusterError, ConfigError
 from kubedojo.labs import LabRunner, ResultStore
 from kubedojo.labs.catalog import Catalog
 from kubedojo.labs.definition import load_definition
@@ -92,8 +92,9 @@ def found_on_claim(**model: Any) -> dict[str, Any]:
 
 
 class Reader:
-    def __init__(self, examined: dict[str, Any]) -> None:
+    def __init__(self, examined: dict[str, Any], fails: str = "") -> None:
         self.examined = examined
+        self.fails = fails
         self.calls: list[tuple[str, str]] = []
 
     def list_files(self, namespace: str, **kwargs: Any) -> list[Any]:
@@ -104,6 +105,8 @@ class Reader:
 
     def examine(self, namespace: str, *, claim: str, script: str) -> Any:
         self.calls.append((namespace, claim))
+        if self.fails:
+            raise ClusterError(self.fails)
         return copy.deepcopy(self.examined)
 
 
@@ -269,3 +272,32 @@ def test_a_lab_worked_in_jupyterhub_names_its_done_check_and_submits_nothing(tmp
         path.write_text(text.replace(*change))
         with pytest.raises(ConfigError, match=re.escape(message)):
             load_definition(path, tmp_path)
+
+
+def test_a_grader_pod_that_fails_leaves_those_checks_pending_and_the_class_graded(tmp_path: Path) -> None:
+    """A participant's claim can make the grader pod fail (too many or too big files for its memory
+    or its deadline): their model and notebook checks wait for a later grading, and the class grading
+    goes on for everyone else."""
+    from kubedojo.classroom.grading import grade_class
+
+    failing = "the reader pod dojo-lena/kubedojo-reader-1 failed: OOMKilled"
+    reader = Reader({}, fails=failing)
+    snapshot = ClusterSnapshot(
+        "dojo-lena", START, {"Pod": [server_pod()], "PersistentVolumeClaim": [home_claim()], "Job": []}
+    )
+    result = grade(GradingContext(LAB, snapshot, START, reader=reader, images=IMAGES), "lena")
+    verdicts = {c.id: (c.status, c.found) for c in result.checks}
+    assert verdicts["server"][0] == verdicts["home"][0] == "passed"
+    assert verdicts["model"] == ("pending", f"could not be graded now: {failing}")
+    assert verdicts["notebook"][0] == "pending"
+
+    fake = FakeKube()
+    for name in ("lena", "lars"):
+        namespace = f"dojo-{name}"
+        fake.put({**CLASS_NAMESPACE, "metadata": {**CLASS_NAMESPACE["metadata"], "name": namespace}})
+        fake.put({**home_claim(), "metadata": {**home_claim()["metadata"], "namespace": namespace}})
+        LabRunner(fake, ResultStore(tmp_path / "starts")).start(LAB, namespace, name)
+    grades = grade_class(
+        fake, [LAB], {"lena": "dojo-lena", "lars": "dojo-lars"}, ResultStore(tmp_path / "r"), reader
+    )
+    assert sorted(r.participant for r in grades.results) == ["lars", "lena"]
