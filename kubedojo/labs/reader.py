@@ -206,7 +206,10 @@ class VolumeReader:
             "metadata": {"name": name, "labels": {**MANAGED, READER_LABEL: "reader"}},
             "spec": spec,
         }
-        self.client.create(pod, namespace)
+        try:
+            self.client.create(pod, namespace)
+        except ApiError as exc:  # the namespace's quota is full, say: that grading waits
+            raise ClusterError(f"cannot start a reader pod in {namespace}: {exc.server_message}") from None
         try:
             ended = self.client.wait_for(
                 f"reader pod {namespace}/{name}",

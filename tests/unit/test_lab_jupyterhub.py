@@ -301,3 +301,22 @@ def test_a_grader_pod_that_fails_leaves_those_checks_pending_and_the_class_grade
         fake, [LAB], {"lena": "dojo-lena", "lars": "dojo-lars"}, ResultStore(tmp_path / "r"), reader
     )
     assert sorted(r.participant for r in grades.results) == ["lars", "lena"]
+
+
+def test_a_reader_pod_the_quota_refuses_is_a_grading_that_waits() -> None:
+    """A namespace whose quota is full refuses the grader pod: a ClusterError (the check pending),
+    not the API error that would end a class's grading."""
+    from kubedojo.errors import ApiError
+    from kubedojo.labs.reader import VolumeReader
+
+    fake = FakeKube()
+    fake.put(CLASS_NAMESPACE)
+
+    def quota(verb: str, body: dict[str, Any]) -> None:
+        if verb == "create" and body.get("kind") == "Pod":
+            message = 'pods "kubedojo-reader" is forbidden: exceeded quota: kubedojo-quota'
+            raise ApiError(message, status=403, reason="Forbidden", server_message=message)
+
+    fake.refuse = quota
+    with pytest.raises(ClusterError, match=r"cannot start a reader pod in dojo-lena: pods .* exceeded quota"):
+        VolumeReader(fake, "base:1").examine("dojo-lena", claim="claim-lena", script="print(1)")
