@@ -11,7 +11,7 @@
 3. **Lab 10** by the first participant in a headless chromium (``tests/cluster/hub.py``: log in, the
    reference notebook into the home, every cell run, saved): seconds of that work, seconds of
    ``lab.check`` (its grader pod on the claim) and the score; the server's memory while the
-   notebook trains.
+   notebook trains, and the grader pod's.
 4. Servers stopped, JupyterHub uninstalled, the class torn down.
 
 Needs the local cluster (``invoke cluster.up``) and chromium (``scripts/setup``); uses the
@@ -116,14 +116,18 @@ def main() -> int:
                     with Browser(work / "browser") as browser:
                         work_in_jupyterhub(browser, first, passwords[first], lab_notebook())
                     report["lab10_work_s"] = round(time.monotonic() - began, 1)
-                began = time.monotonic()
-                checked = env.runner.check(lab, room.namespace(first), first)
-                report["lab10_check_s"] = round(time.monotonic() - began, 1)
+                with Sampler(kube, [room.namespace(first)]) as grading:
+                    began = time.monotonic()
+                    checked = env.runner.check(lab, room.namespace(first), first)
+                    report["lab10_check_s"] = round(time.monotonic() - began, 1)
                 report["lab10_score"] = f"{checked.score}/{checked.max_score}"
                 report["lab10_mib"] = _mib(busy)
+                report["lab10_grader_mib"] = {
+                    n: m for n, m in _mib(grading).items() if n.startswith("kubedojo-reader")
+                }
             print(
                 f"lab 10: work {report['lab10_work_s']} s, lab.check {report['lab10_check_s']} s, "
-                f"{report['lab10_score']}, MiB {report['lab10_mib']}"
+                f"{report['lab10_score']}, MiB {report['lab10_mib']}, grader MiB {report['lab10_grader_mib']}"
             )
         finally:
             for session in sessions:

@@ -141,9 +141,8 @@ def work_in_jupyterhub(browser: Browser, name: str, password: str, notebook: dic
         f" f.querySelector('input[name=password]').value = {json.dumps(password)};"
         " f.requestSubmit(); return true; })()"
     )
-    browser.wait_for(
-        "location.pathname.startsWith('/hub/') && !location.pathname.endsWith('/login')", "login"
-    )
+    # logged in: the hub sends the browser on, to its pages or (a server running) to the server
+    browser.wait_for("!location.pathname.endsWith('/hub/login')", "login")
     browser.open(f"{HUB_URL}/hub/home")
     browser.click("#start")  # Start My Server
     browser.wait_for(
