@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -90,9 +90,7 @@ class GradingContext:
         self.images = images
         """The lab images' digests; with them, evidence counts only from a run of the lab's own code
         (:mod:`.integrity`). Without them (tests of check logic), any run counts."""
-        self._files: dict[tuple[str | None, str | None, str | None], list[FileInfo]] = {}
-        self._objects: dict[tuple[str, str], list[StoredFile] | None] = {}
-        self._examined: dict[tuple[str, str], Any] = {}
+        self._reads: dict[tuple[Any, ...], Any] = {}
         self._run_problems: dict[str, RunProblem | None] = {}
         self._simulated: frozenset[str] | None = None
         self._known_nodes: frozenset[str] | None = None
@@ -102,40 +100,46 @@ class GradingContext:
         self._created: dict[int, tuple[dict[str, Any], datetime | None]] = {}
         self._pods_by_owner: dict[str, list[dict[str, Any]]] | None = None
 
+    def _read_once(self, key: tuple[Any, ...], what: str, read: Callable[[FileReader], Any]) -> Any:
+        """The reader's answer (a pod of its own each time), asked once per grading; :class:`WouldWait`
+        in a grading that may not wait."""
+        if key not in self._reads:
+            if not self.snapshot.waits:
+                raise WouldWait(what)
+            assert self.reader is not None
+            self._reads[key] = read(self.reader)
+        return self._reads[key]
+
     def files(self, claim: str | None, host_path: str | None, node: str | None) -> list[FileInfo]:
         """What a volume holds, read once per grading (None reader: nothing can be read)."""
-        key = (claim, host_path, node)
-        if key not in self._files:
-            if not self.snapshot.waits:
-                raise WouldWait(f"the files of {claim or host_path}")
-            assert self.reader is not None
-            self._files[key] = self.reader.list_files(
-                self.snapshot.namespace, claim=claim, host_path=host_path, node=node
-            )
-        return self._files[key]
+        namespace = self.snapshot.namespace
+        found: list[FileInfo] = self._read_once(
+            ("files", claim, host_path, node),
+            f"the files of {claim or host_path}",
+            lambda reader: reader.list_files(namespace, claim=claim, host_path=host_path, node=node),
+        )
+        return found
 
     def stored_object(self, bucket: str, key: str) -> list[StoredFile] | None:
         """What the object store holds at ``bucket/key`` (:meth:`FileReader.read_object`), read
         once per grading."""
-        if (bucket, key) not in self._objects:
-            if not self.snapshot.waits:
-                raise WouldWait(f"the object {bucket}/{key}")
-            assert self.reader is not None
-            self._objects[(bucket, key)] = self.reader.read_object(
-                self.snapshot.namespace, bucket=bucket, key=key
-            )
-        return self._objects[(bucket, key)]
+        namespace = self.snapshot.namespace
+        found: list[StoredFile] | None = self._read_once(
+            ("object", bucket, key),
+            f"the object {bucket}/{key}",
+            lambda reader: reader.read_object(namespace, bucket=bucket, key=key),
+        )
+        return found
 
     def examined(self, claim: str, script: str) -> Any:
         """What a lab's grading ``script`` finds on ``claim`` (:meth:`FileReader.examine`), run once
         per grading."""
-        key = (claim, script)
-        if key not in self._examined:
-            if not self.snapshot.waits:
-                raise WouldWait(f"the files of {claim}")
-            assert self.reader is not None
-            self._examined[key] = self.reader.examine(self.snapshot.namespace, claim=claim, script=script)
-        return self._examined[key]
+        namespace = self.snapshot.namespace
+        return self._read_once(
+            ("examined", claim, script),
+            f"the files of {claim}",
+            lambda reader: reader.examine(namespace, claim=claim, script=script),
+        )
 
     def runs_addon_image(self, pod: dict[str, Any], image: str) -> bool | None:
         """Whether every container of ``pod`` runs kubedojo's build of the add-on image ``image`` (a
